@@ -1,0 +1,72 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// nudj-mcp has no package dependencies by design: a small, auditable binary that handles people's tokens.
+// Targets follow the dependency direction: transport → engine → tool → upstream.
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "nudj-mcp",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nudj-mcp", targets: ["nudj-mcp"])
+    ],
+    targets: [
+        // System headers Glibc does not expose (epoll, eventfd). Header-only, no code.
+        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
+        .target(name: "Log", swiftSettings: strict),
+        .target(name: "JSONRPC", swiftSettings: strict),
+        .target(name: "MCP", dependencies: ["JSONRPC", "Log"], swiftSettings: strict),
+        .target(name: "HTTPServer", dependencies: ["CSystem", "Log"], swiftSettings: strict),
+        .target(name: "Tenancy", dependencies: ["JSONRPC"], swiftSettings: strict),
+        .target(name: "NudjClient", dependencies: ["JSONRPC", "Tenancy", "Log"], swiftSettings: strict),
+        .target(
+            name: "NudjTools",
+            dependencies: ["JSONRPC", "MCP", "Tenancy", "NudjClient", "Log"],
+            swiftSettings: strict,
+            plugins: ["EmbedSchemas"]
+        ),
+        .target(name: "Sandbox", dependencies: ["HTTPServer", "JSONRPC", "Tenancy", "Log"], swiftSettings: strict),
+        .target(
+            name: "Transports",
+            dependencies: ["HTTPServer", "JSONRPC", "MCP", "Tenancy", "Log"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "nudj-mcp",
+            dependencies: ["JSONRPC", "MCP", "HTTPServer", "Tenancy", "NudjClient", "NudjTools", "Sandbox", "Transports", "Log"],
+            swiftSettings: strict
+        ),
+
+        // Build-time: schemas/ is the single source of truth for tools; this plugin embeds it in the binary.
+        .executableTarget(name: "SchemaEmbedder", path: "Plugins/SchemaEmbedder"),
+        .plugin(name: "EmbedSchemas", capability: .buildTool(), dependencies: ["SchemaEmbedder"]),
+
+        .target(
+            name: "TestSupport",
+            dependencies: ["JSONRPC", "HTTPServer", "Log"],
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"], swiftSettings: strict),
+        .testTarget(name: "MCPTests", dependencies: ["MCP", "JSONRPC", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "JSONRPC"], swiftSettings: strict),
+        .testTarget(
+            name: "NudjToolsTests",
+            dependencies: ["NudjTools", "NudjClient", "Tenancy", "MCP", "JSONRPC", "Sandbox", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SandboxTests",
+            dependencies: ["Sandbox", "HTTPServer", "JSONRPC", "Tenancy", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["JSONRPC", "TestSupport"],
+            swiftSettings: strict
+        ),
+    ]
+)

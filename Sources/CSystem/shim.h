@@ -1,0 +1,3 @@
+// Linux system headers that Swift's Glibc module does not export.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>

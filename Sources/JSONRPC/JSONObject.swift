@@ -1,0 +1,80 @@
+/// A JSON object that keeps its members in insertion order.
+///
+/// Lookup is a linear scan: MCP messages and API entities have few keys, and a scan over a small contiguous
+/// array beats hashing. Equality ignores order, as JSON object semantics require.
+package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
+    package struct Entry: Sendable, Hashable {
+        package var key: String
+        package var value: JSONValue
+
+        package init(key: String, value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    package private(set) var entries: [Entry]
+
+    package init() { entries = [] }
+
+    /// Builds an object; a repeated key keeps its first position and its last value.
+    package init(_ entries: [Entry]) {
+        self.entries = []
+        self.entries.reserveCapacity(entries.count)
+        for entry in entries { self[entry.key] = entry.value }
+    }
+
+    package init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init(elements.map { Entry(key: $0.0, value: $0.1) })
+    }
+
+    package var count: Int { entries.count }
+    package var isEmpty: Bool { entries.isEmpty }
+    package var keys: [String] { entries.map(\.key) }
+
+    package subscript(key: String) -> JSONValue? {
+        get {
+            for entry in entries where entry.key == key { return entry.value }
+            return nil
+        }
+        set {
+            if let index = entries.firstIndex(where: { $0.key == key }) {
+                if let newValue { entries[index].value = newValue } else { entries.remove(at: index) }
+            } else if let newValue {
+                entries.append(Entry(key: key, value: newValue))
+            }
+        }
+    }
+
+    /// Appends without checking for an existing key; for builders that know keys are unique.
+    package mutating func appendUnchecked(_ key: String, _ value: JSONValue) {
+        entries.append(Entry(key: key, value: value))
+    }
+
+    @discardableResult
+    package mutating func removeValue(forKey key: String) -> JSONValue? {
+        guard let index = entries.firstIndex(where: { $0.key == key }) else { return nil }
+        return entries.remove(at: index).value
+    }
+
+    package func makeIterator() -> IndexingIterator<[Entry]> { entries.makeIterator() }
+
+    package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.entries.count == rhs.entries.count else { return false }
+        for entry in lhs.entries where rhs[entry.key] != entry.value { return false }
+        return true
+    }
+
+    package func hash(into hasher: inout Hasher) {
+        // Order-independent: combine per-entry hashes commutatively.
+        var combined = 0
+        for entry in entries {
+            var entryHasher = Hasher()
+            entryHasher.combine(entry.key)
+            entryHasher.combine(entry.value)
+            combined = combined &+ entryHasher.finalize()
+        }
+        hasher.combine(entries.count)
+        hasher.combine(combined)
+    }
+}

@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Severity, using the RFC 5424 names MCP's logging also uses.
+package enum LogLevel: Int, Sendable, Comparable, CaseIterable {
+    case debug = 0
+    case info
+    case notice
+    case warning
+    case error
+    case critical
+    case alert
+    case emergency
+
+    package init?(name: String) {
+        switch name.lowercased() {
+        case "debug", "trace": self = .debug
+        case "info": self = .info
+        case "notice": self = .notice
+        case "warning", "warn": self = .warning
+        case "error": self = .error
+        case "critical": self = .critical
+        case "alert": self = .alert
+        case "emergency": self = .emergency
+        default: return nil
+        }
+    }
+
+    package var name: String {
+        switch self {
+        case .debug: "debug"
+        case .info: "info"
+        case .notice: "notice"
+        case .warning: "warning"
+        case .error: "error"
+        case .critical: "critical"
+        case .alert: "alert"
+        case .emergency: "emergency"
+        }
+    }
+
+    package static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// One log event: a message plus flat string metadata.
+package struct LogRecord: Sendable {
+    package var level: LogLevel
+    package var label: String
+    package var message: String
+    package var metadata: [(String, String)]
+}
+
+/// Where log records go. The process writes JSON lines to stderr; tests capture records in memory.
+package protocol LogSink: Sendable {
+    var minimumLevel: LogLevel { get }
+    func write(_ record: LogRecord)
+}
+
+/// A value-type logger: a label, fixed metadata and a sink. Cheap to copy and pass per request.
+///
+/// Metadata values are plain strings chosen by callers; credentials are never logged because no credential type
+/// exposes its value through `description` (see `Secret` in Tenancy).
+package struct Logger: Sendable {
+    package var label: String
+    package var metadata: [(String, String)] = []
+    package let sink: any LogSink
+
+    package init(label: String, sink: any LogSink) {
+        self.label = label
+        self.sink = sink
+    }
+
+    /// A logger that discards everything.
+    package static let disabled = Logger(label: "disabled", sink: NullLogSink())
+
+    package func with(_ key: String, _ value: String) -> Logger {
+        var copy = self
+        copy.metadata.append((key, value))
+        return copy
+    }
+
+    package func isEnabled(_ level: LogLevel) -> Bool { level >= sink.minimumLevel }
+
+    package func log(
+        _ level: LogLevel,
+        _ message: @autoclosure () -> String,
+        _ extra: @autoclosure () -> [(String, String)] = []
+    ) {
+        guard level >= sink.minimumLevel else { return }
+        sink.write(LogRecord(level: level, label: label, message: message(), metadata: metadata + extra()))
+    }
+
+    package func debug(_ message: @autoclosure () -> String, _ extra: @autoclosure () -> [(String, String)] = []) {
+        log(.debug, message(), extra())
+    }
+
+    package func info(_ message: @autoclosure () -> String, _ extra: @autoclosure () -> [(String, String)] = []) {
+        log(.info, message(), extra())
+    }
+
+    package func notice(_ message: @autoclosure () -> String, _ extra: @autoclosure () -> [(String, String)] = []) {
+        log(.notice, message(), extra())
+    }
+
+    package func warning(_ message: @autoclosure () -> String, _ extra: @autoclosure () -> [(String, String)] = []) {
+        log(.warning, message(), extra())
+    }
+
+    package func error(_ message: @autoclosure () -> String, _ extra: @autoclosure () -> [(String, String)] = []) {
+        log(.error, message(), extra())
+    }
+}
+
+package struct NullLogSink: LogSink {
+    package init() {}
+    package var minimumLevel: LogLevel { .emergency }
+    package func write(_ record: LogRecord) {}
+}
+
+/// Writes one JSON object per line to stderr: `{"ts":…,"level":…,"logger":…,"msg":…,<metadata>}`.
+///
+/// stdout is the protocol channel on stdio, so logs must never go there.
+package final class StderrJSONLogSink: LogSink {
+    package let minimumLevel: LogLevel
+    private let lock = Mutex(())
+
+    package init(minimumLevel: LogLevel) { self.minimumLevel = minimumLevel }
+
+    package func write(_ record: LogRecord) {
+        var line = "{\"ts\":\"\(Self.timestamp())\",\"level\":\"\(record.level.name)\",\"logger\":"
+        Self.appendQuoted(record.label, to: &line)
+        line += ",\"msg\":"
+        Self.appendQuoted(record.message, to: &line)
+        for (key, value) in record.metadata {
+            line += ","
+            Self.appendQuoted(key, to: &line)
+            line += ":"
+            Self.appendQuoted(value, to: &line)
+        }
+        line += "}\n"
+        lock.withLock { _ in
+            var line = line
+            line.withUTF8 { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        return
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    /// RFC 3339 UTC with milliseconds, computed without Foundation to keep the hot path light.
+    private static func timestamp() -> String {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        var seconds = time_t(spec.tv_sec)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let millis = Int32(spec.tv_nsec / 1_000_000)
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(millis, 3))Z"
+    }
+
+    private static func appendQuoted(_ string: String, to line: inout String) {
+        line += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": line += "\\\""
+            case "\\": line += "\\\\"
+            case "\n": line += "\\n"
+            case "\r": line += "\\r"
+            case "\t": line += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    line += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    line.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        line += "\""
+    }
+}
+
+/// Keeps records in memory; for tests that assert what was logged (and what never was).
+package final class MemoryLogSink: LogSink {
+    package let minimumLevel: LogLevel
+    private let storage = Mutex<[LogRecord]>([])
+
+    package init(minimumLevel: LogLevel = .debug) { self.minimumLevel = minimumLevel }
+
+    package func write(_ record: LogRecord) { storage.withLock { $0.append(record) } }
+
+    package var records: [LogRecord] { storage.withLock { $0 } }
+}

@@ -1,0 +1,71 @@
+import Testing
+
+@testable import JSONRPC
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test("integers stay integers and fractions stay doubles")
+    func numberTypes() throws {
+        #expect(try JSONParser.parse("42") == .int(42))
+        #expect(try JSONParser.parse("-7") == .int(-7))
+        #expect(try JSONParser.parse("1.0") == .double(1.0))
+        #expect(try JSONParser.parse("1e3") == .double(1000))
+        #expect(try JSONParser.parse("-9223372036854775808") == .int(.min))
+        #expect(try JSONParser.parse("9223372036854775807") == .int(.max))
+        #expect(try JSONParser.parse("9223372036854775808") == .double(9_223_372_036_854_775_808))
+    }
+
+    @Test("strings decode every escape, including surrogate pairs")
+    func escapes() throws {
+        let value = try JSONParser.parse(#""a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00""#)
+        #expect(value == .string("a\"b\\c/d\u{08}\u{0C}\n\r\té😀"))
+    }
+
+    @Test("object key order is preserved and the last duplicate wins")
+    func objects() throws {
+        let value = try JSONParser.parse(#"{"b":1,"a":2,"b":3}"#)
+        #expect(value.objectValue?.keys == ["b", "a"])
+        #expect(value["b"] == .int(3))
+    }
+
+    @Test(
+        "malformed input is rejected with a reason",
+        arguments: [
+            "", "{", "[1,]", "{\"a\"}", "01", "1.", "-", "tru", "nul", "\"abc", "[1 2]", "{\"a\":1,}",
+            "\"\u{01}\"", "\"\\x\"", "\"\\ud800\"", "\"\\udc00x\"", "1 2", "{'a':1}", "NaN", "1e999",
+        ]
+    )
+    func rejectsMalformed(text: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
+    }
+
+    @Test("invalid UTF-8 inside a string is reported as such")
+    func invalidUTF8() {
+        let bytes: [UInt8] = Array(#"{"a":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        #expect(throws: JSONParseError(reason: .invalidUTF8, offset: 6)) { try JSONParser.parse(bytes) }
+    }
+
+    @Test("nesting beyond the limit is refused instead of exhausting the stack")
+    func depthLimit() throws {
+        let deep = String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(deep) }
+        let fine = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+        _ = try JSONParser.parse(fine)
+    }
+
+    @Test("writer output parses back to the same value")
+    func roundTrip() throws {
+        let original: JSONValue = [
+            "id": 7, "s": "line\nbreak \"quoted\" \u{01} é", "d": 1.5, "n": nil, "b": true,
+            "a": [1, "two", 3.25, ["nested": []]],
+        ]
+        let text = JSONWriter.encodeString(original)
+        #expect(!text.contains("\n"))
+        #expect(try JSONParser.parse(text) == original)
+    }
+
+    @Test("equality ignores key order")
+    func orderInsensitiveEquality() throws {
+        #expect(try JSONParser.parse(#"{"a":1,"b":2}"#) == JSONParser.parse(#"{"b":2,"a":1}"#))
+    }
+}
