@@ -40,6 +40,11 @@ package enum Message: Sendable, Equatable {
 package struct InvalidMessage: Error, Sendable, Equatable {
     package var id: RequestID?
     package var error: JSONRPCError
+
+    package init(id: RequestID?, error: JSONRPCError) {
+        self.id = id
+        self.error = error
+    }
 }
 
 /// The JSON-RPC 2.0 envelope: classification of incoming messages and construction of responses.

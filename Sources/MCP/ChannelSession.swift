@@ -1,0 +1,188 @@
+import JSONRPC
+import Log
+import Synchronization
+
+/// A duplex message channel: every outgoing message (responses and notifications) goes down the same pipe.
+///
+/// stdout on stdio; the SSE stream of a legacy HTTP+SSE session.
+package protocol MessageChannel: Sendable {
+    func send(_ message: JSONValue)
+}
+
+/// A handshake-era (and, on stdio, modern-era) MCP session over one duplex channel.
+///
+/// It turns raw JSON texts into replies: parse (-32700), classify (-32600), batch rules, era dispatch, per-request
+/// tasks, `notifications/cancelled`. Transports only move bytes and choose the tool provider for each message.
+package final class ChannelSession: Sendable {
+    package let server: MCPServer
+    package let legacy = LegacySession()
+    package let inflight = InflightRequests()
+    private let channel: any MessageChannel
+    private let logger: Logger
+
+    package init(server: MCPServer, channel: any MessageChannel, logger: Logger) {
+        self.server = server
+        self.channel = channel
+        self.logger = logger
+    }
+
+    private var notifications: any NotificationSink { ChannelNotificationSink(channel: channel) }
+
+    /// Handles one JSON text. Returns at once; requests run concurrently and reply when each finishes.
+    package func receive(_ bytes: [UInt8], provider: any ToolProvider) {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            logger.warning("unparseable message", [("error", error.description)])
+            channel.send(JSONRPC.errorResponse(id: nil, error: JSONRPC.parseError(error)))
+            return
+        }
+        if case .array(let elements) = value {
+            receiveBatch(elements, provider: provider)
+        } else {
+            receive(JSONRPC.classify(value), provider: provider, deliver: { [channel] in channel.send($0.json) })
+        }
+    }
+
+    /// Answers a message that was dropped for exceeding the size limit.
+    package func rejectOversized(byteCount: Int, limit: Int) {
+        logger.warning("message over size limit", [("bytes", String(byteCount)), ("limit", String(limit))])
+        let error = JSONRPCError(
+            .invalidRequest,
+            "Invalid Request: message of \(byteCount) bytes exceeds the \(limit)-byte limit"
+        )
+        channel.send(JSONRPC.errorResponse(id: nil, error: error))
+    }
+
+    /// Dispatches one classified message. `deliver` gets its reply if it has one; `completion` is called exactly
+    /// once when the message is fully handled (batches count on it).
+    private func receive(
+        _ classified: Result<Message, InvalidMessage>,
+        provider: any ToolProvider,
+        deliver: @escaping @Sendable (Reply) -> Void,
+        completion: (@Sendable () -> Void)? = nil
+    ) {
+        switch classified {
+        case .failure(let invalid):
+            deliver(.error(invalid.id, invalid.error))
+            completion?()
+        case .success(.notification(let notification)):
+            handle(notification)
+            completion?()
+        case .success(.response):
+            completion?()  // The server sends no requests, so there is nothing to match a response to.
+        case .success(.request(let request)):
+            let server = server
+            let legacy = legacy
+            let notifications = notifications
+            let modern = ModernMeta.isModern(request)
+            let started = inflight.start(
+                request.id,
+                work: {
+                    if modern {
+                        await server.respondModern(to: request, provider: provider, notifications: notifications)
+                    } else {
+                        await server.respond(
+                            to: request,
+                            session: legacy,
+                            provider: provider,
+                            notifications: notifications
+                        )
+                    }
+                },
+                deliver: { reply in
+                    if let reply { deliver(reply) }
+                    completion?()
+                }
+            )
+            switch started {
+            case .started: break
+            case .duplicate:
+                deliver(.error(request.id, JSONRPCError(.invalidRequest, "Request id \(request.id) is already in flight")))
+                completion?()
+            case .shuttingDown:
+                deliver(.error(request.id, JSONRPCError(.internalError, "Server is shutting down")))
+                completion?()
+            }
+        }
+    }
+
+    private func handle(_ notification: Notification) {
+        if notification.method == "notifications/cancelled" {
+            if let raw = notification.params?["requestId"], let id = RequestID(raw) {
+                logger.debug("request cancelled by client", [("id", id.description)])
+                inflight.cancel(id)
+            }
+            return
+        }
+        server.receive(notification, session: legacy)
+    }
+
+    /// JSON-RPC batches, which only 2025-03-26 allows: every reply is collected and sent back as one array.
+    private func receiveBatch(_ elements: [JSONValue], provider: any ToolProvider) {
+        guard legacy.negotiatedVersion?.allowsBatches == true else {
+            let version = legacy.negotiatedVersion.map { "protocol version \($0)" } ?? "an uninitialized session"
+            let error = JSONRPCError(
+                .invalidRequest,
+                "Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26, not in \(version)"
+            )
+            channel.send(JSONRPC.errorResponse(id: nil, error: error))
+            return
+        }
+        guard !elements.isEmpty else {
+            channel.send(JSONRPC.errorResponse(id: nil, error: JSONRPCError(.invalidRequest, "Invalid Request: empty batch")))
+            return
+        }
+        let collector = BatchCollector(expected: elements.count, channel: channel)
+        for element in elements {
+            var classified = JSONRPC.classify(element)
+            if case .success(.request(let request)) = classified, request.method == "initialize" {
+                let error = JSONRPCError(.invalidRequest, "Invalid Request: initialize must not be part of a batch")
+                classified = .failure(InvalidMessage(id: request.id, error: error))
+            }
+            receive(
+                classified,
+                provider: provider,
+                deliver: { collector.add($0) },
+                completion: { collector.complete() }
+            )
+        }
+    }
+
+    /// Finishes in-flight requests within `grace`, cancelling what remains.
+    package func drain(grace: Duration) async -> Int { await inflight.drain(grace: grace) }
+}
+
+/// Notifications for requests on a duplex channel simply go down the channel.
+private struct ChannelNotificationSink: NotificationSink {
+    let channel: any MessageChannel
+    func send(_ notification: Notification) { channel.send(notification.json) }
+}
+
+/// Gathers the replies of one batch and sends them as a single array once every element is done.
+private final class BatchCollector: Sendable {
+    private struct State {
+        var pending: Int
+        var replies: [JSONValue] = []
+    }
+
+    private let state: Mutex<State>
+    private let channel: any MessageChannel
+
+    init(expected: Int, channel: any MessageChannel) {
+        state = Mutex(State(pending: expected))
+        self.channel = channel
+    }
+
+    func add(_ reply: Reply) { state.withLock { $0.replies.append(reply.json) } }
+
+    func complete() {
+        let replies = state.withLock { state -> [JSONValue]? in
+            state.pending -= 1
+            return state.pending == 0 ? state.replies : nil
+        }
+        // A batch of notifications only is answered with nothing at all.
+        if let replies, !replies.isEmpty { channel.send(.array(replies)) }
+    }
+}

@@ -1,0 +1,42 @@
+import JSONRPC
+import Log
+import Synchronization
+
+/// The state of one handshake-era session: lifecycle phase, negotiated version and the client's log level.
+///
+/// One per stdio process, one per Streamable HTTP or legacy SSE session. Requests run concurrently, so the state is
+/// behind a lock and every read takes a consistent snapshot.
+package final class LegacySession: Sendable {
+    private struct State {
+        var version: ProtocolVersion?
+        var clientInitialized = false
+        var clientLogLevel: LogLevel?
+        var clientName: String?
+    }
+
+    private let state = Mutex(State())
+
+    package init() {}
+
+    /// The version agreed by `initialize`, or `nil` before it.
+    package var negotiatedVersion: ProtocolVersion? { state.withLock { $0.version } }
+
+    /// The level set with `logging/setLevel`; no log notifications are sent until the client sets one.
+    package var clientLogLevel: LogLevel? { state.withLock { $0.clientLogLevel } }
+
+    package var clientName: String? { state.withLock { $0.clientName } }
+
+    /// Records a successful `initialize`; returns `false` if the session was already initialised.
+    func begin(version: ProtocolVersion, clientName: String?) -> Bool {
+        state.withLock { state in
+            guard state.version == nil else { return false }
+            state.version = version
+            state.clientName = clientName
+            return true
+        }
+    }
+
+    func markClientInitialized() { state.withLock { $0.clientInitialized = true } }
+
+    func setClientLogLevel(_ level: LogLevel) { state.withLock { $0.clientLogLevel = level } }
+}

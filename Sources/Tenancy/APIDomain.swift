@@ -1,0 +1,39 @@
+/// The three Nudj REST APIs, each under `/api/v2/<name>` on the organisation's host.
+package enum NudjAPI: String, Sendable, CaseIterable, Hashable {
+    case admin
+    case integration
+    case analytics
+
+    package var basePath: String { "/api/v2/\(rawValue)" }
+}
+
+/// An organisation's API location after normalisation and allowlisting: the one place upstream URLs come from.
+///
+/// Built only by `DomainPolicy.normalize`, so holding one means the host passed the allowlist.
+package struct APIDomain: Sendable, Hashable, CustomStringConvertible {
+    package let scheme: String
+    package let host: String
+    package let port: Int?
+    /// The organisation this domain selects (its subdomain for `*.nudj.cx`).
+    package let organisation: String
+
+    init(scheme: String, host: String, port: Int?, organisation: String) {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.organisation = organisation
+    }
+
+    /// `scheme://host[:port]`, the identity two domains must share to be the same tenant.
+    package var origin: String {
+        if let port { "\(scheme)://\(host):\(port)" } else { "\(scheme)://\(host)" }
+    }
+
+    /// The base URL of one API, e.g. `https://acme.nudj.cx/api/v2/admin`.
+    package func baseURL(_ api: NudjAPI) -> String { origin + api.basePath }
+
+    /// The `x-api-domain` header value Nudj expects: the full admin API URL.
+    package var headerValue: String { baseURL(.admin) }
+
+    package var description: String { headerValue }
+}
