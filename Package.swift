@@ -16,10 +16,11 @@ let package = Package(
         // System headers Glibc does not expose (epoll, eventfd). Header-only, no code.
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
         .target(name: "Log", swiftSettings: strict),
+        .target(name: "Codecs", swiftSettings: strict),
         .target(name: "JSONRPC", swiftSettings: strict),
-        .target(name: "MCP", dependencies: ["JSONRPC", "Log"], swiftSettings: strict),
-        .target(name: "HTTPServer", dependencies: ["CSystem", "Log"], swiftSettings: strict),
-        .target(name: "Tenancy", dependencies: ["JSONRPC"], swiftSettings: strict),
+        .target(name: "MCP", dependencies: ["Codecs", "JSONRPC", "Log"], swiftSettings: strict),
+        .target(name: "HTTPServer", dependencies: ["CSystem", "Codecs", "Log"], swiftSettings: strict),
+        .target(name: "Tenancy", dependencies: ["Codecs", "JSONRPC"], swiftSettings: strict),
         .target(name: "NudjClient", dependencies: ["JSONRPC", "Tenancy", "Log"], swiftSettings: strict),
         .target(
             name: "NudjTools",
@@ -49,10 +50,10 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
-        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"], swiftSettings: strict),
+        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "Codecs"], swiftSettings: strict),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "JSONRPC", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "JSONRPC"], swiftSettings: strict),
+        .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "JSONRPC", "Codecs"], swiftSettings: strict),
         .testTarget(
             name: "NudjToolsTests",
             dependencies: ["NudjTools", "NudjClient", "Tenancy", "MCP", "JSONRPC", "Sandbox", "TestSupport"],

@@ -1,3 +1,4 @@
+import Codecs
 import JSONRPC
 
 /// RBAC roles, lowest first. Only Viewer is read-only across the board.

@@ -1,0 +1,539 @@
+import CSystem
+import Glibc
+import Log
+import Synchronization
+
+/// One epoll loop on one thread serving every connection: idle keep-alive connections and open streams cost memory,
+/// not threads. Handlers run elsewhere (the Swift concurrency pool) and talk back through `enqueue`.
+///
+/// Thread confinement: everything except `inbox` is touched only on the loop thread; `inbox` is behind a Mutex.
+final class EventLoop: LoopCommandSink, @unchecked Sendable {
+    typealias Dispatch = @Sendable (HTTPRequest, HTTPResponder) -> Bool
+
+    private let configuration: HTTPServerConfiguration
+    private let logger: Logger
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private var listenFD: Int32
+    private let inbox = Mutex<[LoopCommand]>([])
+    private let running = Atomic<Bool>(true)
+    private let draining = Atomic<Bool>(false)
+    private let openConnections = Atomic<Int>(0)
+
+    // Loop-thread state.
+    private var connections: [Connection?] = []
+    private var generation: UInt64 = 0
+    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var lastSweep: UInt64 = 0
+    private var dispatch: Dispatch = { _, _ in false }
+    private var accessLog: @Sendable (String, String, Int, UInt64, [(String, String)]) -> Void = { _, _, _, _, _ in }
+
+    init(listenFD: Int32, configuration: HTTPServerConfiguration, logger: Logger) throws {
+        self.listenFD = listenFD
+        self.configuration = configuration
+        self.logger = logger
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+        guard epollFD >= 0, wakeFD >= 0 else { throw Socket.Failure(call: "epoll_create1/eventfd", code: errno) }
+        register(listenFD, events: EPOLLIN.rawValue)
+        register(wakeFD, events: EPOLLIN.rawValue)
+    }
+
+    var connectionCount: Int { openConnections.load(ordering: .relaxed) }
+
+    // MARK: - Cross-thread entry points
+
+    func enqueue(_ command: LoopCommand) {
+        let wasEmpty = inbox.withLock { inbox -> Bool in
+            inbox.append(command)
+            return inbox.count == 1
+        }
+        if wasEmpty { wake() }
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+    }
+
+    /// Stops accepting and reading new requests; existing responses and streams continue.
+    func beginDraining() {
+        draining.store(true, ordering: .relaxed)
+        wake()
+    }
+
+    /// Ends the loop; every connection is closed (streams get their terminating chunk first, best effort).
+    func stop() {
+        running.store(false, ordering: .relaxed)
+        wake()
+    }
+
+    // MARK: - Loop
+
+    func run(
+        dispatch: @escaping Dispatch,
+        accessLog: @escaping @Sendable (String, String, Int, UInt64, [(String, String)]) -> Void
+    ) {
+        self.dispatch = dispatch
+        self.accessLog = accessLog
+        var events = [epoll_event](repeating: epoll_event(), count: 512)
+        var wasDraining = false
+        while running.load(ordering: .relaxed) {
+            let count = epoll_wait(epollFD, &events, Int32(events.count), 250)
+            if count < 0 && errno != EINTR { logger.error("epoll_wait failed", [("errno", String(errno))]) }
+            for index in 0..<max(0, Int(count)) {
+                let event = events[index]
+                let fd = Int32(truncatingIfNeeded: event.data.u64)
+                if fd == listenFD {
+                    acceptConnections()
+                } else if fd == wakeFD {
+                    var value: UInt64 = 0
+                    _ = read(wakeFD, &value, 8)
+                    processInbox()
+                } else if let connection = connection(fd) {
+                    handle(event.events, on: connection)
+                }
+            }
+            if !wasDraining && draining.load(ordering: .relaxed) {
+                wasDraining = true
+                stopListening()
+                closeIdleConnections()
+            }
+            let now = monotonicNanoseconds()
+            if now &- lastSweep >= 1_000_000_000 {
+                lastSweep = now
+                sweep(now: now)
+            }
+        }
+        processInbox()
+        for case let connection? in connections {
+            if connection.isStreaming && connection.chunkedStream { connection.output.append(contentsOf: Array("0\r\n\r\n".utf8)) }
+            _ = flush(connection)
+            close(connection, clientGone: true)
+        }
+        stopListening()
+        Glibc.close(epollFD)
+        Glibc.close(wakeFD)
+    }
+
+    private func stopListening() {
+        guard listenFD >= 0 else { return }
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+        Glibc.close(listenFD)
+        listenFD = -1
+    }
+
+    private func register(_ fd: Int32, events: UInt32) {
+        var event = epoll_event()
+        event.events = events
+        event.data.u64 = UInt64(UInt32(bitPattern: fd))
+        epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
+    }
+
+    private func updateInterest(_ connection: Connection) {
+        var mask = EPOLLRDHUP.rawValue
+        if !connection.readPaused { mask |= EPOLLIN.rawValue }
+        if connection.outputPending { mask |= EPOLLOUT.rawValue }
+        guard mask != connection.interest else { return }
+        connection.interest = mask
+        var event = epoll_event()
+        event.events = mask
+        event.data.u64 = UInt64(UInt32(bitPattern: connection.fd))
+        epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, &event)
+    }
+
+    private func connection(_ fd: Int32) -> Connection? {
+        Int(fd) < connections.count ? connections[Int(fd)] : nil
+    }
+
+    private func connection(_ ref: ConnectionRef) -> Connection? {
+        guard let connection = connection(ref.fd), connection.generation == ref.generation else { return nil }
+        return connection
+    }
+
+    // MARK: - Accept
+
+    private func acceptConnections() {
+        for _ in 0..<256 {
+            guard listenFD >= 0, let (fd, remote) = Socket.accept(listenFD) else { return }
+            if connectionCount >= configuration.maxConnections {
+                let response = configuration.errorBody(503, "server is at its connection limit; retry shortly")
+                var bytes = Array(
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: \(response.body.count)\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n\r\n".utf8
+                )
+                bytes += response.body
+                _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                Glibc.close(fd)
+                logger.warning("connection refused: limit reached", [("limit", String(configuration.maxConnections))])
+                continue
+            }
+            generation &+= 1
+            let connection = Connection(fd: fd, generation: generation, remote: remote, now: monotonicNanoseconds())
+            while connections.count <= Int(fd) { connections.append(nil) }
+            connections[Int(fd)] = connection
+            openConnections.add(1, ordering: .relaxed)
+            connection.interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+            register(fd, events: connection.interest)
+        }
+    }
+
+    // MARK: - Events
+
+    private func handle(_ events: UInt32, on connection: Connection) {
+        if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
+            close(connection, clientGone: true)
+            return
+        }
+        if events & EPOLLOUT.rawValue != 0 {
+            guard flush(connection) else { return }
+        }
+        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 {
+            readAvailable(connection)
+        }
+    }
+
+    private func readAvailable(_ connection: Connection) {
+        let limit = configuration.limits.maxHeadBytes + configuration.limits.maxBodyBytes + 64 * 1024
+        while true {
+            let count = readBuffer.withUnsafeMutableBytes { Glibc.read(connection.fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                connection.input.append(contentsOf: readBuffer[0..<count])
+                connection.lastActivity = monotonicNanoseconds()
+                if connection.input.count > limit {
+                    // Buffered far ahead of what the current request needs: stop reading until it is consumed.
+                    connection.readPaused = true
+                    break
+                }
+                if count < readBuffer.count { break }
+            } else if count == 0 {
+                // Peer closed. A client that disconnects mid-request or mid-stream has gone away.
+                close(connection, clientGone: true)
+                return
+            } else {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { break }
+                close(connection, clientGone: true)
+                return
+            }
+        }
+        processInput(connection)
+        if connection.isOpen { updateInterest(connection) }
+    }
+
+    /// Parses as many requests as the buffered bytes complete, dispatching one at a time (pipelined requests wait
+    /// for the previous response, as HTTP/1.1 requires).
+    private func processInput(_ connection: Connection) {
+        while connection.isOpen {
+            switch connection.state {
+            case .awaitingResponse, .streaming, .closing:
+                return
+            case .head:
+                guard !connection.input.isEmpty else {
+                    connection.headStartedAt = nil
+                    return
+                }
+                if connection.headStartedAt == nil { connection.headStartedAt = monotonicNanoseconds() }
+                let outcome: HTTPHeadParser.Outcome
+                do {
+                    outcome = try connection.input.withUnsafeBufferPointer {
+                        buffer throws(HTTPParseError) -> HTTPHeadParser.Outcome in
+                        try HTTPHeadParser.parse(buffer, limits: configuration.limits)
+                    }
+                } catch {
+                    fail(connection, error)
+                    return
+                }
+                guard case .head(let head, let consumed) = outcome else { return }
+                connection.input.removeFirst(consumed)
+                connection.headStartedAt = nil
+                if draining.load(ordering: .relaxed) {
+                    fail(connection, HTTPParseError(503, "server is shutting down"))
+                    return
+                }
+                switch head.framing {
+                case .none:
+                    dispatch(head, body: [], on: connection)
+                case .length(let length):
+                    if head.expectsContinue { write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), to: connection) }
+                    connection.state = .body(head, .length(length), startedAt: monotonicNanoseconds())
+                case .chunked:
+                    if head.expectsContinue { write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), to: connection) }
+                    let decoder = ChunkedDecoder(maxBodyBytes: configuration.limits.maxBodyBytes)
+                    connection.state = .body(head, .chunked(decoder), startedAt: monotonicNanoseconds())
+                }
+            case .body(let head, .length(let length), _):
+                guard connection.input.count >= length else { return }
+                let body = Array(connection.input[0..<length])
+                connection.input.removeFirst(length)
+                dispatch(head, body: body, on: connection)
+            case .body(let head, .chunked(var decoder), let startedAt):
+                let consumed: Int
+                do {
+                    consumed = try connection.input.withUnsafeBufferPointer { buffer throws(HTTPParseError) -> Int in
+                        try decoder.feed(buffer)
+                    }
+                } catch {
+                    fail(connection, error)
+                    return
+                }
+                connection.input.removeFirst(consumed)
+                if decoder.isComplete {
+                    dispatch(head, body: decoder.body, on: connection)
+                } else {
+                    connection.state = .body(head, .chunked(decoder), startedAt: startedAt)
+                    return
+                }
+            }
+        }
+    }
+
+    private func dispatch(_ head: HTTPRequestHead, body: [UInt8], on connection: Connection) {
+        let request = HTTPRequest(
+            method: head.method,
+            target: head.target,
+            headers: head.headers,
+            body: body,
+            version: head.version,
+            remoteAddress: connection.remote
+        )
+        let started = monotonicNanoseconds()
+        let method = head.method
+        let path = request.path
+        let accessLog = accessLog
+        let responder = HTTPResponder(
+            ref: ConnectionRef(fd: connection.fd, generation: connection.generation),
+            sink: self,
+            request: head
+        ) { status, fields in
+            accessLog(method, path, status, monotonicNanoseconds() &- started, fields)
+        }
+        connection.state = .awaitingResponse(responder)
+        if connection.readPaused {
+            connection.readPaused = false
+            updateInterest(connection)
+        }
+        if !dispatch(request, responder) {
+            responder.respond(configuration.errorBody(503, "server is shutting down"))
+        }
+    }
+
+    /// Answers a request the server refuses itself, then closes (the rest of the stream cannot be trusted).
+    private func fail(_ connection: Connection, _ error: HTTPParseError) {
+        logger.info("request refused", [("status", String(error.status)), ("reason", error.message), ("remote", connection.remote)])
+        let response = configuration.errorBody(error.status, error.message)
+        var text = "HTTP/1.1 \(error.status) \(HTTPResponse.reasonPhrase(error.status))\r\n"
+        for field in response.headers { text += "\(field.name): \(field.value)\r\n" }
+        text += "Content-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
+        connection.state = .closing
+        connection.readPaused = true
+        write(Array(text.utf8) + response.body, to: connection, then: .close)
+        accessLog("-", "-", error.status, 0, [("reason", error.message)])
+    }
+
+    // MARK: - Commands from handlers
+
+    private func processInbox() {
+        let commands = inbox.withLock { inbox -> [LoopCommand] in
+            let taken = inbox
+            inbox.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for command in commands {
+            switch command {
+            case .respond(let ref, let bytes, let keepAlive):
+                guard let connection = connection(ref) else { continue }
+                let reuse = keepAlive && !draining.load(ordering: .relaxed)
+                write(bytes, to: connection, then: reuse ? .keepAlive : .close)
+            case .beginStream(let ref, let head, let heartbeat, let chunked):
+                guard let connection = connection(ref), case .awaitingResponse(let responder) = connection.state else { continue }
+                connection.state = .streaming(responder)
+                connection.heartbeat = heartbeat
+                connection.chunkedStream = chunked
+                connection.lastStreamWrite = monotonicNanoseconds()
+                write(head, to: connection)
+            case .streamData(let ref, let bytes):
+                guard let connection = connection(ref), connection.isStreaming else { continue }
+                if connection.output.count - connection.outputOffset > configuration.maxPendingStreamBytes {
+                    logger.warning("stream reader stalled; disconnecting", [("remote", connection.remote)])
+                    close(connection, clientGone: true)
+                    continue
+                }
+                connection.lastStreamWrite = monotonicNanoseconds()
+                write(bytes, to: connection)
+            case .endStream(let ref, let trailer, let keepAlive):
+                guard let connection = connection(ref), connection.isStreaming else { continue }
+                connection.heartbeat = nil
+                let reuse = keepAlive && !draining.load(ordering: .relaxed)
+                write(trailer, to: connection, then: reuse ? .keepAlive : .close)
+            case .abort(let ref):
+                if let connection = connection(ref) { close(connection, clientGone: true) }
+            }
+        }
+    }
+
+    // MARK: - Writing
+
+    private func write(_ bytes: [UInt8], to connection: Connection, then completion: Connection.AfterFlush? = nil) {
+        guard connection.isOpen else { return }
+        connection.output.append(contentsOf: bytes)
+        if let completion { connection.afterFlush = completion }
+        if flush(connection) { updateInterest(connection) }
+    }
+
+    /// Writes pending output; returns `false` if the connection was closed in the process.
+    @discardableResult
+    private func flush(_ connection: Connection) -> Bool {
+        while connection.outputPending {
+            let written = connection.output.withUnsafeBytes { buffer in
+                Glibc.send(
+                    connection.fd,
+                    buffer.baseAddress! + connection.outputOffset,
+                    buffer.count - connection.outputOffset,
+                    Int32(MSG_NOSIGNAL)
+                )
+            }
+            if written > 0 {
+                connection.outputOffset += written
+                connection.lastWriteProgress = monotonicNanoseconds()
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                updateInterest(connection)
+                return true
+            } else {
+                close(connection, clientGone: true)
+                return false
+            }
+        }
+        connection.output.removeAll(keepingCapacity: connection.output.capacity <= 64 * 1024)
+        connection.outputOffset = 0
+        guard let next = connection.afterFlush else { return true }
+        connection.afterFlush = nil
+        switch next {
+        case .close:
+            close(connection, clientGone: false)
+            return false
+        case .keepAlive:
+            connection.state = .head
+            connection.heartbeat = nil
+            connection.lastActivity = monotonicNanoseconds()
+            if connection.input.capacity > 64 * 1024 && connection.input.isEmpty { connection.input = [] }
+            processInput(connection)
+            if connection.isOpen { updateInterest(connection) }
+            return connection.isOpen
+        }
+    }
+
+    // MARK: - Closing and timers
+
+    private func close(_ connection: Connection, clientGone: Bool) {
+        guard connection.isOpen else { return }
+        connection.isOpen = false
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, connection.fd, nil)
+        Glibc.close(connection.fd)
+        if connections.indices.contains(Int(connection.fd)), connections[Int(connection.fd)] === connection {
+            connections[Int(connection.fd)] = nil
+        }
+        openConnections.subtract(1, ordering: .relaxed)
+        switch connection.state {
+        case .awaitingResponse(let responder), .streaming(let responder):
+            if clientGone { responder.clientDisconnected() }
+        default:
+            break
+        }
+        connection.state = .closing
+    }
+
+    private func closeIdleConnections() {
+        for case let connection? in connections {
+            if case .head = connection.state, connection.input.isEmpty, !connection.outputPending {
+                close(connection, clientGone: false)
+            }
+        }
+    }
+
+    private func sweep(now: UInt64) {
+        let head = configuration.headTimeout.nanoseconds
+        let body = configuration.bodyTimeout.nanoseconds
+        let idle = configuration.idleTimeout.nanoseconds
+        let writeStall = configuration.writeTimeout.nanoseconds
+        let heartbeat = configuration.heartbeatInterval.nanoseconds
+        for case let connection? in connections {
+            if connection.outputPending && now &- connection.lastWriteProgress > writeStall {
+                logger.info("dropping connection: write stalled", [("remote", connection.remote)])
+                close(connection, clientGone: true)
+                continue
+            }
+            switch connection.state {
+            case .head:
+                if let started = connection.headStartedAt, now &- started > head {
+                    fail(connection, HTTPParseError(408, "request head not received within \(configuration.headTimeout)"))
+                } else if connection.headStartedAt == nil, !connection.outputPending, now &- connection.lastActivity > idle {
+                    close(connection, clientGone: false)
+                }
+            case .body(_, _, let startedAt):
+                if now &- startedAt > body {
+                    fail(connection, HTTPParseError(408, "request body not received within \(configuration.bodyTimeout)"))
+                }
+            case .streaming:
+                if let bytes = connection.heartbeat, now &- connection.lastStreamWrite >= heartbeat {
+                    connection.lastStreamWrite = now
+                    write(bytes, to: connection)
+                }
+            case .awaitingResponse, .closing:
+                break
+            }
+        }
+    }
+}
+
+/// One client connection; confined to the loop thread.
+final class Connection {
+    enum BodyProgress {
+        case length(Int)
+        case chunked(ChunkedDecoder)
+    }
+
+    enum State {
+        case head
+        case body(HTTPRequestHead, BodyProgress, startedAt: UInt64)
+        case awaitingResponse(HTTPResponder)
+        case streaming(HTTPResponder)
+        case closing
+    }
+
+    enum AfterFlush {
+        case keepAlive
+        case close
+    }
+
+    let fd: Int32
+    let generation: UInt64
+    let remote: String
+    var state = State.head
+    var input: [UInt8] = []
+    var output: [UInt8] = []
+    var outputOffset = 0
+    var afterFlush: AfterFlush?
+    var interest: UInt32 = 0
+    var readPaused = false
+    var isOpen = true
+    var headStartedAt: UInt64?
+    var lastActivity: UInt64
+    var lastWriteProgress: UInt64
+    var lastStreamWrite: UInt64 = 0
+    var heartbeat: [UInt8]?
+    var chunkedStream = true
+
+    init(fd: Int32, generation: UInt64, remote: String, now: UInt64) {
+        self.fd = fd
+        self.generation = generation
+        self.remote = remote
+        lastActivity = now
+        lastWriteProgress = now
+    }
+
+    var outputPending: Bool { outputOffset < output.count }
+
+    var isStreaming: Bool { if case .streaming = state { true } else { false } }
+}

@@ -1,0 +1,216 @@
+import Log
+import Synchronization
+
+/// Identifies a connection across threads; the generation stops a stale command from reaching a reused fd.
+struct ConnectionRef: Sendable, Hashable {
+    var fd: Int32
+    var generation: UInt64
+}
+
+/// Work handed from handler threads to the event loop. Bytes are fully serialised before they are queued.
+enum LoopCommand: Sendable {
+    /// A complete response; afterwards the connection is kept or closed.
+    case respond(ConnectionRef, [UInt8], keepAlive: Bool)
+    /// A streaming response's head; the connection stays open, with optional periodic heartbeat bytes.
+    case beginStream(ConnectionRef, [UInt8], heartbeat: [UInt8]?, chunked: Bool)
+    case streamData(ConnectionRef, [UInt8])
+    case endStream(ConnectionRef, [UInt8], keepAlive: Bool)
+    case abort(ConnectionRef)
+}
+
+/// Answers one request: either a complete response or a stream (SSE). Safe to use from any thread.
+///
+/// If the client goes away first, `isClientGone` turns true and `onClientGone` handlers run once; writes after
+/// that are dropped. Only the first `respond` / `startStream` counts.
+package final class HTTPResponder: Sendable {
+    private enum Phase {
+        case pending
+        case streaming
+        case done
+    }
+
+    private struct State {
+        var phase = Phase.pending
+        var clientGone = false
+        var goneHandlers: [@Sendable () -> Void] = []
+        var logFields: [(String, String)] = []
+        var status = 0
+    }
+
+    let ref: ConnectionRef
+    private let sink: any LoopCommandSink
+    private let requestKeepAlive: Bool
+    private let headRequest: Bool
+    private let http10: Bool
+    private let state = Mutex(State())
+    private let onComplete: @Sendable (_ status: Int, _ fields: [(String, String)]) -> Void
+
+    init(
+        ref: ConnectionRef,
+        sink: any LoopCommandSink,
+        request: HTTPRequestHead,
+        onComplete: @escaping @Sendable (Int, [(String, String)]) -> Void
+    ) {
+        self.ref = ref
+        self.sink = sink
+        requestKeepAlive = request.keepAlive
+        headRequest = request.method == "HEAD"
+        http10 = request.version == "HTTP/1.0"
+        self.onComplete = onComplete
+    }
+
+    /// Whether the client disconnected before the response finished.
+    package var isClientGone: Bool { state.withLock { $0.clientGone } }
+
+    /// Runs `handler` once if the client disconnects before the response is complete (immediately if it already
+    /// has). Streaming responses count as incomplete until `finish`.
+    package func onClientGone(_ handler: @escaping @Sendable () -> Void) {
+        let runNow = state.withLock { state -> Bool in
+            if state.clientGone { return true }
+            if state.phase != .done { state.goneHandlers.append(handler) }
+            return false
+        }
+        if runNow { handler() }
+    }
+
+    /// Adds a field to this request's access-log line (e.g. session or organisation). Never pass secrets.
+    package func annotate(_ key: String, _ value: String) { state.withLock { $0.logFields.append((key, value)) } }
+
+    package func respond(_ response: HTTPResponse) {
+        let keepAlive = requestKeepAlive && !response.headers.listContains("Connection", token: "close")
+        let accepted = state.withLock { state -> Bool in
+            guard state.phase == .pending else { return false }
+            state.phase = .done
+            state.status = response.status
+            state.goneHandlers.removeAll()
+            return true
+        }
+        guard accepted else { return }
+        var bytes = Self.head(status: response.status, headers: response.headers, keepAlive: keepAlive) { headers in
+            if !(100..<200).contains(response.status) && response.status != 204 && response.status != 304 {
+                headers.set("Content-Length", String(response.body.count))
+            }
+        }
+        if !headRequest { bytes.append(contentsOf: response.body) }
+        sink.enqueue(.respond(ref, bytes, keepAlive: keepAlive))
+        complete()
+    }
+
+    /// Starts a streaming response (chunked on HTTP/1.1). `heartbeat`, if given, is written by the server whenever
+    /// the stream has been quiet for the configured interval (e.g. an SSE comment), so idle proxies keep it open.
+    package func startStream(status: Int, headers: HTTPHeaders, heartbeat: [UInt8]? = nil) -> HTTPStream? {
+        let started = state.withLock { state -> Bool in
+            guard state.phase == .pending, !state.clientGone else { return false }
+            state.phase = .streaming
+            state.status = status
+            return true
+        }
+        guard started else { return nil }
+        let chunked = !http10
+        let head = Self.head(status: status, headers: headers, keepAlive: chunked && requestKeepAlive) { headers in
+            if chunked { headers.set("Transfer-Encoding", "chunked") }
+        }
+        let stream = HTTPStream(responder: self, chunked: chunked, keepAlive: chunked && requestKeepAlive)
+        sink.enqueue(.beginStream(ref, head, heartbeat: heartbeat.map { stream.frame($0) }, chunked: chunked))
+        return stream
+    }
+
+    fileprivate func enqueueStream(_ command: LoopCommand) -> Bool {
+        let open = state.withLock { $0.phase == .streaming && !$0.clientGone }
+        if open { sink.enqueue(command) }
+        return open
+    }
+
+    fileprivate func finishStream(_ trailer: [UInt8], keepAlive: Bool) {
+        let finished = state.withLock { state -> Bool in
+            guard state.phase == .streaming else { return false }
+            state.phase = .done
+            state.goneHandlers.removeAll()
+            return !state.clientGone
+        }
+        guard finished else { return }
+        sink.enqueue(.endStream(ref, trailer, keepAlive: keepAlive))
+        complete()
+    }
+
+    /// Called by the event loop when the peer disconnects.
+    func clientDisconnected() {
+        let (handlers, wasIncomplete) = state.withLock { state -> ([@Sendable () -> Void], Bool) in
+            guard !state.clientGone else { return ([], false) }
+            state.clientGone = true
+            let handlers = state.goneHandlers
+            state.goneHandlers.removeAll()
+            let incomplete = state.phase != .done
+            if incomplete { state.phase = .done }
+            return (handlers, incomplete)
+        }
+        for handler in handlers { handler() }
+        if wasIncomplete {
+            annotate("client", "gone")
+            complete()
+        }
+    }
+
+    private func complete() {
+        let (status, fields) = state.withLock { ($0.status, $0.logFields) }
+        onComplete(status, fields)
+    }
+
+    private static func head(
+        status: Int,
+        headers: HTTPHeaders,
+        keepAlive: Bool,
+        adjust: (inout HTTPHeaders) -> Void
+    ) -> [UInt8] {
+        var headers = headers
+        adjust(&headers)
+        headers.remove("Connection")
+        if !keepAlive { headers.add("Connection", "close") }
+        var text = "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n"
+        for field in headers { text += "\(field.name): \(field.value)\r\n" }
+        text += "\r\n"
+        return Array(text.utf8)
+    }
+}
+
+/// An open streaming response. Writes are ordered and never block the caller; a slow reader is disconnected once
+/// too much is pending, rather than buffering without bound.
+package final class HTTPStream: Sendable {
+    private let responder: HTTPResponder
+    private let chunked: Bool
+    private let keepAlive: Bool
+
+    fileprivate init(responder: HTTPResponder, chunked: Bool, keepAlive: Bool) {
+        self.responder = responder
+        self.chunked = chunked
+        self.keepAlive = keepAlive
+    }
+
+    /// Queues bytes; returns `false` once the stream is closed (finished or client gone).
+    @discardableResult
+    package func write(_ bytes: [UInt8]) -> Bool {
+        guard !bytes.isEmpty else { return !isClosed }
+        return responder.enqueueStream(.streamData(responder.ref, frame(bytes)))
+    }
+
+    /// Ends the stream; the connection is then reused for further requests when possible.
+    package func finish() { responder.finishStream(chunked ? Array("0\r\n\r\n".utf8) : [], keepAlive: keepAlive) }
+
+    package var isClosed: Bool { responder.isClientGone }
+
+    package func onClientGone(_ handler: @escaping @Sendable () -> Void) { responder.onClientGone(handler) }
+
+    fileprivate func frame(_ bytes: [UInt8]) -> [UInt8] {
+        guard chunked else { return bytes }
+        var framed = Array(String(bytes.count, radix: 16).utf8)
+        framed.append(contentsOf: [0x0D, 0x0A])
+        framed.append(contentsOf: bytes)
+        framed.append(contentsOf: [0x0D, 0x0A])
+        return framed
+    }
+}
+
+/// Where responders send their commands: the event loop (or a test double).
+protocol LoopCommandSink: Sendable {
+    func enqueue(_ command: LoopCommand)
+}

@@ -1,0 +1,204 @@
+import Glibc
+
+/// A blocking, byte-exact HTTP/1.1 client for tests: sends whatever bytes a test wants (including malformed ones)
+/// and parses what comes back, so tests can assert on statuses, headers and bodies the way a client sees them.
+package final class RawHTTPClient {
+    package struct Response {
+        package var status: Int
+        package var headers: [(String, String)]
+        package var body: [UInt8]
+
+        package func header(_ name: String) -> String? {
+            headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
+
+        package var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
+    }
+
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    /// Connects to `127.0.0.1:port`; `timeout` bounds every read.
+    package init(port: Int, timeout: Double = 10) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            Glibc.close(fd)
+            throw Failure(description: "connect to port \(port) failed (errno \(errno))")
+        }
+        var interval = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { Glibc.close(fd) }
+
+    package func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    package func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { throw Failure(description: "send failed (errno \(errno))") }
+            offset += written
+        }
+    }
+
+    /// Closes the client's side completely (a client that goes away).
+    package func close() { shutdown(fd, Int32(SHUT_RDWR)) }
+
+    /// Reads more bytes; `false` on EOF.
+    private func fill() throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if count == 0 { return false }
+        guard count > 0 else { throw Failure(description: "read timed out or failed (errno \(errno))") }
+        buffer.append(contentsOf: chunk[0..<count])
+        return true
+    }
+
+    private func readLine() throws -> String {
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                var line = Array(buffer[0..<newline])
+                buffer.removeFirst(newline + 1)
+                if line.last == 0x0D { line.removeLast() }
+                return String(decoding: line, as: UTF8.self)
+            }
+            guard try fill() else { throw Failure(description: "connection closed mid-line") }
+        }
+    }
+
+    private func readExactly(_ count: Int) throws -> [UInt8] {
+        while buffer.count < count {
+            guard try fill() else { throw Failure(description: "connection closed mid-body") }
+        }
+        let bytes = Array(buffer[0..<count])
+        buffer.removeFirst(count)
+        return bytes
+    }
+
+    /// Reads one response head (skipping `100 Continue` unless asked for).
+    package func readHead(skipContinue: Bool = true) throws -> Response {
+        while true {
+            let statusLine = try readLine()
+            let parts = statusLine.split(separator: " ", maxSplits: 2)
+            guard parts.count >= 2, let status = Int(parts[1]) else {
+                throw Failure(description: "bad status line: \(statusLine)")
+            }
+            var headers: [(String, String)] = []
+            while true {
+                let line = try readLine()
+                if line.isEmpty { break }
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                let value = line[line.index(after: colon)...].drop { $0 == " " }
+                headers.append((String(line[..<colon]), String(value)))
+            }
+            if status == 100 && skipContinue { continue }
+            return Response(status: status, headers: headers, body: [])
+        }
+    }
+
+    /// Reads one complete response (Content-Length, chunked, or until close).
+    package func readResponse() throws -> Response {
+        var response = try readHead()
+        if response.header("Transfer-Encoding")?.lowercased() == "chunked" {
+            while let chunk = try readChunk() { response.body += chunk }
+        } else if let length = response.header("Content-Length").flatMap({ Int($0) }) {
+            response.body = try readExactly(length)
+        } else if response.status != 204 && response.status != 304 {
+            while try fill() {}
+            response.body = buffer
+            buffer.removeAll()
+        }
+        return response
+    }
+
+    /// Reads one chunk of a chunked body; `nil` at the terminating chunk.
+    package func readChunk() throws -> [UInt8]? {
+        let sizeLine = try readLine()
+        guard let size = Int(sizeLine.split(separator: ";").first ?? "", radix: 16) else {
+            throw Failure(description: "bad chunk size line: \(sizeLine)")
+        }
+        if size == 0 {
+            while try !readLine().isEmpty {}
+            return nil
+        }
+        let data = try readExactly(size)
+        _ = try readLine()
+        return data
+    }
+
+    /// Whether the server has closed the connection (reads EOF within the timeout).
+    package func readsEOF() -> Bool {
+        (try? fill()) == false
+    }
+
+    /// A request with a JSON body and the usual headers.
+    package static func request(
+        _ method: String,
+        _ path: String,
+        headers: [(String, String)] = [],
+        body: String? = nil
+    ) -> String {
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        if let body { text += "Content-Length: \(body.utf8.count)\r\n" }
+        text += "\r\n"
+        if let body { text += body }
+        return text
+    }
+}
+
+/// Reads server-sent events off a chunked streaming response.
+package struct SSEReader {
+    package struct Event: Equatable {
+        package var event: String?
+        package var id: String?
+        package var data: String
+    }
+
+    private var pending = ""
+    package private(set) var comments: [String] = []
+
+    package init() {}
+
+    /// Feeds a chunk; returns the complete events it finished.
+    package mutating func feed(_ bytes: [UInt8]) -> [Event] {
+        pending += String(decoding: bytes, as: UTF8.self)
+        var events: [Event] = []
+        while let range = pending.firstRange(of: "\n\n") {
+            let block = pending[..<range.lowerBound]
+            pending = String(pending[range.upperBound...])
+            var event = Event(event: nil, id: nil, data: "")
+            var dataLines: [Substring] = []
+            var isComment = true
+            for line in block.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix(":") {
+                    comments.append(String(line.dropFirst()))
+                    continue
+                }
+                isComment = false
+                if line.hasPrefix("event:") { event.event = line.dropFirst(6).trimmingPrefix(" ").description }
+                if line.hasPrefix("id:") { event.id = line.dropFirst(3).trimmingPrefix(" ").description }
+                if line.hasPrefix("data:") { dataLines.append(line.dropFirst(5).trimmingPrefix(" ")) }
+            }
+            if isComment { continue }
+            event.data = dataLines.joined(separator: "\n")
+            events.append(event)
+        }
+        return events
+    }
+}
