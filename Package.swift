@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "MCP", dependencies: ["Codecs", "JSONRPC", "Log"], swiftSettings: strict),
         .target(name: "HTTPServer", dependencies: ["CSystem", "Codecs", "Log"], swiftSettings: strict),
         .target(name: "Tenancy", dependencies: ["Codecs", "JSONRPC"], swiftSettings: strict),
-        .target(name: "NudjClient", dependencies: ["JSONRPC", "Tenancy", "Log"], swiftSettings: strict),
+        .target(name: "NudjClient", dependencies: ["Codecs", "JSONRPC", "Tenancy", "Log"], swiftSettings: strict),
         .target(
             name: "NudjTools",
             dependencies: ["JSONRPC", "MCP", "Tenancy", "NudjClient", "Log"],

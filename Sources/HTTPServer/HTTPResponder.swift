@@ -96,6 +96,17 @@ package final class HTTPResponder: Sendable {
         complete()
     }
 
+    /// Drops the connection without a response (for fault injection: a connection reset).
+    package func abort() {
+        let accepted = state.withLock { state -> Bool in
+            guard state.phase != .done else { return false }
+            state.phase = .done
+            state.goneHandlers.removeAll()
+            return true
+        }
+        if accepted { sink.enqueue(.abort(ref)) }
+    }
+
     /// Starts a streaming response (chunked on HTTP/1.1). `heartbeat`, if given, is written by the server whenever
     /// the stream has been quiet for the configured interval (e.g. an SSE comment), so idle proxies keep it open.
     package func startStream(status: Int, headers: HTTPHeaders, heartbeat: [UInt8]? = nil) -> HTTPStream? {

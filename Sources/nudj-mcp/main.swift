@@ -1,1 +1,64 @@
-print("nudj-mcp")
+import Foundation
+
+// nudj-mcp: an MCP server for the Nudj community-gamification platform.
+// Commands: stdio (default), serve, sandbox, tools, version, help.
+
+let usage = """
+    nudj-mcp — MCP server for the Nudj platform
+
+    Usage:
+      nudj-mcp stdio [options]     MCP over stdin/stdout (what Claude Code, Cursor and Claude Desktop launch)
+      nudj-mcp serve [options]     MCP over HTTP: Streamable HTTP at /mcp, legacy HTTP+SSE at /sse
+      nudj-mcp sandbox [options]   run the Nudj API simulator on its own
+      nudj-mcp tools [options]     list the tool catalogue (--json, --stats)
+      nudj-mcp version
+
+    Try it without a Nudj account:  nudj-mcp stdio --sandbox   (or: nudj-mcp serve --sandbox)
+
+    Options (flag / environment variable):
+    """
+
+func help(for command: String?) -> String {
+    var text = usage
+    for setting in Setting.all where command == nil || setting.commands.contains(command!) {
+        let names = setting.flag + (setting.kind == .flag ? "" : " <value>")
+        text += "\n  \(names.padding(toLength: 36, withPad: " ", startingAt: 0)) \(setting.env.map { "\($0): " } ?? "")\(setting.help)"
+    }
+    return text + "\n"
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let commands = ["stdio", "serve", "sandbox", "tools", "version", "help"]
+let command = arguments.first.flatMap { commands.contains($0) ? $0 : nil } ?? (arguments.first?.hasPrefix("-") == false ? arguments.first! : "stdio")
+let rest = arguments.first == command ? Array(arguments.dropFirst()) : arguments
+
+if rest.contains("--help") || rest.contains("-h") || command == "help" {
+    print(help(for: command == "help" ? nil : command), terminator: "")
+    exit(0)
+}
+if command == "version" || rest.contains("--version") {
+    print("nudj-mcp \(Build.version)")
+    exit(0)
+}
+guard commands.contains(command) else {
+    FileHandle.standardError.write(Data("nudj-mcp: unknown command '\(command)'\n\n\(help(for: nil))".utf8))
+    exit(2)
+}
+
+do {
+    let options = try Options(command: command, arguments: rest, environment: ProcessInfo.processInfo.environment)
+    let code: Int32
+    switch command {
+    case "serve": code = try await ServeCommand.run(options)
+    case "sandbox": code = try await SandboxCommand.run(options)
+    case "tools": code = try ToolsCommand.run(options)
+    default: code = try await StdioCommand.run(options)
+    }
+    exit(code)
+} catch let error as UsageError {
+    FileHandle.standardError.write(Data("nudj-mcp \(command): \(error)\nRun `nudj-mcp \(command) --help` for options.\n".utf8))
+    exit(2)
+} catch {
+    FileHandle.standardError.write(Data("nudj-mcp \(command): \(error)\n".utf8))
+    exit(1)
+}

@@ -56,7 +56,7 @@ struct JSONParserTests {
     @Test("writer output parses back to the same value")
     func roundTrip() throws {
         let original: JSONValue = [
-            "id": 7, "s": "line\nbreak \"quoted\" \u{01} é", "d": 1.5, "n": nil, "b": true,
+            "id": 7, "s": "line\nbreak \"quoted\" \u{01} é", "d": 1.5, "n": .null, "b": true,
             "a": [1, "two", 3.25, ["nested": []]],
         ]
         let text = JSONWriter.encodeString(original)

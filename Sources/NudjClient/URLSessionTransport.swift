@@ -1,0 +1,79 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The production transport: one shared URLSession, so connections to the Nudj API are reused across calls.
+///
+/// Redirects are never followed (a 3xx comes back as is): the server must only ever talk to the allowlisted host it
+/// built the URL for. No cookies, no cache.
+package final class URLSessionTransport: UpstreamTransport {
+    private let session: URLSession
+
+    package init(maxConnectionsPerHost: Int = 64) {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = maxConnectionsPerHost
+        configuration.httpCookieStorage = nil
+        configuration.httpShouldSetCookies = false
+        configuration.urlCache = nil
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
+    }
+
+    package func send(_ request: UpstreamRequest) async -> Result<UpstreamResponse, UpstreamFailure> {
+        guard let url = URL(string: request.url) else { return .failure(.unreachable("invalid URL")) }
+        var urlRequest = URLRequest(url: url)
+        urlRequest.httpMethod = request.method
+        urlRequest.timeoutInterval = Double(request.timeout.components.seconds)
+            + Double(request.timeout.components.attoseconds) / 1e18
+        for (name, value) in request.headers { urlRequest.addValue(value, forHTTPHeaderField: name) }
+        if let body = request.body { urlRequest.httpBody = Data(body) }
+        if Task.isCancelled { return .failure(.cancelled) }
+        do {
+            let (data, response) = try await session.data(for: urlRequest)
+            guard let http = response as? HTTPURLResponse else { return .failure(.unreachable("not an HTTP response")) }
+            var headers: [String: String] = [:]
+            for (key, value) in http.allHeaderFields {
+                if let name = key as? String, let value = value as? String { headers[name.lowercased()] = value }
+            }
+            return .success(UpstreamResponse(status: http.statusCode, headers: headers, body: [UInt8](data)))
+        } catch let error as URLError {
+            switch error.code {
+            case .timedOut: return .failure(.timeout)
+            case .cancelled: return .failure(.cancelled)
+            default: return .failure(.unreachable(Self.describe(error)))
+            }
+        } catch is CancellationError {
+            return .failure(.cancelled)
+        } catch {
+            return .failure(Task.isCancelled ? .cancelled : .unreachable("transport error"))
+        }
+    }
+
+    private static func describe(_ error: URLError) -> String {
+        switch error.code {
+        case .cannotConnectToHost: "connection refused"
+        case .cannotFindHost, .dnsLookupFailed: "host not found"
+        case .networkConnectionLost: "connection lost"
+        case .notConnectedToInternet: "no network"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+            .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
+            "TLS handshake failed"
+        case .badServerResponse: "malformed response"
+        default: "network error \(error.code.rawValue)"
+        }
+    }
+}
+
+private final class RefuseRedirects: NSObject, URLSessionTaskDelegate, Sendable {
+    func urlSession(
+        _ session: URLSession,
+        task: URLSessionTask,
+        willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest,
+        completionHandler: @escaping @Sendable (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
+    }
+}

@@ -1,0 +1,46 @@
+/// One HTTP request to a Nudj API, fully built (absolute URL, headers, body).
+package struct UpstreamRequest: Sendable {
+    package var method: String
+    package var url: String
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]?
+    package var timeout: Duration
+
+    package init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?, timeout: Duration) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+}
+
+/// The upstream's answer: status, headers (names lowercased) and body.
+package struct UpstreamResponse: Sendable {
+    package var status: Int
+    package var headers: [String: String]
+    package var body: [UInt8]
+
+    package init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    package func header(_ name: String) -> String? { headers[name.lowercased()] }
+}
+
+/// Why no HTTP response came back.
+package enum UpstreamFailure: Error, Sendable, Equatable {
+    /// No response within the per-call timeout.
+    case timeout
+    /// The call was cancelled (the client cancelled the request).
+    case cancelled
+    /// Connection refused or reset, DNS failure, TLS failure: the API could not be reached.
+    case unreachable(String)
+}
+
+/// Sends upstream requests. The URLSession implementation is the real one; tests may substitute a double.
+package protocol UpstreamTransport: Sendable {
+    func send(_ request: UpstreamRequest) async -> Result<UpstreamResponse, UpstreamFailure>
+}

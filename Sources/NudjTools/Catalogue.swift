@@ -1,0 +1,323 @@
+import JSONRPC
+import MCP
+import Tenancy
+
+/// Why the catalogue is unusable: which file, which tool, what is wrong. Raised at load (startup and tests).
+package struct CatalogueError: Error, Sendable, CustomStringConvertible {
+    package var file: String
+    package var tool: String?
+    package var message: String
+    package var description: String { "schemas/\(file)\(tool.map { " tool \($0)" } ?? ""): \(message)" }
+}
+
+/// Every tool the server knows, interpreted from `schemas/`: the single place tools are defined.
+///
+/// Loading checks each definition against the rules the code relies on (names, paths and their parameters,
+/// argument locations, annotations consistent with the HTTP method, schemas the validator implements), so a broken
+/// schema fails the test suite instead of a user's call.
+package struct Catalogue: Sendable {
+    package let tools: [ToolDefinition]
+    package let toolsets: [Toolset]
+    private let index: [String: Int]
+
+    package static let namePattern = "^[a-z0-9_]{1,48}$"
+
+    /// The catalogue embedded in the binary at build time.
+    package static func embedded() throws(CatalogueError) -> Catalogue {
+        try Catalogue(files: EmbeddedSchemas.files.map { ($0.name, $0.json) })
+    }
+
+    package init(files: [(name: String, json: String)]) throws(CatalogueError) {
+        var documents: [String: JSONObject] = [:]
+        for file in files {
+            guard case .object(let object)? = try? JSONParser.parse(file.json) else {
+                throw CatalogueError(file: file.name, message: "not a JSON object")
+            }
+            documents[file.name] = object
+        }
+        let resolver = RefResolver(documents: documents)
+        var tools: [ToolDefinition] = []
+        var toolsets: [Toolset] = []
+        for file in files.map(\.name).sorted() {
+            let document = documents[file]!
+            guard document["toolset"] != nil else {
+                guard document["definitions"] != nil else {
+                    throw CatalogueError(file: file, message: "neither a toolset (\"toolset\") nor a library (\"definitions\")")
+                }
+                continue
+            }
+            let (toolset, definitions) = try Self.loadToolset(document, file: file, resolver: resolver)
+            toolsets.append(toolset)
+            tools += definitions
+        }
+        var index: [String: Int] = [:]
+        for (position, tool) in tools.enumerated() {
+            if index[tool.name] != nil {
+                throw CatalogueError(file: "\(tool.toolset).json", tool: tool.name, message: "duplicate tool name")
+            }
+            index[tool.name] = position
+        }
+        self.tools = tools
+        self.toolsets = toolsets
+        self.index = index
+    }
+
+    package func tool(named name: String) -> ToolDefinition? { index[name].map { tools[$0] } }
+
+    package var defaultToolsets: [String] { toolsets.filter(\.isDefault).map(\.name) }
+
+    // MARK: - Loading
+
+    private static func loadToolset(
+        _ document: JSONObject,
+        file: String,
+        resolver: RefResolver
+    ) throws(CatalogueError) -> (Toolset, [ToolDefinition]) {
+        func fail(_ message: String, tool: String? = nil) -> CatalogueError {
+            CatalogueError(file: file, tool: tool, message: message)
+        }
+        guard let name = document["toolset"]?.stringValue, !name.isEmpty,
+            let title = document["title"]?.stringValue,
+            let description = document["description"]?.stringValue, !description.isEmpty,
+            let isDefault = document["default"]?.boolValue,
+            let rawTools = document["tools"]?.arrayValue, !rawTools.isEmpty
+        else { throw fail("a toolset needs toolset, title, description, default and a non-empty tools array") }
+        guard file == "\(name).json" else { throw fail("toolset '\(name)' must live in \(name).json") }
+        var definitions: [ToolDefinition] = []
+        for raw in rawTools {
+            guard case .object(let object) = raw else { throw fail("every tool must be an object") }
+            definitions.append(try loadTool(object, toolset: name, file: file, resolver: resolver))
+        }
+        let toolset = Toolset(
+            name: name,
+            title: title,
+            description: description,
+            isDefault: isDefault,
+            tools: definitions.map(\.name)
+        )
+        return (toolset, definitions)
+    }
+
+    private static let allowedToolKeys: Set<String> = [
+        "name", "title", "description", "api", "method", "path", "evidence", "source", "in", "inputSchema", "output",
+        "annotations", "notes",
+    ]
+
+    private static func loadTool(
+        _ object: JSONObject,
+        toolset: String,
+        file: String,
+        resolver: RefResolver
+    ) throws(CatalogueError) -> ToolDefinition {
+        let name = object["name"]?.stringValue ?? "?"
+        func fail(_ message: String) -> CatalogueError { CatalogueError(file: file, tool: name, message: message) }
+
+        for key in object.keys where !allowedToolKeys.contains(key) { throw fail("unknown key '\(key)'") }
+        guard isValidName(name) else { throw fail("name must match \(namePattern)") }
+        guard let title = object["title"]?.stringValue, !title.isEmpty else { throw fail("title is required") }
+        guard let description = object["description"]?.stringValue, description.count >= 20 else {
+            throw fail("description is required (one or two sentences an agent can act on)")
+        }
+        guard let api = object["api"]?.stringValue.flatMap(NudjAPI.init(rawValue:)) else {
+            throw fail("api must be admin, integration or analytics")
+        }
+        guard let method = object["method"]?.stringValue, ["GET", "POST", "PATCH", "PUT", "DELETE"].contains(method) else {
+            throw fail("method must be GET, POST, PATCH, PUT or DELETE")
+        }
+        guard let path = object["path"]?.stringValue, path.hasPrefix("/"), !path.contains("?"), !path.contains("..") else {
+            throw fail("path must start with / and hold no query")
+        }
+        guard let evidence = object["evidence"]?.stringValue.flatMap(Evidence.init(rawValue:)) else {
+            throw fail("evidence must be reference-page, overview-only or inferred")
+        }
+        let source = object["source"]?.stringValue
+        if evidence != .inferred && source == nil { throw fail("documented tools need a source URL") }
+
+        // Input schema: resolved, strict, object-rooted.
+        guard case .object(let rawInput)? = object["inputSchema"] else { throw fail("inputSchema is required") }
+        let inputSchema: JSONObject
+        do { inputSchema = try resolver.resolve(rawInput, in: file) } catch { throw fail(error.message) }
+        guard inputSchema["type"] == "object" else { throw fail("inputSchema must have type object") }
+        guard inputSchema["additionalProperties"] == .bool(false) else {
+            throw fail("inputSchema must set additionalProperties: false so misspelt arguments are caught")
+        }
+        let validator: CompiledSchema
+        do { validator = try CompiledSchema(inputSchema) } catch { throw fail("inputSchema: \(error)") }
+        let properties = validator.propertyNames
+        let required = Set(inputSchema["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+
+        // Argument locations.
+        var locations: [String: ArgumentLocation] = [:]
+        for entry in object["in"]?.objectValue ?? [:] {
+            guard let text = entry.value.stringValue, let location = ArgumentLocation(text) else {
+                throw fail("in.\(entry.key) must be path, query, body, body-root or header:<name>")
+            }
+            guard properties.contains(entry.key) else { throw fail("in.\(entry.key) names no inputSchema property") }
+            locations[entry.key] = location
+        }
+        for property in properties where locations[property] == nil {
+            guard method != "GET" && method != "DELETE" else {
+                throw fail("argument '\(property)' needs a location: \(method) requests have no body")
+            }
+            locations[property] = .body
+        }
+        let templateNames = pathParameters(path)
+        for parameter in templateNames {
+            guard locations[parameter] == .path else { throw fail("path parameter {\(parameter)} must be an argument in the path") }
+            guard required.contains(parameter) else { throw fail("path parameter \(parameter) must be required") }
+        }
+        for (argument, location) in locations where location == .path && !templateNames.contains(argument) {
+            throw fail("argument '\(argument)' is located in the path but {\(argument)} is not in \(path)")
+        }
+        if locations.values.contains(.bodyRoot) && locations.values.filter({ $0 == .bodyRoot || $0 == .body }).count > 1 {
+            throw fail("a body-root argument must be the only body argument")
+        }
+
+        // Annotations must agree with the HTTP method.
+        guard case .object(let annotations)? = object["annotations"] else { throw fail("annotations are required") }
+        let readOnly = annotations["readOnlyHint"]?.boolValue
+        guard readOnly == (method == "GET") else {
+            throw fail("readOnlyHint must be \(method == "GET") for a \(method) endpoint")
+        }
+        guard annotations["openWorldHint"] == .bool(false) else { throw fail("openWorldHint must be false (one closed API)") }
+        if method != "GET" {
+            guard annotations["destructiveHint"]?.boolValue != nil, annotations["idempotentHint"]?.boolValue != nil else {
+                throw fail("write tools must state destructiveHint and idempotentHint")
+            }
+        }
+        for key in annotations.keys where !["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"].contains(key) {
+            throw fail("unknown annotation '\(key)'")
+        }
+
+        // Output shaping and schema.
+        var output = OutputKind.entity
+        var outputSchema: JSONObject?
+        if let rawOutput = object["output"] {
+            guard case .object(let spec) = rawOutput, let kind = spec["kind"]?.stringValue else {
+                throw fail("output must be an object with kind list or entity")
+            }
+            switch kind {
+            case "list":
+                let key = spec["key"]?.stringValue ?? "edges"
+                guard ["edges", "data", "items"].contains(key) else { throw fail("output.key must be edges, data or items") }
+                output = .list(key: key)
+                var item: JSONObject = ["type": "object"]
+                if case .object(let rawItem)? = spec["item"] {
+                    do { item = try resolver.resolve(rawItem, in: file) } catch { throw fail(error.message) }
+                }
+                outputSchema = listSchema(key: key, item: item)
+            case "entity":
+                if case .object(let rawSchema)? = spec["schema"] {
+                    do { outputSchema = try resolver.resolve(rawSchema, in: file) } catch { throw fail(error.message) }
+                    guard outputSchema?["type"] == "object" else { throw fail("output.schema must have type object") }
+                }
+            default:
+                throw fail("output.kind must be list or entity")
+            }
+            if let outputSchema {
+                do { _ = try CompiledSchema(outputSchema) } catch { throw fail("output schema: \(error)") }
+            }
+        }
+
+        let descriptor = ToolDescriptor(
+            name: name,
+            title: title,
+            description: description,
+            inputSchema: inputSchema,
+            outputSchema: outputSchema,
+            annotations: annotations
+        )
+        return ToolDefinition(
+            name: name,
+            title: title,
+            description: description,
+            toolset: toolset,
+            api: api,
+            method: method,
+            path: path,
+            evidence: evidence,
+            source: source,
+            locations: locations,
+            inputSchema: inputSchema,
+            validator: validator,
+            output: output,
+            outputSchema: outputSchema,
+            annotations: annotations,
+            descriptor: descriptor
+        )
+    }
+
+    /// The shape every list result has: the upstream envelope plus the `page` summary the server adds.
+    private static func listSchema(key: String, item: JSONObject) -> JSONObject {
+        var properties: JSONObject = [key: ["type": "array", "items": .object(item)]]
+        if key != "items" { properties["totalCount"] = ["type": "integer"] }
+        properties["page"] = [
+            "type": "object",
+            "description": "returned, totalCount, skip, limit, hasMore, nextArguments (the exact arguments for the next page), summary",
+        ]
+        return ["type": "object", "properties": .object(properties), "required": [.string(key), "page"]]
+    }
+
+    package static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 48
+            && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+    }
+
+    /// `{name}` segments of a path template.
+    package static func pathParameters(_ path: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(path)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            names.append(String(rest[rest.index(after: open)..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return names
+    }
+}
+
+/// Inlines `$ref`s (`shared.json#/definitions/x`, `#/definitions/x`) so every served schema is self-contained.
+/// Keys next to a `$ref` override the referenced schema's (e.g. a tool-specific description).
+struct RefResolver {
+    struct Failure: Error { var message: String }
+
+    let documents: [String: JSONObject]
+
+    func resolve(_ schema: JSONObject, in file: String, depth: Int = 0) throws(Failure) -> JSONObject {
+        guard depth < 32 else { throw Failure(message: "$ref nesting too deep (a cycle?)") }
+        var result = JSONObject()
+        if case .string(let reference)? = schema["$ref"] {
+            let (target, targetFile) = try lookup(reference, from: file)
+            result = try resolve(target, in: targetFile, depth: depth + 1)
+        }
+        for entry in schema where entry.key != "$ref" {
+            result[entry.key] = try resolve(entry.value, in: file, depth: depth + 1)
+        }
+        return result
+    }
+
+    private func resolve(_ value: JSONValue, in file: String, depth: Int) throws(Failure) -> JSONValue {
+        switch value {
+        case .object(let object): return .object(try resolve(object, in: file, depth: depth))
+        case .array(let elements):
+            var resolved: [JSONValue] = []
+            for element in elements { resolved.append(try resolve(element, in: file, depth: depth)) }
+            return .array(resolved)
+        default: return value
+        }
+    }
+
+    private func lookup(_ reference: String, from file: String) throws(Failure) -> (JSONObject, String) {
+        let parts = reference.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw Failure(message: "$ref '\(reference)' needs a #/pointer") }
+        let targetFile = parts[0].isEmpty ? file : String(parts[0])
+        guard var node = documents[targetFile].map(JSONValue.object) else {
+            throw Failure(message: "$ref '\(reference)': no file \(targetFile)")
+        }
+        for component in parts[1].split(separator: "/") {
+            guard let next = node[String(component)] else { throw Failure(message: "$ref '\(reference)' does not resolve") }
+            node = next
+        }
+        guard case .object(let object) = node else { throw Failure(message: "$ref '\(reference)' is not a schema object") }
+        return (object, targetFile)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import JSONRPC
+import Log
+import MCP
+import NudjClient
+import Tenancy
+
+/// Why a session has no usable tenant: no credentials configured, or an API domain the policy refuses.
+package enum TenantProblem: Error, Sendable, Equatable {
+    case notConfigured(String)
+    case domainNotAllowed(String)
+}
+
+/// The tools of one tenant: lists what its view allows and runs calls against that tenant's API only.
+///
+/// Nothing here can reach another organisation: the tenant is fixed at construction, the upstream URL comes from its
+/// normalised domain, and no tool has a domain or organisation argument.
+package struct NudjToolProvider: ToolProvider {
+    package let catalogue: Catalogue
+    package let view: ToolView
+    package let tenant: Result<TenantContext, TenantProblem>
+    package let client: NudjClient
+    package let shaper: ResultShaper
+    package let logger: Logger
+    package let instructions: String
+
+    package init(
+        catalogue: Catalogue,
+        view: ToolView,
+        tenant: Result<TenantContext, TenantProblem>,
+        client: NudjClient,
+        shaper: ResultShaper,
+        logger: Logger
+    ) {
+        self.catalogue = catalogue
+        self.view = view
+        self.tenant = tenant
+        self.client = client
+        self.shaper = shaper
+        self.logger = logger
+        instructions = Instructions.text(view: view, tenant: tenant)
+    }
+
+    package func listTools() -> [ToolDescriptor] { view.descriptors }
+
+    package func callTool(named name: String, arguments: JSONObject, context: ToolCallContext) async -> ToolCallResult? {
+        guard let tool = catalogue.tool(named: name) else { return nil }
+        let started = ContinuousClock.now
+        let outcome = await run(tool, arguments: arguments, context: context)
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        var audit: [(String, String)] = [("tool", tool.name), ("ms", String((milliseconds * 100).rounded() / 100))]
+        if case .success(let context) = tenant { audit.append(("organisation", context.domain.organisation)) }
+        switch outcome {
+        case .success(let result):
+            logger.info("tool call", audit + [("outcome", "ok")])
+            return result
+        case .failure(let error):
+            logger.info("tool call", audit + [("outcome", error.code.rawValue), ("status", error.httpStatus.map(String.init) ?? "-")])
+            return ToolCallResult(content: [["type": "text", "text": .string(error.text)]], structuredContent: error.json, isError: true)
+        }
+    }
+
+    private func run(_ tool: ToolDefinition, arguments: JSONObject, context: ToolCallContext) async -> Result<ToolCallResult, ToolError> {
+        let domain = try? tenant.get().domain
+        if let reason = view.refusal(tool) {
+            return .failure(ToolError(.forbidden, reason, hint: "Call tools/list for the tools this session may use.").scoped(to: domain))
+        }
+        let tenant: TenantContext
+        switch self.tenant {
+        case .success(let context): tenant = context
+        case .failure(.notConfigured(let hint)):
+            return .failure(ToolError(.notConfigured, "No Nudj credentials are configured for this server.", hint: hint))
+        case .failure(.domainNotAllowed(let reason)):
+            return .failure(
+                ToolError(
+                    .domainNotAllowed,
+                    "The configured API domain is refused: \(reason)",
+                    hint: "Set NUDJ_API_DOMAIN to https://<org>.nudj.cx/api/v2/admin (or allow the host with --allow-domain)."
+                )
+            )
+        }
+        if let claims = tenant.claims, claims.isExpired(now: Int64(Date().timeIntervalSince1970)) {
+            return .failure(
+                ToolError(.tokenExpired, "The token expired; no request was sent.", hint: UpstreamErrors.expiredHint)
+                    .scoped(to: tenant.domain)
+            )
+        }
+        let issues = tool.validator.validate(.object(arguments))
+        if !issues.isEmpty {
+            var error = ToolError(
+                .invalidInput,
+                "Invalid arguments for \(tool.name): " + issues.prefix(3).map(\.description).joined(separator: "; "),
+                path: issues[0].path,
+                hint: "Fix the listed fields; the tool's inputSchema gives every field's type and range."
+            ).scoped(to: tenant.domain)
+            error.fields = issues
+            return .failure(error)
+        }
+        let effective = RequestBuilder.applyingDefaults(tool, to: arguments)
+        let call = RequestBuilder.build(tool, arguments: effective)
+        // Second line of defence: in read-only mode nothing but GET leaves the process.
+        if view.readOnly && call.method != "GET" {
+            return .failure(ToolError(.forbidden, "Read-only mode refuses \(call.method) requests.").scoped(to: tenant.domain))
+        }
+        context.progress.report(0, total: 1, message: "\(call.method) \(tool.api.basePath)\(tool.path)")
+        let outcome = await client.send(call, tenant: tenant) { wait in
+            context.progress.report(0.5, total: 1, message: "Rate limited; retrying in \(wait) s")
+            context.clientLog.log(.notice, .string("Rate limited by the Nudj API; retrying \(tool.name) in \(wait) s"))
+        }
+        switch outcome.result {
+        case .failure(let failure):
+            context.clientLog.log(.warning, .string("\(tool.name): \(failure)"))
+            return .failure(UpstreamErrors.classify(failure, tenant: tenant, timeout: client.timeout))
+        case .success(let response):
+            context.progress.report(1, total: 1, message: "HTTP \(response.status)")
+            context.clientLog.log(.debug, .string("\(call.method) \(tool.path) → \(response.status)"))
+            guard (200..<300).contains(response.status) else {
+                return .failure(UpstreamErrors.classify(response, tenant: tenant))
+            }
+            return shaper.shape(tool, arguments: effective, status: response.status, body: response.body)
+                .mapError { $0.scoped(to: tenant.domain) }
+        }
+    }
+}

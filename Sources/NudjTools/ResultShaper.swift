@@ -1,0 +1,218 @@
+import JSONRPC
+import MCP
+
+/// Shapes a successful upstream response into a tool result that fits the agent's context window.
+///
+/// Every list says how many items came back, the total, and the exact arguments for the next page. A result over
+/// the budget is cut: a list to whole items (valid JSON, with where to continue), an entity by shortening its
+/// largest fields, with a notice naming them. Text and structured content carry the same JSON, so clients that
+/// show only one of them miss nothing.
+package struct ResultShaper: Sendable {
+    /// Budget for one result, in bytes of JSON (about four bytes per token).
+    package let budgetBytes: Int
+
+    package init(budgetTokens: Int) { budgetBytes = max(2_000, budgetTokens * 4) }
+
+    package func shape(
+        _ tool: ToolDefinition,
+        arguments: JSONObject,
+        status: Int,
+        body: [UInt8]
+    ) -> Result<ToolCallResult, ToolError> {
+        var value: JSONValue
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            value = ["ok": true, "httpStatus": .int(Int64(status))]
+        } else {
+            do {
+                value = try JSONParser.parse(body)
+            } catch {
+                return .failure(
+                    ToolError(
+                        .invalidUpstreamResponse,
+                        "The API answered HTTP \(status) with a body that is not JSON (\(error))",
+                        httpStatus: status,
+                        retryable: true,
+                        hint: "Retry once; if it persists the endpoint may be unavailable."
+                    )
+                )
+            }
+        }
+        switch value {
+        case .array(let elements): value = ["items": .array(elements)]
+        case .object: break
+        default: value = ["value": value]
+        }
+        var object = value.objectValue!
+        if case .list(let preferredKey) = tool.output,
+            let key = [preferredKey, "edges", "data", "items"].first(where: { object[$0]?.arrayValue != nil })
+        {
+            object = shapeList(object, key: key, tool: tool, arguments: arguments)
+        } else {
+            object = fitEntity(object)
+        }
+        return .success(Self.result(.object(object)))
+    }
+
+    /// Builds the result: the same JSON as structured content and as text.
+    package static func result(_ structured: JSONValue, isError: Bool = false, text: String? = nil) -> ToolCallResult {
+        let json = text ?? JSONWriter.encodeString(structured)
+        return ToolCallResult(content: [["type": "text", "text": .string(json)]], structuredContent: structured, isError: isError)
+    }
+
+    // MARK: - Lists
+
+    private func shapeList(_ envelope: JSONObject, key: String, tool: ToolDefinition, arguments: JSONObject) -> JSONObject {
+        let items = envelope[key]!.arrayValue!
+        let skip = Int(arguments["skip"]?.intValue ?? 0)
+        let limit = arguments["limit"]?.intValue.map(Int.init)
+        let total = envelope["totalCount"]?.intValue.map(Int.init)
+
+        // Fit whole items within the budget, leaving room for the rest of the envelope and the page summary.
+        var rest = envelope
+        rest[key] = .array([])
+        let reserve = JSONWriter.encode(.object(rest)).count + 1_200
+        var kept = 0
+        var used = reserve
+        for item in items {
+            let size = JSONWriter.encode(item).count + 1
+            if used + size > budgetBytes && kept > 0 { break }
+            used += size
+            kept += 1
+            if used > budgetBytes { break }  // a single oversized item is kept (trimmed below) so progress is possible
+        }
+        var keptItems = Array(items.prefix(kept))
+        if kept == 1 && used > budgetBytes, case .object(let only) = keptItems[0] {
+            keptItems[0] = .object(trim(only, budget: budgetBytes - reserve).object)
+        }
+        let cut = kept < items.count
+        let nextSkip = skip + kept
+        let hasMore: Bool
+        if let total {
+            hasMore = nextSkip < total
+        } else {
+            hasMore = cut || (limit.map { items.count >= $0 } ?? false)
+        }
+        var next: JSONValue = .null
+        if hasMore {
+            var nextArguments = arguments
+            nextArguments["skip"] = .int(Int64(nextSkip))
+            if cut, let limit { nextArguments["limit"] = .int(Int64(max(1, min(limit, kept)))) }
+            next = .object(nextArguments)
+        }
+        let noun = tool.name.split(separator: "_").dropFirst().joined(separator: " ")
+        var summary = "Returned \(kept) of \(total.map(String.init) ?? "an unknown number of") \(noun) (skip=\(skip))."
+        if cut {
+            summary += " Cut from the \(items.count) the API returned to fit the response budget."
+        }
+        if hasMore {
+            summary += " For the next page call \(tool.name) with skip=\(nextSkip)\(cut ? " and a smaller limit" : "")."
+        } else {
+            summary += " This is the last page."
+        }
+        var page: JSONObject = [
+            "returned": .int(Int64(kept)),
+            "totalCount": total.map { .int(Int64($0)) } ?? .null,
+            "skip": .int(Int64(skip)),
+            "limit": limit.map { .int(Int64($0)) } ?? .null,
+            "hasMore": .bool(hasMore),
+            "nextArguments": next,
+        ]
+        if cut { page["truncatedByBudget"] = true }
+        page["summary"] = .string(summary)
+        var shaped = envelope
+        shaped[key] = .array(keptItems)
+        shaped["page"] = .object(page)
+        return shaped
+    }
+
+    // MARK: - Entities
+
+    private func fitEntity(_ object: JSONObject) -> JSONObject {
+        guard JSONWriter.encode(.object(object)).count > budgetBytes else { return object }
+        let (trimmed, paths) = trim(object, budget: budgetBytes - 600)
+        var result = trimmed
+        result["_truncated"] = [
+            "notice": .string(
+                "This result was larger than the response budget (\(budgetBytes / 4) tokens); the fields listed were shortened. Fetch narrower data if you need them in full."
+            ),
+            "paths": .array(paths.map { .string($0) }),
+        ]
+        return result
+    }
+
+    /// Repeatedly halves the largest string or array until the object fits; returns the paths it shortened.
+    private func trim(_ object: JSONObject, budget: Int) -> (object: JSONObject, paths: [String]) {
+        var value = JSONValue.object(object)
+        var paths: [String] = []
+        for _ in 0..<200 {
+            guard JSONWriter.encode(value).count > budget, let path = Self.largestLeaf(value, path: []) else { break }
+            value = Self.shrink(value, at: path[...])
+            let rendered = Self.render(path)
+            if !paths.contains(rendered) { paths.append(rendered) }
+        }
+        return (value.objectValue ?? object, paths)
+    }
+
+    private enum Step: Equatable {
+        case key(String)
+        case index(Int)
+    }
+
+    /// The path to the biggest string or array (by encoded size) inside `value`.
+    private static func largestLeaf(_ value: JSONValue, path: [Step]) -> [Step]? {
+        var best: ([Step], Int)?
+        func consider(_ candidate: JSONValue, _ candidatePath: [Step]) {
+            switch candidate {
+            case .string(let string) where string.utf8.count > 64:
+                if string.utf8.count > (best?.1 ?? 0) { best = (candidatePath, string.utf8.count) }
+            case .array(let elements) where elements.count > 1:
+                let size = JSONWriter.encode(candidate).count
+                if size > (best?.1 ?? 0) { best = (candidatePath, size) }
+                for (index, element) in elements.enumerated() { consider(element, candidatePath + [.index(index)]) }
+            case .array(let elements):
+                for (index, element) in elements.enumerated() { consider(element, candidatePath + [.index(index)]) }
+            case .object(let object):
+                for entry in object { consider(entry.value, candidatePath + [.key(entry.key)]) }
+            default:
+                break
+            }
+        }
+        consider(value, path)
+        return best?.0
+    }
+
+    private static func shrink(_ value: JSONValue, at path: ArraySlice<Step>) -> JSONValue {
+        guard let step = path.first else {
+            switch value {
+            case .string(let string):
+                let keep = max(32, string.count / 2)
+                return .string(String(string.prefix(keep)) + "…[truncated]")
+            case .array(let elements):
+                return .array(Array(elements.prefix(max(1, elements.count / 2))))
+            default:
+                return value
+            }
+        }
+        switch (step, value) {
+        case (.key(let key), .object(var object)):
+            if let child = object[key] { object[key] = shrink(child, at: path.dropFirst()) }
+            return .object(object)
+        case (.index(let index), .array(var elements)) where elements.indices.contains(index):
+            elements[index] = shrink(elements[index], at: path.dropFirst())
+            return .array(elements)
+        default:
+            return value
+        }
+    }
+
+    private static func render(_ path: [Step]) -> String {
+        var text = ""
+        for step in path {
+            switch step {
+            case .key(let key): text += text.isEmpty ? key : ".\(key)"
+            case .index(let index): text += "[\(index)]"
+            }
+        }
+        return text
+    }
+}

@@ -1,0 +1,121 @@
+import JSONRPC
+import Tenancy
+
+/// A stable, machine-readable tool error code. An open catalogue; agents branch on these strings.
+package struct ToolErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    package let rawValue: String
+    package init(rawValue: String) { self.rawValue = rawValue }
+
+    /// 401: the token is missing, malformed, revoked or not accepted.
+    package static let unauthorized = ToolErrorCode(rawValue: "unauthorized")
+    /// The token's `exp` has passed (checked locally, no upstream call made) or upstream says it expired.
+    package static let tokenExpired = ToolErrorCode(rawValue: "token_expired")
+    /// 403: the token belongs to a different organisation than the API domain.
+    package static let tenantForbidden = ToolErrorCode(rawValue: "tenant_forbidden")
+    /// 403 for any other reason (role too low), or refused locally (read-only mode, Viewer token, tool disabled).
+    package static let forbidden = ToolErrorCode(rawValue: "forbidden")
+    package static let notFound = ToolErrorCode(rawValue: "not_found")
+    /// Arguments failed validation (locally, before any call) or upstream rejected them (400/422).
+    package static let invalidInput = ToolErrorCode(rawValue: "invalid_input")
+    package static let conflict = ToolErrorCode(rawValue: "conflict")
+    package static let rateLimited = ToolErrorCode(rawValue: "rate_limited")
+    /// 500 or an unexpected status from upstream.
+    package static let upstreamError = ToolErrorCode(rawValue: "upstream_error")
+    /// 502/503/504, or the API could not be reached at all.
+    package static let upstreamUnavailable = ToolErrorCode(rawValue: "upstream_unavailable")
+    package static let upstreamTimeout = ToolErrorCode(rawValue: "upstream_timeout")
+    /// A 2xx whose body is not the JSON the endpoint promises.
+    package static let invalidUpstreamResponse = ToolErrorCode(rawValue: "invalid_upstream_response")
+    package static let domainNotAllowed = ToolErrorCode(rawValue: "domain_not_allowed")
+    /// No credentials were configured for this server.
+    package static let notConfigured = ToolErrorCode(rawValue: "not_configured")
+
+    package static let all: [ToolErrorCode] = [
+        .unauthorized, .tokenExpired, .tenantForbidden, .forbidden, .notFound, .invalidInput, .conflict, .rateLimited,
+        .upstreamError, .upstreamUnavailable, .upstreamTimeout, .invalidUpstreamResponse, .domainNotAllowed,
+        .notConfigured,
+    ]
+
+    package var description: String { rawValue }
+}
+
+/// A failure the agent can act on, complete on its own: some clients show only `structuredContent`, so the
+/// structured object carries everything, and the text block says the same in words.
+package struct ToolError: Error, Sendable, Equatable {
+    package var code: ToolErrorCode
+    package var message: String
+    package var httpStatus: Int?
+    package var upstreamCode: String?
+    /// The argument or upstream procedure the error concerns.
+    package var path: String?
+    package var apiDomain: String?
+    package var organisation: String?
+    package var retryable: Bool
+    package var retryAfterSeconds: Double?
+    package var hint: String?
+    /// Every argument problem found, when validation failed on several.
+    package var fields: [ValidationIssue] = []
+
+    package init(
+        _ code: ToolErrorCode,
+        _ message: String,
+        httpStatus: Int? = nil,
+        upstreamCode: String? = nil,
+        path: String? = nil,
+        retryable: Bool = false,
+        retryAfterSeconds: Double? = nil,
+        hint: String? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.httpStatus = httpStatus
+        self.upstreamCode = upstreamCode
+        self.path = path
+        self.retryable = retryable
+        self.retryAfterSeconds = retryAfterSeconds
+        self.hint = hint
+    }
+
+    /// Adds the tenant so the agent sees which organisation the failure concerns.
+    package func scoped(to domain: APIDomain?) -> ToolError {
+        var copy = self
+        copy.apiDomain = domain?.headerValue
+        copy.organisation = domain?.organisation
+        return copy
+    }
+
+    package var json: JSONValue {
+        var error: JSONObject = ["code": .string(code.rawValue)]
+        error.appendUnchecked("httpStatus", httpStatus.map { .int(Int64($0)) } ?? .null)
+        error.appendUnchecked("upstreamCode", upstreamCode.map { .string($0) } ?? .null)
+        error.appendUnchecked("message", .string(message))
+        error.appendUnchecked("path", path.map { .string($0) } ?? .null)
+        error.appendUnchecked("apiDomain", apiDomain.map { .string($0) } ?? .null)
+        error.appendUnchecked("organisation", organisation.map { .string($0) } ?? .null)
+        error.appendUnchecked("retryable", .bool(retryable))
+        error.appendUnchecked("retryAfterSeconds", retryAfterSeconds.map { .double($0) } ?? .null)
+        error.appendUnchecked("hint", hint.map { .string($0) } ?? .null)
+        if !fields.isEmpty {
+            error.appendUnchecked(
+                "fields",
+                .array(fields.map { .object(["path": .string($0.path), "message": .string($0.message)]) })
+            )
+        }
+        return .object(["error": .object(error)])
+    }
+
+    /// One readable line, then the same object as JSON.
+    package var text: String {
+        var line = "Error \(code.rawValue)"
+        if let httpStatus { line += " (HTTP \(httpStatus))" }
+        if let organisation { line += " for organisation \(organisation)" }
+        line += ": \(message)"
+        if let retryAfterSeconds { line += " Retry after \(Self.seconds(retryAfterSeconds)) s." }
+        if let hint { line += " Hint: \(hint)" }
+        return line + "\n" + JSONWriter.encodeString(json)
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value.rounded() == value ? String(Int(value)) : String((value * 10).rounded() / 10)
+    }
+}

@@ -1,0 +1,104 @@
+import Log
+import MCP
+import NudjClient
+import NudjTools
+import Sandbox
+import Tenancy
+
+/// Builds the process's shared pieces from parsed options: the single composition root.
+enum Composition {
+    static let identity = ServerIdentity(
+        name: "nudj-mcp",
+        version: Build.version,
+        title: "Nudj",
+        description: "Nudj community gamification (communities, challenges, rewards, users, analytics) for one organisation"
+    )
+
+    static func logger(_ options: Options, label: String) throws(UsageError) -> Logger {
+        let name = options.string(.logLevel) ?? "info"
+        guard let level = LogLevel(name: name) else {
+            throw UsageError("--log-level / NUDJ_LOG_LEVEL must be one of debug, info, notice, warning, error (got '\(name)')")
+        }
+        return Logger(label: label, sink: StderrJSONLogSink(minimumLevel: level))
+    }
+
+    static func selection(_ options: Options) throws(UsageError) -> ToolSelection {
+        var selection = ToolSelection()
+        selection.toolsets = options.list(.toolsets).map(Set.init)
+        selection.tools = Set(options.list(.tools) ?? [])
+        selection.excludedTools = Set(options.list(.excludeTools) ?? [])
+        selection.readOnly = options.flag(.readOnly)
+        if let mode = options.string(.agentMode) {
+            guard let parsed = AgentMode(rawValue: mode.lowercased()) else {
+                throw UsageError("--agent-mode / NUDJ_AGENT_MODE must be planner or builder (got '\(mode)')")
+            }
+            selection.agentMode = parsed
+        }
+        return selection
+    }
+
+    /// Validates toolset and tool names against the catalogue so a typo fails at startup, not silently.
+    static func check(_ selection: ToolSelection, against catalogue: Catalogue) throws(UsageError) {
+        let toolsets = Set(catalogue.toolsets.map(\.name)).union(["all", "default"])
+        for name in selection.toolsets ?? [] where !toolsets.contains(name) {
+            throw UsageError("unknown toolset '\(name)'; known: \(catalogue.toolsets.map(\.name).joined(separator: ", ")), all, default")
+        }
+        for name in selection.tools.union(selection.excludedTools) where catalogue.tool(named: name) == nil {
+            throw UsageError("unknown tool '\(name)'; run `nudj-mcp tools` for the list")
+        }
+    }
+
+    static func catalogue() throws -> Catalogue { try Catalogue.embedded() }
+
+    static func runtime(_ options: Options, catalogue: Catalogue, logger: Logger, insecureLocalhost: Bool) throws(UsageError) -> NudjRuntime {
+        let selection = try selection(options)
+        try check(selection, against: catalogue)
+        let timeout = try options.int(.timeout, default: 30, range: 1...600)
+        let budget = try options.int(.budget, default: 20_000, range: 1_000...1_000_000)
+        let client = NudjClient(
+            transport: URLSessionTransport(),
+            version: Build.version,
+            timeout: .seconds(timeout),
+            logger: logger.with("component", "upstream")
+        )
+        let policy = DomainPolicy(
+            extraPatterns: options.list(.allowDomain) ?? [],
+            allowInsecureLocalhost: insecureLocalhost || options.flag(.allowInsecureLocalhost)
+        )
+        return NudjRuntime(
+            catalogue: catalogue,
+            client: client,
+            shaper: ResultShaper(budgetTokens: budget),
+            policy: policy,
+            selection: selection,
+            logger: logger.with("component", "tools")
+        )
+    }
+
+    static func server(_ options: Options) throws(UsageError) -> MCPServer {
+        MCPServer(identity: identity, toolsPageSize: try options.int(.toolsPageSize, default: 200, range: 1...10_000))
+    }
+
+    static func sandboxConfiguration(_ options: Options, port: Int) throws(UsageError) -> SandboxConfiguration {
+        var configuration = SandboxConfiguration()
+        configuration.port = port
+        configuration.rateLimits[.admin] = try options.int(.rateLimitAdmin, default: 500, range: 1...1_000_000)
+        configuration.rateLimits[.integration] = try options.int(.rateLimitIntegration, default: 1000, range: 1...1_000_000)
+        configuration.rateLimits[.analytics] = try options.int(.rateLimitAnalytics, default: 100, range: 1...1_000_000)
+        configuration.rateWindowSeconds = try options.int(.rateWindow, default: 60, range: 1...86_400)
+        if let kind = options.string(.faultKind) {
+            guard let parsed = FaultPlan.Kind(rawValue: kind) else {
+                throw UsageError("--fault must be one of \(FaultPlan.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            configuration.faults.kind = parsed
+        }
+        configuration.faults.rate = try options.double(.faultRate, default: 1, range: 0...1)
+        configuration.faults.status = try options.int(.faultStatus, default: 503, range: 400...599)
+        configuration.faults.latencyMilliseconds = try options.int(.faultLatency, default: 0, range: 0...600_000)
+        return configuration
+    }
+}
+
+enum Build {
+    static let version = "0.1.0"
+}

@@ -1,0 +1,78 @@
+import Foundation
+import JSONRPC
+import MCP
+import NudjTools
+
+/// `nudj-mcp tools [--json | --stats]`: the catalogue, as the current selection flags shape it.
+enum ToolsCommand {
+    static func run(_ options: Options) throws -> Int32 {
+        let catalogue = try Composition.catalogue()
+        let selection = try Composition.selection(options)
+        try Composition.check(selection, against: catalogue)
+        let view = ToolView(catalogue: catalogue, server: selection)
+        if options.flag(.stats) {
+            print(stats(catalogue, selected: view))
+        } else if options.flag(.json) {
+            print(JSONWriter.encodeString(.array(view.visible.map(definition))))
+        } else {
+            print(table(catalogue, view: view))
+        }
+        return 0
+    }
+
+    static func definition(_ tool: ToolDefinition) -> JSONValue {
+        var object: JSONObject = [
+            "name": .string(tool.name), "title": .string(tool.title), "description": .string(tool.description),
+            "toolset": .string(tool.toolset), "api": .string(tool.api.rawValue), "method": .string(tool.method),
+            "path": .string(tool.api.basePath + tool.path), "evidence": .string(tool.evidence.rawValue),
+            "source": tool.source.map { .string($0) } ?? .null, "inputSchema": .object(tool.inputSchema),
+        ]
+        if let outputSchema = tool.outputSchema { object["outputSchema"] = .object(outputSchema) }
+        object["annotations"] = .object(tool.annotations)
+        return .object(object)
+    }
+
+    private static func table(_ catalogue: Catalogue, view: ToolView) -> String {
+        var lines: [String] = []
+        let visible = Set(view.visible.map(\.name))
+        for toolset in catalogue.toolsets {
+            lines.append("\(toolset.name)\(toolset.isDefault ? " (default)" : "") — \(toolset.description)")
+            for name in toolset.tools {
+                let tool = catalogue.tool(named: name)!
+                let marker = visible.contains(name) ? " " : "-"
+                let evidence = tool.evidence == .referencePage ? "" : "  [\(tool.evidence.rawValue)]"
+                lines.append("  \(marker) \(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(tool.method.padding(toLength: 6, withPad: " ", startingAt: 0)) \(tool.api.basePath)\(tool.path)\(evidence)")
+            }
+        }
+        lines.append("\(view.visible.count) of \(catalogue.tools.count) tools enabled ('-' marks disabled ones); see --stats and --json")
+        return lines.joined(separator: "\n")
+    }
+
+    /// Size of `tools/list` as a 2025-11-25 client receives it (titles, output schemas, annotations included).
+    static func listSize(_ tools: [ToolDefinition]) -> Int {
+        JSONWriter.encode(["tools": .array(tools.map { $0.descriptor.json(for: .v2025_11_25) })]).count
+    }
+
+    private static func stats(_ catalogue: Catalogue, selected view: ToolView) -> String {
+        let defaults = ToolView(catalogue: catalogue, server: ToolSelection()).visible
+        var lines = ["Tools by API:"]
+        for api in ["admin", "integration", "analytics"] {
+            let tools = catalogue.tools.filter { $0.api.rawValue == api }
+            lines.append("  \(api): \(tools.count) (\(tools.filter { $0.evidence == .inferred }.count) on inferred endpoints)")
+        }
+        lines.append("Toolsets:")
+        for toolset in catalogue.toolsets {
+            lines.append("  \(toolset.name)\(toolset.isDefault ? " (default)" : ""): \(toolset.tools.count) tools")
+        }
+        func line(_ label: String, _ tools: [ToolDefinition]) -> String {
+            let bytes = listSize(tools)
+            return "\(label): \(tools.count) tools, tools/list \(bytes) bytes ≈ \(bytes / 4) tokens"
+        }
+        lines.append(line("Default set", defaults))
+        lines.append(line("Full catalogue", catalogue.tools))
+        if view.visible.count != defaults.count { lines.append(line("This selection", view.visible)) }
+        let largest = catalogue.tools.max { listSize([$0]) < listSize([$1]) }!
+        lines.append("Largest tool: \(largest.name), \(listSize([largest])) bytes")
+        return lines.joined(separator: "\n")
+    }
+}
