@@ -39,7 +39,8 @@ package final class ToolDescriptor: Sendable {
         object.appendUnchecked("inputSchema", .object(inputSchema))
         if version.hasStructuredOutput, let outputSchema { object.appendUnchecked("outputSchema", .object(outputSchema)) }
         if version.hasToolAnnotations, var annotations {
-            if annotations["title"] == nil { annotations["title"] = .string(title) }
+            // Before 2025-06-18 there is no Tool.title; annotations.title is where those clients find a display name.
+            if !version.hasStructuredOutput && annotations["title"] == nil { annotations["title"] = .string(title) }
             object.appendUnchecked("annotations", .object(annotations))
         }
         let value = JSONValue.object(object)

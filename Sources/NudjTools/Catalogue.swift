@@ -196,16 +196,13 @@ package struct Catalogue: Sendable {
             guard case .object(let spec) = rawOutput, let kind = spec["kind"]?.stringValue else {
                 throw fail("output must be an object with kind list or entity")
             }
+            for key in spec.keys where !["kind", "key", "schema"].contains(key) { throw fail("unknown output key '\(key)'") }
             switch kind {
             case "list":
                 let key = spec["key"]?.stringValue ?? "edges"
                 guard ["edges", "data", "items"].contains(key) else { throw fail("output.key must be edges, data or items") }
                 output = .list(key: key)
-                var item: JSONObject = ["type": "object"]
-                if case .object(let rawItem)? = spec["item"] {
-                    do { item = try resolver.resolve(rawItem, in: file) } catch { throw fail(error.message) }
-                }
-                outputSchema = listSchema(key: key, item: item)
+                outputSchema = listSchema(key: key)
             case "entity":
                 if case .object(let rawSchema)? = spec["schema"] {
                     do { outputSchema = try resolver.resolve(rawSchema, in: file) } catch { throw fail(error.message) }
@@ -247,14 +244,12 @@ package struct Catalogue: Sendable {
         )
     }
 
-    /// The shape every list result has: the upstream envelope plus the `page` summary the server adds.
-    private static func listSchema(key: String, item: JSONObject) -> JSONObject {
-        var properties: JSONObject = [key: ["type": "array", "items": .object(item)]]
+    /// The shape every list result has: the upstream envelope plus the `page` summary the server adds (explained
+    /// once in the instructions rather than in every tool).
+    private static func listSchema(key: String) -> JSONObject {
+        var properties: JSONObject = [key: ["type": "array", "items": ["type": "object"]]]
         if key != "items" { properties["totalCount"] = ["type": "integer"] }
-        properties["page"] = [
-            "type": "object",
-            "description": "returned, totalCount, skip, limit, hasMore, nextArguments (the exact arguments for the next page), summary",
-        ]
+        properties["page"] = ["type": "object"]
         return ["type": "object", "properties": .object(properties), "required": [.string(key), "page"]]
     }
 

@@ -244,9 +244,27 @@ final class SandboxHandler: HTTPHandler {
             for name in store.organisationNames { byOrganisation[name] = .int(Int64(counts[name] ?? 0)) }
             let total = counts.values.reduce(0, +)
             return .json(200, JSONWriter.encode(["requests": .object(byOrganisation), "total": .int(Int64(total))]))
+        case "/_sandbox/fixtures":
+            // One real id per resource (plus a few special ones) so tests can address existing entities.
+            guard let organisation = request.query("org"), let fixtures = try? store.read(organisation, { Self.fixtures($0) }) else {
+                return .json(404, JSONWriter.encode(["message": "pass ?org=<subdomain> of a seeded organisation"]))
+            }
+            return .json(200, JSONWriter.encode(.object(fixtures)))
         default:
             return .json(404, JSONWriter.encode(["message": "unknown sandbox control endpoint"]))
         }
+    }
+
+    private static func fixtures(_ data: OrganisationData) -> JSONObject {
+        var fixtures = JSONObject()
+        for resource in Resource.allCases {
+            if let id = data.all(resource).last?["id"] { fixtures[resource.rawValue] = id }  // oldest: the seeded one
+        }
+        fixtures["member"] = data.all(.users).last?["id"] ?? .null
+        fixtures["externalUserId"] = data.all(.users).last?["externalUserId"] ?? .null
+        fixtures["giveawayReward"] = data.all(.rewards).last { $0["isManualGiveaway"] == .bool(true) }?["id"] ?? .null
+        fixtures["communitySlug"] = data.all(.communities).last?["slug"] ?? .null
+        return fixtures
     }
 
     private func deliver(_ fault: FaultInjector.Fault, responder: HTTPResponder, headers: [(String, String)]) async {
