@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(
             name: "NudjToolsTests",
             dependencies: ["NudjTools", "NudjClient", "Tenancy", "MCP", "JSONRPC", "Sandbox", "TestSupport"],
+            exclude: ["Fixtures", "Snapshots"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -38,6 +38,11 @@ package final class ChannelSession: Sendable {
             channel.send(JSONRPC.errorResponse(id: nil, error: JSONRPC.parseError(error)))
             return
         }
+        receive(value, provider: provider)
+    }
+
+    /// Handles one parsed message (or batch).
+    package func receive(_ value: JSONValue, provider: any ToolProvider) {
         if case .array(let elements) = value {
             receiveBatch(elements, provider: provider)
         } else {

@@ -8,7 +8,7 @@ enum Instructions {
         switch tenant {
         case .success(let context):
             var who = "Connected to the Nudj organisation '\(context.domain.organisation)' (\(context.domain.headerValue))"
-            if let role = context.claims?.role { who += " with a \(role.name)-role token" }
+            if let role = context.claims?.role { who += " with \(role == .admin ? "an" : "a") \(role.name)-role token" }
             lines.append(who + ". Every tool acts on this organisation only; no tool takes an organisation or domain argument.")
         case .failure(.notConfigured(let hint)):
             lines.append("No Nudj credentials are configured, so every tool call returns the error not_configured. \(hint)")

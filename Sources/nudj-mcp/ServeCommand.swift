@@ -1,6 +1,119 @@
-/// `nudj-mcp serve`: MCP over HTTP. (Built in the HTTP transports issue.)
+import Foundation
+import HTTPServer
+import JSONRPC
+import Log
+import MCP
+import NudjTools
+import Sandbox
+import Tenancy
+import Transports
+
+/// `nudj-mcp serve`: MCP over HTTP for many organisations at once, each session pinned to one.
 enum ServeCommand {
     static func run(_ options: Options) async throws -> Int32 {
-        throw UsageError("serve is not available yet")
+        let logger = try Composition.logger(options, label: "nudj-mcp")
+        let catalogue = try Composition.catalogue()
+        let useSandbox = options.flag(.sandbox)
+        let runtime = try Composition.runtime(options, catalogue: catalogue, logger: logger, insecureLocalhost: useSandbox)
+        let server = try Composition.server(options)
+        let host = options.string(.host) ?? "127.0.0.1"
+        let loopback = ["127.0.0.1", "localhost", "::1"].contains(host)
+        if !loopback {
+            logger.warning("binding a non-loopback interface: anyone who can reach it can try credentials; put it behind TLS", [("host", host)])
+        }
+
+        var mcp = MCPHTTPConfiguration()
+        mcp.allowedOrigins = options.list(.allowOrigin) ?? []
+        mcp.requireLoopbackHost = loopback
+        mcp.maxSessions = try options.int(.maxSessions, default: 10_000, range: 1...1_000_000)
+        mcp.sessionIdleTimeout = .seconds(try options.int(.sessionIdle, default: 8 * 3600, range: 10...(30 * 86_400)))
+        mcp.version = Build.version
+        let handler = MCPHTTPHandler(server: server, gateway: RuntimeGateway(runtime: runtime), configuration: mcp, logger: logger.with("transport", "http"))
+
+        var http = HTTPServerConfiguration()
+        http.host = host
+        http.port = try options.int(.port, default: 4010, range: 0...65_535)
+        http.limits.maxBodyBytes = try options.int(.maxBodyBytes, default: 4 * 1024 * 1024, range: 1024...(256 * 1024 * 1024))
+        http.maxConnections = try options.int(.maxConnections, default: 16_384, range: 1...1_000_000)
+        http.errorBody = { status, message in
+            let error = JSONRPCError(.invalidRequest, message, data: ["httpStatus": .int(Int64(status))])
+            return .json(status, JSONWriter.encode(JSONRPC.errorResponse(id: nil, error: error)))
+        }
+        let sandbox = useSandbox ? try Sandbox(configuration: Composition.sandboxConfiguration(options, port: 0), logger: logger.with("component", "sandbox")) : nil
+        let httpServer = try HTTPServer(configuration: http, handler: handler, logger: logger.with("transport", "http"), accessLogger: logger.with("log", "access"))
+        let stop = ShutdownSignal()
+        stop.installProcessHandlers()
+        announce(httpServer: httpServer, sandbox: sandbox, logger: logger)
+        let grace = Duration.seconds(try options.int(.shutdownGrace, default: 5, range: 0...600))
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await httpServer.run() }
+            if let sandbox { group.addTask { await sandbox.run() } }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(30))
+                    handler.expireIdleSessions()
+                }
+            }
+            await stop.wait()
+            logger.info("shutting down", [("sessions", String(handler.sessionCount))])
+            await httpServer.shutdown(grace: grace)
+            handler.closeAllSessions()
+            await sandbox?.shutdown(grace: .seconds(1))
+            group.cancelAll()
+        }
+        return 0
+    }
+
+    /// The ready line on stdout (one JSON object) and a paste-ready mcp-remote config on stderr.
+    private static func announce(httpServer: HTTPServer, sandbox: Sandbox?, logger: Logger) {
+        let host = httpServer.host.contains(":") ? "[\(httpServer.host)]" : httpServer.host
+        let base = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(httpServer.port)"
+        var ready: JSONObject = ["event": "ready", "mcpUrl": .string(base + "/mcp"), "sseUrl": .string(base + "/sse")]
+        if let sandbox { ready["orgs"] = sandbox.organisationsJSON }
+        FileHandle.standardOutput.write(Data((JSONWriter.encodeString(.object(ready)) + "\n").utf8))
+        logger.info("serving MCP over HTTP", [("mcp", base + "/mcp"), ("sse", base + "/sse")])
+        guard let sandbox, let organisation = sandbox.organisations.first else { return }
+        let config: JSONValue = [
+            "mcpServers": [
+                "nudj-sandbox": [
+                    "command": "npx",
+                    "args": [
+                        "-y", "mcp-remote", .string(base + "/mcp"), "--allow-http",
+                        "--header", .string("Authorization:Bearer \(organisation.tokens["admin"]!)"),
+                        "--header", .string("x-api-domain:\(sandbox.apiDomain(organisation.subdomain))"),
+                    ],
+                ]
+            ]
+        ]
+        let text = "mcp-remote config for the sandbox organisation '\(organisation.subdomain)' (paste into .mcp.json / mcp.json):\n"
+            + prettyJSON(config) + "\n"
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    private static func prettyJSON(_ value: JSONValue) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: JSONSerialization.jsonObject(with: Data(JSONWriter.encode(value))), options: [.prettyPrinted, .withoutEscapingSlashes]) else {
+            return JSONWriter.encodeString(value)
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Adapts the tool runtime to the HTTP transports: headers in, tenant binding and provider out.
+struct RuntimeGateway: HTTPGateway {
+    let runtime: NudjRuntime
+
+    func authorize(_ headers: HTTPHeaders) -> Result<GatewayGrant, GatewayRefusal> {
+        switch runtime.authorize(header: { headers[$0] }) {
+        case .success(let authorized):
+            return .success(GatewayGrant(binding: authorized.tenant.binding, organisation: authorized.tenant.domain.organisation, provider: authorized.provider))
+        case .failure(let failure):
+            let status = switch failure.kind {
+            case .unauthenticated: 401
+            case .domainRefused: 403
+            case .badHeader: 400
+            }
+            return .failure(GatewayRefusal(status: status, message: failure.message))
+        }
     }
 }

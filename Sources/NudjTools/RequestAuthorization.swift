@@ -1,0 +1,87 @@
+import Tenancy
+
+/// Why an HTTP request's credentials were refused, with the status the transport should answer.
+package struct AuthorizationFailure: Error, Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
+        /// 401: no usable credential or no API domain.
+        case unauthenticated
+        /// 403: the API domain is not allowed.
+        case domainRefused
+        /// 400: a selection header has a bad value.
+        case badHeader
+    }
+
+    package var kind: Kind
+    package var message: String
+}
+
+/// An HTTP request's tenant and the provider that serves it.
+package struct AuthorizedRequest: Sendable {
+    package var tenant: TenantContext
+    package var provider: NudjToolProvider
+}
+
+extension NudjRuntime {
+    /// Authorises one HTTP request from its own headers, as every request must be (a session id proves nothing):
+    /// `Authorization: Bearer <token>` (prefix optional, any case) or `x-api-token`, plus `x-api-domain`, normalised
+    /// and allowlisted exactly as on stdio. Tool selection headers (`X-MCP-Toolsets`, `X-MCP-Tools`,
+    /// `X-MCP-Exclude-Tools`, `X-MCP-Readonly`, `x-agent-mode`) narrow the operator's selection, never widen it.
+    package func authorize(header: (String) -> String?) -> Result<AuthorizedRequest, AuthorizationFailure> {
+        let authorization = header("Authorization")
+        let apiToken = header("x-api-token")
+        let credential: Credential
+        if let authorization {
+            guard let parsed = Credential.parse(authorization, kind: .bearer) else {
+                return .failure(
+                    AuthorizationFailure(kind: .unauthenticated, message: "The Authorization header is malformed: send `Authorization: Bearer <token>` with the token only.")
+                )
+            }
+            credential = parsed
+        } else if let apiToken {
+            guard let parsed = Credential.parse(apiToken, kind: .apiToken) else {
+                return .failure(AuthorizationFailure(kind: .unauthenticated, message: "The x-api-token header is empty or malformed."))
+            }
+            credential = parsed
+        } else {
+            return .failure(
+                AuthorizationFailure(
+                    kind: .unauthenticated,
+                    message: "Missing credentials: send `Authorization: Bearer <Nudj MCP token>` (or x-api-token) and `x-api-domain: https://<org>.nudj.cx/api/v2/admin` on every request."
+                )
+            )
+        }
+        guard let domainText = header("x-api-domain"), !domainText.isEmpty else {
+            return .failure(
+                AuthorizationFailure(
+                    kind: .unauthenticated,
+                    message: "Missing x-api-domain: send `x-api-domain: https://<org>.nudj.cx/api/v2/admin` naming the organisation the token belongs to."
+                )
+            )
+        }
+        let domain: APIDomain
+        switch policy.normalize(domainText) {
+        case .success(let normalized): domain = normalized
+        case .failure(let error):
+            return .failure(AuthorizationFailure(kind: .domainRefused, message: "x-api-domain refused: \(error.message)"))
+        }
+        var request = ToolSelection()
+        request.toolsets = header("X-MCP-Toolsets").map(ToolSelection.names)
+        request.tools = header("X-MCP-Tools").map(ToolSelection.names) ?? []
+        request.excludedTools = header("X-MCP-Exclude-Tools").map(ToolSelection.names) ?? []
+        if let readOnly = header("X-MCP-Readonly") {
+            switch readOnly.lowercased() {
+            case "true", "1", "yes", "on": request.readOnly = true
+            case "false", "0", "no", "off", "": request.readOnly = false  // a header can turn read-only on, never off
+            default: return .failure(AuthorizationFailure(kind: .badHeader, message: "X-MCP-Readonly must be true or false"))
+            }
+        }
+        if let mode = header("x-agent-mode") {
+            guard let parsed = AgentMode(rawValue: mode.lowercased()) else {
+                return .failure(AuthorizationFailure(kind: .badHeader, message: "x-agent-mode must be planner or builder"))
+            }
+            request.agentMode = parsed
+        }
+        let tenant = TenantContext(domain: domain, credential: credential)
+        return .success(AuthorizedRequest(tenant: tenant, provider: provider(for: .success(tenant), request: request)))
+    }
+}

@@ -1,0 +1,71 @@
+import HTTPServer
+import JSONRPC
+import Log
+import MCP
+
+/// The deprecated HTTP+SSE transport (2024-11-05): GET /sse opens the stream and announces a POST URL carrying the
+/// session; every server message, responses included, goes down that stream.
+extension MCPHTTPHandler {
+    func openLegacyStream(_ request: HTTPRequest, responder: HTTPResponder) {
+        guard request.headers["Accept"] == nil || request.headers.listContains("Accept", token: "text/event-stream")
+            || request.headers.listContains("Accept", token: "*/*")
+        else {
+            responder.respond(Self.rpcError(406, .invalidRequest, "GET /sse opens an event stream: send Accept: text/event-stream"))
+            return
+        }
+        let grant: GatewayGrant
+        switch authorize(request) {
+        case .granted(let authorized): grant = authorized
+        case .refused(let refusal):
+            responder.respond(refusal)
+            return
+        }
+        guard let session = sessions.create(kind: .legacySSE, binding: grant.binding, organisation: grant.organisation) else {
+            responder.respond(Self.rpcError(503, .internalError, "Session capacity reached (\(sessions.capacity) live sessions); retry shortly", headers: ["Retry-After": "5"]))
+            return
+        }
+        responder.annotate("session", String(session.id.prefix(8)))
+        responder.annotate("organisation", grant.organisation)
+        guard let stream = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive) else {
+            sessions.remove(session.id, reason: "client gone before the stream opened")
+            return
+        }
+        let events = SSEMessageStream(stream: stream, label: String(session.id.prefix(6)))
+        let channel = ChannelSession(server: server, channel: SSEChannel(stream: events), logger: logger.with("session", String(session.id.prefix(8))))
+        session.setChannelSession(channel)
+        _ = events.sendRaw(SSE.event("endpoint", id: nil, data: Array("/messages?sessionId=\(session.id)".utf8)))
+        let sessions = sessions
+        events.onClientGone { sessions.remove(session.id, reason: "stream closed") }
+    }
+
+    func postLegacyMessage(_ request: HTTPRequest, responder: HTTPResponder) -> HTTPResponse {
+        guard let sessionID = request.query("sessionId") ?? request.query("session_id") else {
+            return Self.rpcError(400, .invalidRequest, "Missing sessionId: POST to the URL announced by the endpoint event of GET /sse")
+        }
+        guard let session = sessions.lookup(sessionID), session.kind == .legacySSE, let channel = session.channel else {
+            return Self.rpcError(404, .invalidRequest, "Session not found or expired: open a new stream with GET /sse")
+        }
+        responder.annotate("session", String(session.id.prefix(8)))
+        let grant: GatewayGrant
+        switch authorize(request, session: session) {
+        case .granted(let authorized): grant = authorized
+        case .refused(let refusal): return refusal
+        }
+        responder.annotate("organisation", grant.organisation)
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(request.body)
+        } catch {
+            return Self.rpcError(400, .parseError, "Parse error: \(error)")
+        }
+        session.touch()
+        channel.receive(value, provider: grant.provider)
+        return .text(202, "Accepted")
+    }
+}
+
+/// A legacy session's channel: its SSE stream.
+private struct SSEChannel: MessageChannel {
+    let stream: SSEMessageStream
+    func send(_ message: JSONValue) { stream.send(message) }
+}

@@ -1,0 +1,178 @@
+import HTTPServer
+import JSONRPC
+import Log
+import MCP
+import Tenancy
+
+/// The MCP HTTP endpoints: Streamable HTTP at `/mcp`, legacy HTTP+SSE at `/sse` + `/messages`, `/healthz`.
+///
+/// Every request is authorised on its own headers; a request on a session must reproduce the session's binding
+/// (organisation and credential fingerprint) or it is refused with 403 before anything reaches upstream.
+package final class MCPHTTPHandler: HTTPHandler {
+    let server: MCPServer
+    let gateway: any HTTPGateway
+    let configuration: MCPHTTPConfiguration
+    let sessions: HTTPSessionTable
+    let logger: Logger
+
+    package init(server: MCPServer, gateway: any HTTPGateway, configuration: MCPHTTPConfiguration, logger: Logger) {
+        self.server = server
+        self.gateway = gateway
+        self.configuration = configuration
+        self.logger = logger
+        sessions = HTTPSessionTable(
+            capacity: configuration.maxSessions,
+            idleTimeout: configuration.sessionIdleTimeout,
+            logger: logger
+        )
+    }
+
+    package var sessionCount: Int { sessions.count }
+
+    /// Expires idle sessions; call periodically.
+    package func expireIdleSessions() { sessions.expireIdle() }
+
+    package func closeAllSessions() { sessions.closeAll() }
+
+    package func handle(_ request: HTTPRequest, responder: HTTPResponder) async {
+        let origin = request.headers["Origin"]
+        if let failure = checkHostAndOrigin(request) {
+            responder.respond(failure)
+            return
+        }
+        if request.method == "OPTIONS" {
+            responder.respond(preflight(request))
+            return
+        }
+        var response: HTTPResponse?
+        switch (request.path, request.method) {
+        case ("/healthz", "GET"), ("/healthz", "HEAD"):
+            response = .json(200, JSONWriter.encode(["status": "ok", "version": .string(configuration.version), "sessions": .int(Int64(sessions.count))]))
+        case ("/mcp", "POST"):
+            await postMCP(request, responder: responder)
+        case ("/mcp", "GET"):
+            await openStandaloneStream(request, responder: responder)
+        case ("/mcp", "DELETE"):
+            response = deleteSession(request, responder: responder)
+        case ("/sse", "GET"):
+            openLegacyStream(request, responder: responder)
+        case ("/sse", "POST") where request.query("sessionId") != nil, ("/messages", "POST"), ("/messages/", "POST"):
+            response = postLegacyMessage(request, responder: responder)
+        case ("/sse", "POST"):
+            // 405, not 400: mcp-remote's http-first strategy falls back to HTTP+SSE only on 404/405.
+            response = Self.rpcError(405, .invalidRequest, "POST /sse is not Streamable HTTP: GET /sse opens the legacy HTTP+SSE transport, Streamable HTTP is at /mcp", headers: ["Allow": "GET"])
+        case ("/mcp", _), ("/sse", _), ("/messages", _):
+            response = Self.rpcError(405, .invalidRequest, "Method \(request.method) is not allowed on \(request.path)", headers: ["Allow": request.path == "/mcp" ? "GET, POST, DELETE" : request.path == "/sse" ? "GET" : "POST"])
+        default:
+            response = .json(404, JSONWriter.encode(["error": ["message": .string("Not found. MCP endpoints: POST/GET/DELETE /mcp (Streamable HTTP), GET /sse (HTTP+SSE), GET /healthz")]]))
+        }
+        if var response {
+            if let origin, originAllowed(origin) { Self.addCORS(&response.headers, origin: origin) }
+            responder.respond(response)
+        }
+    }
+
+    // MARK: - Errors
+
+    /// A JSON-RPC error in an HTTP error response, so clients show the real reason (not just a status).
+    static func rpcError(
+        _ status: Int,
+        _ code: ErrorCode,
+        _ message: String,
+        id: RequestID? = nil,
+        headers: HTTPHeaders = [:]
+    ) -> HTTPResponse {
+        var data: JSONObject = ["httpStatus": .int(Int64(status))]
+        if status == 401 { data["hint"] = "Configure the client to send Authorization: Bearer <token> and x-api-domain on every request." }
+        let error = JSONRPCError(code, message, data: .object(data))
+        return .json(status, JSONWriter.encode(JSONRPC.errorResponse(id: id, error: error)), headers: headers)
+    }
+
+    /// Application error codes for transport-level refusals (outside the JSON-RPC reserved range).
+    static let unauthenticatedCode = ErrorCode(rawValue: -31_401)
+    static let forbiddenCode = ErrorCode(rawValue: -31_403)
+
+    static func refusal(_ refusal: GatewayRefusal) -> HTTPResponse {
+        switch refusal.status {
+        case 401:
+            return rpcError(401, unauthenticatedCode, refusal.message, headers: ["WWW-Authenticate": "Bearer realm=\"nudj-mcp\""])
+        case 403:
+            return rpcError(403, forbiddenCode, refusal.message)
+        default:
+            return rpcError(refusal.status, .invalidRequest, refusal.message)
+        }
+    }
+
+    // MARK: - Origin, Host, CORS
+
+    private func checkHostAndOrigin(_ request: HTTPRequest) -> HTTPResponse? {
+        if configuration.requireLoopbackHost, let host = request.headers["Host"], !Self.isLoopbackHost(host) {
+            return Self.rpcError(403, Self.forbiddenCode, "Host '\(host)' is not allowed: this server only answers to localhost names")
+        }
+        if let origin = request.headers["Origin"], !originAllowed(origin) {
+            return Self.rpcError(403, Self.forbiddenCode, "Origin '\(origin)' is not allowed")
+        }
+        return nil
+    }
+
+    func originAllowed(_ origin: String) -> Bool {
+        if origin == "null" { return false }
+        if configuration.allowedOrigins.contains(origin) || configuration.allowedOrigins.contains("*") { return true }
+        guard let schemeEnd = origin.firstRange(of: "://") else { return false }
+        return Self.isLoopbackHost(String(origin[schemeEnd.upperBound...]))
+    }
+
+    static func isLoopbackHost(_ hostAndPort: String) -> Bool {
+        var host = hostAndPort.lowercased()
+        if host.hasPrefix("[") {
+            host = String(host.dropFirst().prefix { $0 != "]" })
+            return host == "::1"
+        }
+        if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
+        return host == "localhost" || host.hasSuffix(".localhost") || host == "127.0.0.1" || host.hasPrefix("127.")
+    }
+
+    private func preflight(_ request: HTTPRequest) -> HTTPResponse {
+        var headers: HTTPHeaders = [
+            "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept, x-api-domain, x-api-token, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID, X-MCP-Toolsets, X-MCP-Tools, X-MCP-Exclude-Tools, X-MCP-Readonly, x-agent-mode",
+            "Access-Control-Max-Age": "600",
+        ]
+        if let origin = request.headers["Origin"] { Self.addCORS(&headers, origin: origin) }
+        return HTTPResponse(status: 204, headers: headers)
+    }
+
+    static func addCORS(_ headers: inout HTTPHeaders, origin: String) {
+        headers.set("Access-Control-Allow-Origin", origin)
+        headers.set("Access-Control-Expose-Headers", "Mcp-Session-Id, MCP-Protocol-Version")
+        headers.set("Vary", "Origin")
+    }
+
+    // MARK: - Authorisation
+
+    /// Authorises the request's own headers; on a session, they must reproduce the session's binding.
+    func authorize(_ request: HTTPRequest, session: HTTPSession? = nil) -> Authorization {
+        switch gateway.authorize(request.headers) {
+        case .failure(let refusal):
+            return .refused(Self.refusal(refusal))
+        case .success(let grant):
+            if let session, grant.binding != session.binding {
+                logger.warning(
+                    "request refused: credentials do not match the session's binding",
+                    [("session", String(session.id.prefix(8))), ("sessionOrganisation", session.organisation), ("requestOrganisation", grant.organisation)]
+                )
+                return .refused(
+                    Self.rpcError(403, Self.forbiddenCode, "This session is bound to another organisation or credential; open a new session with your own credentials")
+                )
+            }
+            return .granted(grant)
+        }
+    }
+}
+
+/// The outcome of authorising one HTTP request.
+enum Authorization {
+    case granted(GatewayGrant)
+    /// The response that refuses it (401, 403 or 400).
+    case refused(HTTPResponse)
+}
