@@ -35,6 +35,7 @@ package final class HTTPResponder: Sendable {
         var goneHandlers: [@Sendable () -> Void] = []
         var logFields: [(String, String)] = []
         var status = 0
+        var extraHeaders = HTTPHeaders()
     }
 
     let ref: ConnectionRef
@@ -73,20 +74,23 @@ package final class HTTPResponder: Sendable {
         if runNow { handler() }
     }
 
+    /// Adds a header to whichever response is eventually sent (e.g. CORS headers decided before routing).
+    package func addHeader(_ name: String, _ value: String) { state.withLock { $0.extraHeaders.set(name, value) } }
+
     /// Adds a field to this request's access-log line (e.g. session or organisation). Never pass secrets.
     package func annotate(_ key: String, _ value: String) { state.withLock { $0.logFields.append((key, value)) } }
 
     package func respond(_ response: HTTPResponse) {
         let keepAlive = requestKeepAlive && !response.headers.listContains("Connection", token: "close")
-        let accepted = state.withLock { state -> Bool in
-            guard state.phase == .pending else { return false }
+        let extra = state.withLock { state -> HTTPHeaders? in
+            guard state.phase == .pending else { return nil }
             state.phase = .done
             state.status = response.status
             state.goneHandlers.removeAll()
-            return true
+            return state.extraHeaders
         }
-        guard accepted else { return }
-        var bytes = Self.head(status: response.status, headers: response.headers, keepAlive: keepAlive) { headers in
+        guard let extra else { return }
+        var bytes = Self.head(status: response.status, headers: response.headers, extra: extra, keepAlive: keepAlive) { headers in
             if !(100..<200).contains(response.status) && response.status != 204 && response.status != 304 {
                 headers.set("Content-Length", String(response.body.count))
             }
@@ -110,15 +114,15 @@ package final class HTTPResponder: Sendable {
     /// Starts a streaming response (chunked on HTTP/1.1). `heartbeat`, if given, is written by the server whenever
     /// the stream has been quiet for the configured interval (e.g. an SSE comment), so idle proxies keep it open.
     package func startStream(status: Int, headers: HTTPHeaders, heartbeat: [UInt8]? = nil) -> HTTPStream? {
-        let started = state.withLock { state -> Bool in
-            guard state.phase == .pending, !state.clientGone else { return false }
+        let extra = state.withLock { state -> HTTPHeaders? in
+            guard state.phase == .pending, !state.clientGone else { return nil }
             state.phase = .streaming
             state.status = status
-            return true
+            return state.extraHeaders
         }
-        guard started else { return nil }
+        guard let extra else { return nil }
         let chunked = !http10
-        let head = Self.head(status: status, headers: headers, keepAlive: chunked && requestKeepAlive) { headers in
+        let head = Self.head(status: status, headers: headers, extra: extra, keepAlive: chunked && requestKeepAlive) { headers in
             if chunked { headers.set("Transfer-Encoding", "chunked") }
         }
         let stream = HTTPStream(responder: self, chunked: chunked, keepAlive: chunked && requestKeepAlive)
@@ -170,10 +174,12 @@ package final class HTTPResponder: Sendable {
     private static func head(
         status: Int,
         headers: HTTPHeaders,
+        extra: HTTPHeaders,
         keepAlive: Bool,
         adjust: (inout HTTPHeaders) -> Void
     ) -> [UInt8] {
         var headers = headers
+        for field in extra where !headers.contains(field.name) { headers.add(field.name, field.value) }
         adjust(&headers)
         headers.remove("Connection")
         if !keepAlive { headers.add("Connection", "close") }

@@ -56,6 +56,12 @@ extension JSONValue {
 
     /// Member lookup on objects; `nil` for other types or missing keys.
     package subscript(key: String) -> JSONValue? { objectValue?[key] }
+
+    /// Element lookup on arrays; `nil` for other types or out-of-range indices.
+    package subscript(index: Int) -> JSONValue? {
+        guard case .array(let elements) = self, elements.indices.contains(index) else { return nil }
+        return elements[index]
+    }
 }
 
 // Deliberately not ExpressibleByNilLiteral: `nil` must always mean "absent" (Optional), never JSON null.

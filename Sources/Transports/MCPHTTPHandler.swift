@@ -44,6 +44,11 @@ package final class MCPHTTPHandler: HTTPHandler {
             responder.respond(preflight(request))
             return
         }
+        if let origin, originAllowed(origin) {
+            var cors = HTTPHeaders()
+            Self.addCORS(&cors, origin: origin)
+            for field in cors { responder.addHeader(field.name, field.value) }
+        }
         var response: HTTPResponse?
         switch (request.path, request.method) {
         case ("/healthz", "GET"), ("/healthz", "HEAD"):
@@ -66,10 +71,7 @@ package final class MCPHTTPHandler: HTTPHandler {
         default:
             response = .json(404, JSONWriter.encode(["error": ["message": .string("Not found. MCP endpoints: POST/GET/DELETE /mcp (Streamable HTTP), GET /sse (HTTP+SSE), GET /healthz")]]))
         }
-        if var response {
-            if let origin, originAllowed(origin) { Self.addCORS(&response.headers, origin: origin) }
-            responder.respond(response)
-        }
+        if let response { responder.respond(response) }
     }
 
     // MARK: - Errors

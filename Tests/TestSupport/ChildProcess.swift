@@ -1,0 +1,138 @@
+import Foundation
+import JSONRPC
+import Synchronization
+
+/// The built `nudj-mcp` binary: `NUDJ_MCP_BIN`, else `.build/debug/nudj-mcp` next to the package.
+package func nudjMCPBinary() -> String {
+    if let path = ProcessInfo.processInfo.environment["NUDJ_MCP_BIN"], !path.isEmpty { return path }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return root.appending(path: ".build/debug/nudj-mcp").path
+}
+
+/// A spawned process with line-oriented stdin/stdout and captured stderr. Every wait is bounded.
+package final class ChildProcess: @unchecked Sendable {
+    package struct Timeout: Error, CustomStringConvertible {
+        package var description: String
+        package init(description: String) { self.description = description }
+    }
+
+    private let process = Process()
+    private let stdinPipe = Pipe()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
+    private let lines = Mutex<[[UInt8]]>([])
+    private let lineSignal = DispatchSemaphore(value: 0)
+    private let stderrBytes = Mutex<[UInt8]>([])
+    private let stdoutClosed = Mutex(false)
+
+    /// Starts `executable` (default: the nudj-mcp binary) with `arguments` and extra environment.
+    package init(_ arguments: [String], environment: [String: String] = [:], executable: String = nudjMCPBinary()) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("NUDJ_") && key != "NUDJ_MCP_BIN" { env.removeValue(forKey: key) }
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardInput = stdinPipe
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        try process.run()
+        let stdout = stdoutPipe.fileHandleForReading
+        let stderr = stderrPipe.fileHandleForReading
+        Thread { [self] in
+            var pending: [UInt8] = []
+            while true {
+                let data = stdout.availableData
+                if data.isEmpty { break }
+                pending.append(contentsOf: data)
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let line = Array(pending[..<newline])
+                    pending.removeFirst(newline + 1)
+                    lines.withLock { $0.append(line) }
+                    lineSignal.signal()
+                }
+            }
+            if !pending.isEmpty {
+                lines.withLock { $0.append(pending) }
+                lineSignal.signal()
+            }
+            stdoutClosed.withLock { $0 = true }
+            lineSignal.signal()
+        }.start()
+        Thread { [self] in
+            while true {
+                let data = stderr.availableData
+                if data.isEmpty { break }
+                stderrBytes.withLock { $0.append(contentsOf: data) }
+            }
+        }.start()
+    }
+
+    deinit { terminate() }
+
+    package var pid: Int32 { process.processIdentifier }
+
+    package func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    package func send(_ bytes: [UInt8]) throws {
+        try stdinPipe.fileHandleForWriting.write(contentsOf: Data(bytes))
+    }
+
+    /// Sends a JSON value as one line.
+    package func send(json: JSONValue) throws { try send(JSONWriter.encode(json) + [0x0A]) }
+
+    /// Closes the child's stdin (EOF).
+    package func closeInput() { try? stdinPipe.fileHandleForWriting.close() }
+
+    /// The next stdout line; throws after `timeout` seconds, or `nil` once stdout has closed.
+    package func readLine(timeout: Double = 10) throws -> [UInt8]? {
+        let deadline = DispatchTime.now() + timeout
+        while true {
+            if let line = lines.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return line }
+            if stdoutClosed.withLock({ $0 }) { return nil }
+            if lineSignal.wait(timeout: deadline) == .timedOut {
+                throw Timeout(description: "no output within \(timeout) s; stderr: \(stderrText.suffix(2000))")
+            }
+        }
+    }
+
+    /// The next stdout line parsed as JSON.
+    package func readJSON(timeout: Double = 10) throws -> JSONValue {
+        guard let line = try readLine(timeout: timeout) else { throw Timeout(description: "stdout closed; stderr: \(stderrText.suffix(2000))") }
+        return try JSONParser.parse(line)
+    }
+
+    /// Reads JSON lines until one satisfies `predicate` (notifications before a response are returned too).
+    package func readJSON(until predicate: (JSONValue) -> Bool, timeout: Double = 10) throws -> (match: JSONValue, skipped: [JSONValue]) {
+        var skipped: [JSONValue] = []
+        while true {
+            let value = try readJSON(timeout: timeout)
+            if predicate(value) { return (value, skipped) }
+            skipped.append(value)
+        }
+    }
+
+    package var stderrText: String { String(decoding: stderrBytes.withLock { $0 }, as: UTF8.self) }
+
+    /// Sends a signal (SIGTERM by default).
+    package func signal(_ number: Int32 = SIGTERM) { kill(process.processIdentifier, number) }
+
+    /// Waits for exit; returns the status, or throws after `timeout`.
+    package func waitForExit(timeout: Double = 10) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline { throw Timeout(description: "process did not exit within \(timeout) s") }
+            usleep(10_000)
+        }
+        return process.terminationStatus
+    }
+
+    package var isRunning: Bool { process.isRunning }
+
+    package func terminate() {
+        if process.isRunning {
+            process.terminate()
+            _ = try? waitForExit(timeout: 5)
+        }
+    }
+}
