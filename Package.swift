@@ -36,7 +36,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "nudj-mcp",
-            dependencies: ["JSONRPC", "MCP", "HTTPServer", "Tenancy", "NudjClient", "NudjTools", "Sandbox", "Transports", "Log"],
+            dependencies: [
+                "JSONRPC", "MCP", "HTTPServer", "Tenancy", "NudjClient", "NudjTools", "Sandbox", "Transports", "Log",
+            ],
             swiftSettings: strict
         ),
 

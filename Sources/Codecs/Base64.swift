@@ -59,7 +59,8 @@ package enum Base64 {
         output.reserveCapacity(values.count * 3 / 4)
         var index = 0
         while index + 4 <= values.count {
-            let chunk = UInt32(values[index]) << 18 | UInt32(values[index + 1]) << 12 | UInt32(values[index + 2]) << 6
+            let chunk =
+                UInt32(values[index]) << 18 | UInt32(values[index + 1]) << 12 | UInt32(values[index + 2]) << 6
                 | UInt32(values[index + 3])
             output.append(UInt8(chunk >> 16 & 0xFF))
             output.append(UInt8(chunk >> 8 & 0xFF))

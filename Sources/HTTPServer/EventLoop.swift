@@ -107,7 +107,9 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         }
         processInbox()
         for case let connection? in connections {
-            if connection.isStreaming && connection.chunkedStream { connection.output.append(contentsOf: Array("0\r\n\r\n".utf8)) }
+            if connection.isStreaming && connection.chunkedStream {
+                connection.output.append(contentsOf: Array("0\r\n\r\n".utf8))
+            }
             _ = flush(connection)
             close(connection, clientGone: true)
         }
@@ -159,7 +161,8 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             if connectionCount >= configuration.maxConnections {
                 let response = configuration.errorBody(503, "server is at its connection limit; retry shortly")
                 var bytes = Array(
-                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: \(response.body.count)\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n\r\n".utf8
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: \(response.body.count)\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+                        .utf8
                 )
                 bytes += response.body
                 _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -319,7 +322,9 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
 
     /// Answers a request the server refuses itself, then closes (the rest of the stream cannot be trusted).
     private func fail(_ connection: Connection, _ error: HTTPParseError) {
-        logger.info("request refused", [("status", String(error.status)), ("reason", error.message), ("remote", connection.remote)])
+        logger.info(
+            "request refused",
+            [("status", String(error.status)), ("reason", error.message), ("remote", connection.remote)])
         let response = configuration.errorBody(error.status, error.message)
         var text = "HTTP/1.1 \(error.status) \(HTTPResponse.reasonPhrase(error.status))\r\n"
         for field in response.headers { text += "\(field.name): \(field.value)\r\n" }
@@ -345,7 +350,9 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
                 let reuse = keepAlive && !draining.load(ordering: .relaxed)
                 write(bytes, to: connection, then: reuse ? .keepAlive : .close)
             case .beginStream(let ref, let head, let heartbeat, let chunked):
-                guard let connection = connection(ref), case .awaitingResponse(let responder) = connection.state else { continue }
+                guard let connection = connection(ref), case .awaitingResponse(let responder) = connection.state else {
+                    continue
+                }
                 connection.state = .streaming(responder)
                 connection.heartbeat = heartbeat
                 connection.chunkedStream = chunked
@@ -467,13 +474,19 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             switch connection.state {
             case .head:
                 if let started = connection.headStartedAt, now &- started > head {
-                    fail(connection, HTTPParseError(408, "request head not received within \(configuration.headTimeout)"))
-                } else if connection.headStartedAt == nil, !connection.outputPending, now &- connection.lastActivity > idle {
+                    fail(
+                        connection, HTTPParseError(408, "request head not received within \(configuration.headTimeout)")
+                    )
+                } else if connection.headStartedAt == nil, !connection.outputPending,
+                    now &- connection.lastActivity > idle
+                {
                     close(connection, clientGone: false)
                 }
             case .body(_, _, let startedAt):
                 if now &- startedAt > body {
-                    fail(connection, HTTPParseError(408, "request body not received within \(configuration.bodyTimeout)"))
+                    fail(
+                        connection, HTTPParseError(408, "request body not received within \(configuration.bodyTimeout)")
+                    )
                 }
             case .streaming:
                 if let bytes = connection.heartbeat, now &- connection.lastStreamWrite >= heartbeat {

@@ -77,7 +77,10 @@ package enum HTTPHeadParser {
             throw HTTPParseError(431, "more than \(limits.maxHeaderCount) header fields")
         }
         var headers = HTTPHeaders()
-        for line in lines { let (name, value) = try parseField(line); headers.add(name, value) }
+        for line in lines {
+            let (name, value) = try parseField(line)
+            headers.add(name, value)
+        }
 
         let framing = try bodyFraming(headers, limits: limits)
         if version == "HTTP/1.1" && headers.values("Host").count != 1 {
@@ -89,7 +92,8 @@ package enum HTTPHeadParser {
         } else {
             keepAlive = version == "HTTP/1.1" || headers.listContains("Connection", token: "keep-alive")
         }
-        let expectsContinue = headers["Expect"].map { $0.trimmingSpaces().equalsIgnoringASCIICase("100-continue") } ?? false
+        let expectsContinue =
+            headers["Expect"].map { $0.trimmingSpaces().equalsIgnoringASCIICase("100-continue") } ?? false
         let head = HTTPRequestHead(
             method: method,
             target: target,
@@ -130,7 +134,9 @@ package enum HTTPHeadParser {
         return nil
     }
 
-    private static func splitLines(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> [ArraySlice<UInt8>] {
+    private static func splitLines(
+        _ buffer: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int
+    ) -> [ArraySlice<UInt8>] {
         var lines: [ArraySlice<UInt8>] = []
         let bytes = Array(buffer[start..<end])
         var lineStart = 0
@@ -161,7 +167,9 @@ package enum HTTPHeadParser {
             throw HTTPParseError(400, "malformed request line")
         }
         guard parts[0].allSatisfy(isTokenByte) else { throw HTTPParseError(400, "malformed method") }
-        guard parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw HTTPParseError(400, "malformed request target") }
+        guard parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw HTTPParseError(400, "malformed request target")
+        }
         let version = String(decoding: parts[2], as: UTF8.self)
         guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
             if version.hasPrefix("HTTP/") { throw HTTPParseError(505, "only HTTP/1.1 and HTTP/1.0 are supported") }
@@ -175,7 +183,9 @@ package enum HTTPHeadParser {
     private static func parseField(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (String, String) {
         guard let first = line.first else { throw HTTPParseError(400, "empty header line") }
         if first == 0x20 || first == 0x09 { throw HTTPParseError(400, "obsolete header line folding is not accepted") }
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw HTTPParseError(400, "header line without ':'") }
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
+            throw HTTPParseError(400, "header line without ':'")
+        }
         let name = line[line.startIndex..<colon]
         guard !name.isEmpty, name.allSatisfy(isTokenByte) else { throw HTTPParseError(400, "malformed header name") }
         var value = line[(colon + 1)...]
@@ -187,7 +197,9 @@ package enum HTTPHeadParser {
         return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
     }
 
-    private static func bodyFraming(_ headers: HTTPHeaders, limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPBodyFraming {
+    private static func bodyFraming(
+        _ headers: HTTPHeaders, limits: HTTPParserLimits
+    ) throws(HTTPParseError) -> HTTPBodyFraming {
         let encodings = headers.values("Transfer-Encoding")
         let lengths = headers.values("Content-Length")
         if !encodings.isEmpty {
@@ -262,7 +274,8 @@ package struct ChunkedDecoder: Sendable {
         switch state {
         case .size:
             let sizeText = line.prefix { $0 != UInt8(ascii: ";") }
-            guard !sizeText.isEmpty, sizeText.count <= 15, let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16)
+            guard !sizeText.isEmpty, sizeText.count <= 15,
+                let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16)
             else { throw HTTPParseError(400, "invalid chunk size") }
             if body.count + size > maxBodyBytes {
                 throw HTTPParseError(413, "request body exceeds the \(maxBodyBytes)-byte limit")

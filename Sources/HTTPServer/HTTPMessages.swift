@@ -105,4 +105,3 @@ package struct HTTPResponse: Sendable {
         }
     }
 }
-

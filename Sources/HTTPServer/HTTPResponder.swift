@@ -90,7 +90,8 @@ package final class HTTPResponder: Sendable {
             return state.extraHeaders
         }
         guard let extra else { return }
-        var bytes = Self.head(status: response.status, headers: response.headers, extra: extra, keepAlive: keepAlive) { headers in
+        var bytes = Self.head(status: response.status, headers: response.headers, extra: extra, keepAlive: keepAlive) {
+            headers in
             if !(100..<200).contains(response.status) && response.status != 204 && response.status != 304 {
                 headers.set("Content-Length", String(response.body.count))
             }
@@ -122,7 +123,8 @@ package final class HTTPResponder: Sendable {
         }
         guard let extra else { return nil }
         let chunked = !http10
-        let head = Self.head(status: status, headers: headers, extra: extra, keepAlive: chunked && requestKeepAlive) { headers in
+        let head = Self.head(status: status, headers: headers, extra: extra, keepAlive: chunked && requestKeepAlive) {
+            headers in
             if chunked { headers.set("Transfer-Encoding", "chunked") }
         }
         let stream = HTTPStream(responder: self, chunked: chunked, keepAlive: chunked && requestKeepAlive)

@@ -1,7 +1,8 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// Severity, using the RFC 5424 names MCP's logging also uses.
 package enum LogLevel: Int, Sendable, Comparable, CaseIterable {

@@ -104,7 +104,8 @@ package final class ChannelSession: Sendable {
             switch started {
             case .started: break
             case .duplicate:
-                deliver(.error(request.id, JSONRPCError(.invalidRequest, "Request id \(request.id) is already in flight")))
+                deliver(
+                    .error(request.id, JSONRPCError(.invalidRequest, "Request id \(request.id) is already in flight")))
                 completion?()
             case .shuttingDown:
                 deliver(.error(request.id, JSONRPCError(.internalError, "Server is shutting down")))
@@ -136,7 +137,8 @@ package final class ChannelSession: Sendable {
             return
         }
         guard !elements.isEmpty else {
-            channel.send(JSONRPC.errorResponse(id: nil, error: JSONRPCError(.invalidRequest, "Invalid Request: empty batch")))
+            channel.send(
+                JSONRPC.errorResponse(id: nil, error: JSONRPCError(.invalidRequest, "Invalid Request: empty batch")))
             return
         }
         let collector = BatchCollector(expected: elements.count, channel: channel)

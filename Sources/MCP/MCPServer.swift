@@ -35,9 +35,11 @@ package struct MCPServer: Sendable {
         } else if request.method == "ping" {
             outcome = .success([:])  // Served in every phase, as the lifecycle requires.
         } else if let version = session.negotiatedVersion {
-            outcome = await dispatchLegacy(request, version: version, session: session, provider: provider, notifications: notifications)
+            outcome = await dispatchLegacy(
+                request, version: version, session: session, provider: provider, notifications: notifications)
         } else if request.method == "server/discover" {
-            outcome = .failure(.invalidParams("server/discover requires params._meta with \(ModernMeta.protocolVersionKey)"))
+            outcome = .failure(
+                .invalidParams("server/discover requires params._meta with \(ModernMeta.protocolVersionKey)"))
         } else {
             outcome = .failure(
                 JSONRPCError(.invalidRequest, "Server not initialized: send initialize before \(request.method)")
@@ -205,7 +207,8 @@ package struct MCPServer: Sendable {
         switch request.params?["arguments"] {
         case nil, .null?: arguments = [:]
         case .object(let object)?: arguments = object
-        case let other?: return .failure(.invalidParams("tools/call params.arguments must be an object, not \(other.typeName)"))
+        case let other?:
+            return .failure(.invalidParams("tools/call params.arguments must be an object, not \(other.typeName)"))
         }
         let progress = ProgressReporter(token: progressToken, sink: notifications)
         let context = ToolCallContext(requestID: request.id, progress: progress, clientLog: clientLog)

@@ -57,7 +57,9 @@ package struct ClientLogger: Sendable {
     private let sink: any NotificationSink
     private let logger: String
 
-    package init(logger: String = "nudj-mcp", threshold: @escaping @Sendable () -> LogLevel?, sink: any NotificationSink) {
+    package init(
+        logger: String = "nudj-mcp", threshold: @escaping @Sendable () -> LogLevel?, sink: any NotificationSink
+    ) {
         self.logger = logger
         self.threshold = threshold
         self.sink = sink

@@ -7,10 +7,16 @@ package struct ProtocolVersion: RawRepresentable, Sendable, Hashable, Comparable
     package let rawValue: String
     package init(rawValue: String) { self.rawValue = rawValue }
 
+    // The version strings' own dates read best as names; the usual camel-case rule would obscure them.
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     package static let v2024_11_05 = ProtocolVersion(rawValue: "2024-11-05")
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     package static let v2025_03_26 = ProtocolVersion(rawValue: "2025-03-26")
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     package static let v2025_06_18 = ProtocolVersion(rawValue: "2025-06-18")
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     package static let v2025_11_25 = ProtocolVersion(rawValue: "2025-11-25")
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     package static let v2026_07_28 = ProtocolVersion(rawValue: "2026-07-28")
 
     /// Versions negotiated through `initialize`, newest first.

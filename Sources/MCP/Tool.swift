@@ -37,7 +37,9 @@ package final class ToolDescriptor: Sendable {
         if version.hasStructuredOutput { object.appendUnchecked("title", .string(title)) }
         object.appendUnchecked("description", .string(description))
         object.appendUnchecked("inputSchema", .object(inputSchema))
-        if version.hasStructuredOutput, let outputSchema { object.appendUnchecked("outputSchema", .object(outputSchema)) }
+        if version.hasStructuredOutput, let outputSchema {
+            object.appendUnchecked("outputSchema", .object(outputSchema))
+        }
         if version.hasToolAnnotations, var annotations {
             // Before 2025-06-18 there is no Tool.title; annotations.title is where those clients find a display name.
             if !version.hasStructuredOutput && annotations["title"] == nil { annotations["title"] = .string(title) }

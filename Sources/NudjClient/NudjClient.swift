@@ -76,7 +76,8 @@ package struct NudjClient: Sendable {
             wait <= maxAutomaticRetryWait
         {
             onRetry(wait)
-            logger.info("rate limited; retrying once", [("wait_s", String(wait)), ("organisation", tenant.domain.organisation)])
+            logger.info(
+                "rate limited; retrying once", [("wait_s", String(wait)), ("organisation", tenant.domain.organisation)])
             do {
                 try await Task.sleep(for: .milliseconds(Int64(wait * 1000) + 50))
                 attempts = 2

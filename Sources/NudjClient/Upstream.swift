@@ -6,7 +6,9 @@ package struct UpstreamRequest: Sendable {
     package var body: [UInt8]?
     package var timeout: Duration
 
-    package init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?, timeout: Duration) {
+    package init(
+        method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?, timeout: Duration
+    ) {
         self.method = method
         self.url = url
         self.headers = headers

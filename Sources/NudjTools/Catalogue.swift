@@ -42,7 +42,8 @@ package struct Catalogue: Sendable {
             let document = documents[file]!
             guard document["toolset"] != nil else {
                 guard document["definitions"] != nil else {
-                    throw CatalogueError(file: file, message: "neither a toolset (\"toolset\") nor a library (\"definitions\")")
+                    throw CatalogueError(
+                        file: file, message: "neither a toolset (\"toolset\") nor a library (\"definitions\")")
                 }
                 continue
             }
@@ -121,10 +122,12 @@ package struct Catalogue: Sendable {
         guard let api = object["api"]?.stringValue.flatMap(NudjAPI.init(rawValue:)) else {
             throw fail("api must be admin, integration or analytics")
         }
-        guard let method = object["method"]?.stringValue, ["GET", "POST", "PATCH", "PUT", "DELETE"].contains(method) else {
+        guard let method = object["method"]?.stringValue, ["GET", "POST", "PATCH", "PUT", "DELETE"].contains(method)
+        else {
             throw fail("method must be GET, POST, PATCH, PUT or DELETE")
         }
-        guard let path = object["path"]?.stringValue, path.hasPrefix("/"), !path.contains("?"), !path.contains("..") else {
+        guard let path = object["path"]?.stringValue, path.hasPrefix("/"), !path.contains("?"), !path.contains("..")
+        else {
             throw fail("path must start with / and hold no query")
         }
         guard let evidence = object["evidence"]?.stringValue.flatMap(Evidence.init(rawValue:)) else {
@@ -163,13 +166,16 @@ package struct Catalogue: Sendable {
         }
         let templateNames = pathParameters(path)
         for parameter in templateNames {
-            guard locations[parameter] == .path else { throw fail("path parameter {\(parameter)} must be an argument in the path") }
+            guard locations[parameter] == .path else {
+                throw fail("path parameter {\(parameter)} must be an argument in the path")
+            }
             guard required.contains(parameter) else { throw fail("path parameter \(parameter) must be required") }
         }
         for (argument, location) in locations where location == .path && !templateNames.contains(argument) {
             throw fail("argument '\(argument)' is located in the path but {\(argument)} is not in \(path)")
         }
-        if locations.values.contains(.bodyRoot) && locations.values.filter({ $0 == .bodyRoot || $0 == .body }).count > 1 {
+        if locations.values.contains(.bodyRoot) && locations.values.filter({ $0 == .bodyRoot || $0 == .body }).count > 1
+        {
             throw fail("a body-root argument must be the only body argument")
         }
 
@@ -179,13 +185,17 @@ package struct Catalogue: Sendable {
         guard readOnly == (method == "GET") else {
             throw fail("readOnlyHint must be \(method == "GET") for a \(method) endpoint")
         }
-        guard annotations["openWorldHint"] == .bool(false) else { throw fail("openWorldHint must be false (one closed API)") }
+        guard annotations["openWorldHint"] == .bool(false) else {
+            throw fail("openWorldHint must be false (one closed API)")
+        }
         if method != "GET" {
-            guard annotations["destructiveHint"]?.boolValue != nil, annotations["idempotentHint"]?.boolValue != nil else {
+            guard annotations["destructiveHint"]?.boolValue != nil, annotations["idempotentHint"]?.boolValue != nil
+            else {
                 throw fail("write tools must state destructiveHint and idempotentHint")
             }
         }
-        for key in annotations.keys where !["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"].contains(key) {
+        for key in annotations.keys
+        where !["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"].contains(key) {
             throw fail("unknown annotation '\(key)'")
         }
 
@@ -196,11 +206,15 @@ package struct Catalogue: Sendable {
             guard case .object(let spec) = rawOutput, let kind = spec["kind"]?.stringValue else {
                 throw fail("output must be an object with kind list or entity")
             }
-            for key in spec.keys where !["kind", "key", "schema"].contains(key) { throw fail("unknown output key '\(key)'") }
+            for key in spec.keys where !["kind", "key", "schema"].contains(key) {
+                throw fail("unknown output key '\(key)'")
+            }
             switch kind {
             case "list":
                 let key = spec["key"]?.stringValue ?? "edges"
-                guard ["edges", "data", "items"].contains(key) else { throw fail("output.key must be edges, data or items") }
+                guard ["edges", "data", "items"].contains(key) else {
+                    throw fail("output.key must be edges, data or items")
+                }
                 output = .list(key: key)
                 outputSchema = listSchema(key: key)
             case "entity":
@@ -309,10 +323,14 @@ struct RefResolver {
             throw Failure(message: "$ref '\(reference)': no file \(targetFile)")
         }
         for component in parts[1].split(separator: "/") {
-            guard let next = node[String(component)] else { throw Failure(message: "$ref '\(reference)' does not resolve") }
+            guard let next = node[String(component)] else {
+                throw Failure(message: "$ref '\(reference)' does not resolve")
+            }
             node = next
         }
-        guard case .object(let object) = node else { throw Failure(message: "$ref '\(reference)' is not a schema object") }
+        guard case .object(let object) = node else {
+            throw Failure(message: "$ref '\(reference)' is not a schema object")
+        }
         return (object, targetFile)
     }
 }

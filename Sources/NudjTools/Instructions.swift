@@ -7,13 +7,17 @@ enum Instructions {
         var lines: [String] = []
         switch tenant {
         case .success(let context):
-            var who = "Connected to the Nudj organisation '\(context.domain.organisation)' (\(context.domain.headerValue))"
+            var who =
+                "Connected to the Nudj organisation '\(context.domain.organisation)' (\(context.domain.headerValue))"
             if let role = context.claims?.role { who += " with \(role == .admin ? "an" : "a") \(role.name)-role token" }
-            lines.append(who + ". Every tool acts on this organisation only; no tool takes an organisation or domain argument.")
+            lines.append(
+                who + ". Every tool acts on this organisation only; no tool takes an organisation or domain argument.")
         case .failure(.notConfigured(let hint)):
-            lines.append("No Nudj credentials are configured, so every tool call returns the error not_configured. \(hint)")
+            lines.append(
+                "No Nudj credentials are configured, so every tool call returns the error not_configured. \(hint)")
         case .failure(.domainNotAllowed(let reason)):
-            lines.append("The configured API domain is refused (\(reason)), so every tool call returns domain_not_allowed.")
+            lines.append(
+                "The configured API domain is refused (\(reason)), so every tool call returns domain_not_allowed.")
         }
         let apis = Set(view.visible.map(\.api.rawValue)).sorted()
         lines.append(

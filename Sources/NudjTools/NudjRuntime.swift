@@ -30,17 +30,24 @@ package struct NudjRuntime: Sendable {
     }
 
     /// A provider for one tenant (or for a missing / refused one, whose calls then explain what to fix).
-    package func provider(for tenant: Result<TenantContext, TenantProblem>, request: ToolSelection? = nil) -> NudjToolProvider {
+    package func provider(
+        for tenant: Result<TenantContext, TenantProblem>, request: ToolSelection? = nil
+    ) -> NudjToolProvider {
         let role = try? tenant.get().claims?.role
         let view = ToolView(catalogue: catalogue, server: selection, request: request, role: role ?? nil)
-        return NudjToolProvider(catalogue: catalogue, view: view, tenant: tenant, client: client, shaper: shaper, logger: logger)
+        return NudjToolProvider(
+            catalogue: catalogue, view: view, tenant: tenant, client: client, shaper: shaper, logger: logger)
     }
 
     /// Resolves configured credentials (env or flags) into a tenant: a Bearer MCP token is preferred over a legacy
     /// API token; the domain is normalised and allowlisted.
     package func tenant(bearer: String?, apiToken: String?, domain: String?) -> Result<TenantContext, TenantProblem> {
-        let credential = bearer.flatMap { Credential.parse($0, kind: .bearer) } ?? apiToken.flatMap { Credential.parse($0, kind: .apiToken) }
-        let domainText = domain.map { String(Substring($0).trimmingASCIIWhitespace()) }.flatMap { $0.isEmpty ? nil : $0 }
+        let credential =
+            bearer.flatMap { Credential.parse($0, kind: .bearer) }
+            ?? apiToken.flatMap { Credential.parse($0, kind: .apiToken) }
+        let domainText = domain.map { String(Substring($0).trimmingASCIIWhitespace()) }.flatMap {
+            $0.isEmpty ? nil : $0
+        }
         switch (credential, domainText) {
         case (nil, nil):
             return .failure(
@@ -49,7 +56,8 @@ package struct NudjRuntime: Sendable {
                 )
             )
         case (nil, _):
-            let hint = (bearer ?? apiToken) == nil
+            let hint =
+                (bearer ?? apiToken) == nil
                 ? "NUDJ_MCP_TOKEN is not set. Add it to the env block of this server in your MCP client config (or use NUDJ_API_TOKEN for a legacy API token)."
                 : "NUDJ_MCP_TOKEN / NUDJ_API_TOKEN is empty or contains spaces; paste the token again without surrounding text."
             return .failure(.notConfigured(hint))

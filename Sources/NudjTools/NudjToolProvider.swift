@@ -43,7 +43,8 @@ package struct NudjToolProvider: ToolProvider {
 
     package func listTools() -> [ToolDescriptor] { view.descriptors }
 
-    package func callTool(named name: String, arguments: JSONObject, context: ToolCallContext) async -> ToolCallResult? {
+    package func callTool(named name: String, arguments: JSONObject, context: ToolCallContext) async -> ToolCallResult?
+    {
         guard let tool = catalogue.tool(named: name) else { return nil }
         let started = ContinuousClock.now
         let outcome = await run(tool, arguments: arguments, context: context)
@@ -56,27 +57,36 @@ package struct NudjToolProvider: ToolProvider {
             logger.info("tool call", audit + [("outcome", "ok")])
             return result
         case .failure(let error):
-            logger.info("tool call", audit + [("outcome", error.code.rawValue), ("status", error.httpStatus.map(String.init) ?? "-")])
-            return ToolCallResult(content: [["type": "text", "text": .string(error.text)]], structuredContent: error.json, isError: true)
+            logger.info(
+                "tool call",
+                audit + [("outcome", error.code.rawValue), ("status", error.httpStatus.map(String.init) ?? "-")])
+            return ToolCallResult(
+                content: [["type": "text", "text": .string(error.text)]], structuredContent: error.json, isError: true)
         }
     }
 
-    private func run(_ tool: ToolDefinition, arguments: JSONObject, context: ToolCallContext) async -> Result<ToolCallResult, ToolError> {
+    private func run(
+        _ tool: ToolDefinition, arguments: JSONObject, context: ToolCallContext
+    ) async -> Result<ToolCallResult, ToolError> {
         let domain = try? tenant.get().domain
         if let reason = view.refusal(tool) {
-            return .failure(ToolError(.forbidden, reason, hint: "Call tools/list for the tools this session may use.").scoped(to: domain))
+            return .failure(
+                ToolError(.forbidden, reason, hint: "Call tools/list for the tools this session may use.").scoped(
+                    to: domain))
         }
         let tenant: TenantContext
         switch self.tenant {
         case .success(let context): tenant = context
         case .failure(.notConfigured(let hint)):
-            return .failure(ToolError(.notConfigured, "No Nudj credentials are configured for this server.", hint: hint))
+            return .failure(
+                ToolError(.notConfigured, "No Nudj credentials are configured for this server.", hint: hint))
         case .failure(.domainNotAllowed(let reason)):
             return .failure(
                 ToolError(
                     .domainNotAllowed,
                     "The configured API domain is refused: \(reason)",
-                    hint: "Set NUDJ_API_DOMAIN to https://<org>.nudj.cx/api/v2/admin (or allow the host with --allow-domain)."
+                    hint:
+                        "Set NUDJ_API_DOMAIN to https://<org>.nudj.cx/api/v2/admin (or allow the host with --allow-domain)."
                 )
             )
         }
@@ -84,6 +94,17 @@ package struct NudjToolProvider: ToolProvider {
             return .failure(
                 ToolError(.tokenExpired, "The token expired; no request was sent.", hint: UpstreamErrors.expiredHint)
                     .scoped(to: tenant.domain)
+            )
+        }
+        if let claimed = tenant.mismatchedClaim {
+            return .failure(
+                ToolError(
+                    .tenantForbidden,
+                    "The token was minted for organisation '\(claimed)' but the API domain is \(tenant.domain.organisation)'s; no request was sent.",
+                    httpStatus: 403,
+                    hint:
+                        "Use a token minted in the admin panel of \(tenant.domain.organisation) (https://\(tenant.domain.host)/admin → Settings → Developer), or point the API domain at \(claimed). Do not retry with this token."
+                ).scoped(to: tenant.domain)
             )
         }
         let issues = tool.validator.validate(.object(arguments))
@@ -101,7 +122,8 @@ package struct NudjToolProvider: ToolProvider {
         let call = RequestBuilder.build(tool, arguments: effective)
         // Second line of defence: in read-only mode nothing but GET leaves the process.
         if view.readOnly && call.method != "GET" {
-            return .failure(ToolError(.forbidden, "Read-only mode refuses \(call.method) requests.").scoped(to: tenant.domain))
+            return .failure(
+                ToolError(.forbidden, "Read-only mode refuses \(call.method) requests.").scoped(to: tenant.domain))
         }
         context.progress.report(0, total: 1, message: "\(call.method) \(tool.api.basePath)\(tool.path)")
         let outcome = await client.send(call, tenant: tenant) { wait in

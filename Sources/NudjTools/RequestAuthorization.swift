@@ -33,20 +33,27 @@ extension NudjRuntime {
         if let authorization {
             guard let parsed = Credential.parse(authorization, kind: .bearer) else {
                 return .failure(
-                    AuthorizationFailure(kind: .unauthenticated, message: "The Authorization header is malformed: send `Authorization: Bearer <token>` with the token only.")
+                    AuthorizationFailure(
+                        kind: .unauthenticated,
+                        message:
+                            "The Authorization header is malformed: send `Authorization: Bearer <token>` with the token only."
+                    )
                 )
             }
             credential = parsed
         } else if let apiToken {
             guard let parsed = Credential.parse(apiToken, kind: .apiToken) else {
-                return .failure(AuthorizationFailure(kind: .unauthenticated, message: "The x-api-token header is empty or malformed."))
+                return .failure(
+                    AuthorizationFailure(
+                        kind: .unauthenticated, message: "The x-api-token header is empty or malformed."))
             }
             credential = parsed
         } else {
             return .failure(
                 AuthorizationFailure(
                     kind: .unauthenticated,
-                    message: "Missing credentials: send `Authorization: Bearer <Nudj MCP token>` (or x-api-token) and `x-api-domain: https://<org>.nudj.cx/api/v2/admin` on every request."
+                    message:
+                        "Missing credentials: send `Authorization: Bearer <Nudj MCP token>` (or x-api-token) and `x-api-domain: https://<org>.nudj.cx/api/v2/admin` on every request."
                 )
             )
         }
@@ -54,7 +61,8 @@ extension NudjRuntime {
             return .failure(
                 AuthorizationFailure(
                     kind: .unauthenticated,
-                    message: "Missing x-api-domain: send `x-api-domain: https://<org>.nudj.cx/api/v2/admin` naming the organisation the token belongs to."
+                    message:
+                        "Missing x-api-domain: send `x-api-domain: https://<org>.nudj.cx/api/v2/admin` naming the organisation the token belongs to."
                 )
             )
         }
@@ -62,7 +70,8 @@ extension NudjRuntime {
         switch policy.normalize(domainText) {
         case .success(let normalized): domain = normalized
         case .failure(let error):
-            return .failure(AuthorizationFailure(kind: .domainRefused, message: "x-api-domain refused: \(error.message)"))
+            return .failure(
+                AuthorizationFailure(kind: .domainRefused, message: "x-api-domain refused: \(error.message)"))
         }
         var request = ToolSelection()
         request.toolsets = header("X-MCP-Toolsets").map(ToolSelection.names)
@@ -72,12 +81,14 @@ extension NudjRuntime {
             switch readOnly.lowercased() {
             case "true", "1", "yes", "on": request.readOnly = true
             case "false", "0", "no", "off", "": request.readOnly = false  // a header can turn read-only on, never off
-            default: return .failure(AuthorizationFailure(kind: .badHeader, message: "X-MCP-Readonly must be true or false"))
+            default:
+                return .failure(AuthorizationFailure(kind: .badHeader, message: "X-MCP-Readonly must be true or false"))
             }
         }
         if let mode = header("x-agent-mode") {
             guard let parsed = AgentMode(rawValue: mode.lowercased()) else {
-                return .failure(AuthorizationFailure(kind: .badHeader, message: "x-agent-mode must be planner or builder"))
+                return .failure(
+                    AuthorizationFailure(kind: .badHeader, message: "x-agent-mode must be planner or builder"))
             }
             request.agentMode = parsed
         }

@@ -34,7 +34,9 @@ package enum RequestBuilder {
             }
         }
         // Writes always send a JSON body, even an empty one, as the API's POST endpoints expect.
-        let payload = rootBody ?? body.map(JSONValue.object) ?? (tool.method == "GET" || tool.method == "DELETE" ? nil : .object([:]))
+        let payload =
+            rootBody ?? body.map(JSONValue.object)
+            ?? (tool.method == "GET" || tool.method == "DELETE" ? nil : .object([:]))
         return APICall(api: tool.api, method: tool.method, path: path, query: query, body: payload, language: language)
     }
 
@@ -51,7 +53,8 @@ package enum RequestBuilder {
         switch value {
         case .string(let string): string
         case .int(let number): String(number)
-        case .double(let number): number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        case .double(let number):
+            number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
         case .bool(let flag): flag ? "true" : "false"
         case .null: ""
         case .array, .object: JSONWriter.encodeString(value)

@@ -56,12 +56,15 @@ package struct ResultShaper: Sendable {
     /// Builds the result: the same JSON as structured content and as text.
     package static func result(_ structured: JSONValue, isError: Bool = false, text: String? = nil) -> ToolCallResult {
         let json = text ?? JSONWriter.encodeString(structured)
-        return ToolCallResult(content: [["type": "text", "text": .string(json)]], structuredContent: structured, isError: isError)
+        return ToolCallResult(
+            content: [["type": "text", "text": .string(json)]], structuredContent: structured, isError: isError)
     }
 
     // MARK: - Lists
 
-    private func shapeList(_ envelope: JSONObject, key: String, tool: ToolDefinition, arguments: JSONObject) -> JSONObject {
+    private func shapeList(
+        _ envelope: JSONObject, key: String, tool: ToolDefinition, arguments: JSONObject
+    ) -> JSONObject {
         let items = envelope[key]!.arrayValue!
         let skip = Int(arguments["skip"]?.intValue ?? 0)
         let limit = arguments["limit"]?.intValue.map(Int.init)

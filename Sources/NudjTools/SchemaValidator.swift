@@ -234,7 +234,9 @@ package final class CompiledSchema: Sendable {
             if let format, !Self.conforms(string, format: format) { report("must be a valid \(format)") }
         case .array(let elements):
             if let minItems, elements.count < minItems { report("must have at least \(minItems) item(s)") }
-            if let maxItems, elements.count > maxItems { report("must have at most \(maxItems) items (got \(elements.count))") }
+            if let maxItems, elements.count > maxItems {
+                report("must have at most \(maxItems) items (got \(elements.count))")
+            }
             if uniqueItems, Set(elements).count != elements.count { report("must not contain duplicates") }
             if let items {
                 for (index, element) in elements.enumerated() {
@@ -242,7 +244,9 @@ package final class CompiledSchema: Sendable {
                 }
             }
         case .object(let object):
-            if let minProperties, object.count < minProperties { report("must have at least \(minProperties) field(s)") }
+            if let minProperties, object.count < minProperties {
+                report("must have at least \(minProperties) field(s)")
+            }
             if let maxProperties, object.count > maxProperties { report("must have at most \(maxProperties) fields") }
             for name in required where object[name] == nil {
                 issues.append(ValidationIssue(path: Self.join(path, name), message: "is required"))
@@ -292,9 +296,10 @@ package final class CompiledSchema: Sendable {
     }
 
     package static func isObjectID(_ string: String) -> Bool {
-        string.utf8.count == 24 && string.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46)
-        }
+        string.utf8.count == 24
+            && string.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46)
+            }
     }
 
     private static func conforms(_ string: String, format: String) -> Bool {
@@ -303,7 +308,8 @@ package final class CompiledSchema: Sendable {
         case "date-time":
             // RFC 3339: 2026-11-22T10:00:00Z, with optional fraction and offset.
             let bytes = Array(string.utf8)
-            guard bytes.count >= 20, isDate(bytes[0..<10]), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
+            guard bytes.count >= 20, isDate(bytes[0..<10]),
+                bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
                 bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
             else { return false }
             let last = bytes.last!

@@ -46,7 +46,8 @@ package struct ToolSelection: Sendable, Equatable {
         var picked: Set<String> = []
         if choosesTools {
             let chosen = toolsets ?? []
-            for toolset in catalogue.toolsets where chosen.contains("all") || chosen.contains(toolset.name)
+            for toolset in catalogue.toolsets
+            where chosen.contains("all") || chosen.contains(toolset.name)
                 || (chosen.contains("default") && toolset.isDefault)
             {
                 picked.formUnion(toolset.tools)
@@ -71,7 +72,8 @@ package struct ToolView: Sendable {
     ///   - request: what the client asked for on this request (HTTP headers); `nil` on stdio.
     ///   - role: the token's role, when its claims name one; Viewer tokens get no write tools.
     package init(catalogue: Catalogue, server: ToolSelection, request: ToolSelection? = nil, role: NudjRole? = nil) {
-        let cap: Set<String> = server.choosesTools
+        let cap: Set<String> =
+            server.choosesTools
             ? server.picked(from: catalogue)
             : Set(catalogue.tools.map(\.name)).subtracting(server.excludedTools)
         var chosen = server.picked(from: catalogue)
@@ -89,11 +91,14 @@ package struct ToolView: Sendable {
                     ? "Tool \(tool.name) is not enabled in this session. Enable its toolset '\(tool.toolset)' (--toolsets / NUDJ_TOOLSETS, or the X-MCP-Toolsets header) or name it in --tools / X-MCP-Tools."
                     : "Tool \(tool.name) is disabled by the server's configuration (--toolsets, --tools, --exclude-tools)."
             } else if tool.isWrite && readOnly {
-                reasons[tool.name] = "Tool \(tool.name) changes data and this server runs in read-only mode (--read-only, NUDJ_READ_ONLY or X-MCP-Readonly)."
+                reasons[tool.name] =
+                    "Tool \(tool.name) changes data and this server runs in read-only mode (--read-only, NUDJ_READ_ONLY or X-MCP-Readonly)."
             } else if tool.isWrite && mode == .planner {
-                reasons[tool.name] = "Tool \(tool.name) changes data and the agent mode is planner, which allows reads only; use builder mode to make changes."
+                reasons[tool.name] =
+                    "Tool \(tool.name) changes data and the agent mode is planner, which allows reads only; use builder mode to make changes."
             } else if tool.isWrite, let role, role == .viewer {
-                reasons[tool.name] = "Tool \(tool.name) changes data and the token's role is Viewer, which is read-only. Ask an admin for a token with the Manager role or above."
+                reasons[tool.name] =
+                    "Tool \(tool.name) changes data and the token's role is Viewer, which is read-only. Ask an admin for a token with the Manager role or above."
             } else {
                 visible.append(tool)
             }

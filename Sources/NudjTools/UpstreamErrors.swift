@@ -20,7 +20,8 @@ package enum UpstreamErrors {
         let rawMessage = envelope?["message"]?.stringValue ?? ""
         let message = sanitize(rawMessage, tenant: tenant)
         let domain = tenant.domain
-        func error(_ code: ToolErrorCode, _ fallback: String, retryable: Bool = false, hint: String? = nil) -> ToolError {
+        func error(_ code: ToolErrorCode, _ fallback: String, retryable: Bool = false, hint: String? = nil) -> ToolError
+        {
             ToolError(
                 code,
                 message.isEmpty ? fallback : message,
@@ -34,7 +35,9 @@ package enum UpstreamErrors {
 
         switch response.status {
         case 400, 422:
-            return error(.invalidInput, "The API rejected the arguments", hint: "Fix the field named in the message and call again.")
+            return error(
+                .invalidInput, "The API rejected the arguments",
+                hint: "Fix the field named in the message and call again.")
         case 401:
             if isExpiryMessage(rawMessage) || tenant.claims?.isExpired(now: Int64(now)) == true {
                 return error(.tokenExpired, "The token has expired", hint: expiredHint)
@@ -42,39 +45,49 @@ package enum UpstreamErrors {
             return error(
                 .unauthorized,
                 "The API did not accept the token",
-                hint: "Check the token has no extra spaces and was not revoked; generate a new one under Settings → Developer if needed."
+                hint:
+                    "Check the token has no extra spaces and was not revoked; generate a new one under Settings → Developer if needed."
             )
         case 403:
             if isTenantMismatch(rawMessage, tenant: tenant) {
                 return error(
                     .tenantForbidden,
                     "The token belongs to a different organisation than \(domain.headerValue)",
-                    hint: "Use a token minted in the admin panel of \(domain.organisation) (https://\(domain.host)/admin → Settings → Developer), or point the API domain at the token's own organisation. Do not retry with this token."
+                    hint:
+                        "Use a token minted in the admin panel of \(domain.organisation) (https://\(domain.host)/admin → Settings → Developer), or point the API domain at the token's own organisation. Do not retry with this token."
                 )
             }
             let role = tenant.claims?.role.map { " The token's role is \($0.name)." } ?? ""
             return error(
                 .forbidden,
                 "The token's role does not allow this operation",
-                hint: "This needs a higher RBAC role (Viewer is read-only; Manager or above edits content; Admin manages users and settings).\(role)"
+                hint:
+                    "This needs a higher RBAC role (Viewer is read-only; Manager or above edits content; Admin manages users and settings).\(role)"
             )
         case 404:
             return error(
                 .notFound,
                 "Not found",
-                hint: "Check the id. Ids from another organisation also return 404; list the resources of \(domain.organisation) to find valid ids."
+                hint:
+                    "Check the id. Ids from another organisation also return 404; list the resources of \(domain.organisation) to find valid ids."
             )
         case 409:
-            return error(.conflict, "The request conflicts with the current state", hint: "Fetch the resource again and retry with current values.")
+            return error(
+                .conflict, "The request conflicts with the current state",
+                hint: "Fetch the resource again and retry with current values.")
         case 429:
             var limited = error(.rateLimited, "Rate limit reached for \(domain.organisation)", retryable: true)
             limited.retryAfterSeconds = RateLimit.retryAfterSeconds(response.headers, now: now)
-            limited.hint = "Wait \(limited.retryAfterSeconds.map { "\(Int($0.rounded(.up))) s" } ?? "a minute") before calling again; the limit is shared by every agent on this organisation."
+            limited.hint =
+                "Wait \(limited.retryAfterSeconds.map { "\(Int($0.rounded(.up))) s" } ?? "a minute") before calling again; the limit is shared by every agent on this organisation."
             return limited
         case 502, 503, 504:
-            return error(.upstreamUnavailable, "The Nudj API is unavailable", retryable: true, hint: "Retry in a few seconds.")
+            return error(
+                .upstreamUnavailable, "The Nudj API is unavailable", retryable: true, hint: "Retry in a few seconds.")
         case 500...599:
-            return error(.upstreamError, "The Nudj API failed with an internal error", retryable: true, hint: "Retry once; if it persists, the operation may not be possible right now.")
+            return error(
+                .upstreamError, "The Nudj API failed with an internal error", retryable: true,
+                hint: "Retry once; if it persists, the operation may not be possible right now.")
         default:
             return error(.upstreamError, "Unexpected HTTP status \(response.status) from the Nudj API")
         }
@@ -101,7 +114,8 @@ package enum UpstreamErrors {
         }
     }
 
-    static let expiredHint = "Generate a new token in the Nudj admin panel (Settings → Developer) and update the client configuration."
+    static let expiredHint =
+        "Generate a new token in the Nudj admin panel (Settings → Developer) and update the client configuration."
 
     /// A 403 is a tenancy mismatch when the token names another organisation, or the API says so.
     static func isTenantMismatch(_ message: String, tenant: TenantContext) -> Bool {

@@ -32,13 +32,17 @@ final class SandboxTokens: Sendable {
         var payload: JSONObject = [
             "sub": .string(identity.userId),
             "organisationId": .string(identity.organisationId),
-            "subdomain": .string(identity.organisation),
             "role": .string(identity.role.name),
             "iat": .int(Int64(Date().timeIntervalSince1970)),
             "exp": .int(identity.expiresAt),
             "jti": .string(identity.tokenId),
         ]
-        if let type = identity.type { payload["type"] = .string(type) }
+        // RBAC Bearer tokens name their organisation's subdomain; legacy API tokens carry only organisationId, so a
+        // mismatch with them is only discovered by the API (as with real tokens that lack such a claim).
+        if let type = identity.type {
+            payload["type"] = .string(type)
+            payload["subdomain"] = .string(identity.organisation)
+        }
         let body = Base64URL.encode(JSONWriter.encode(.object(payload)))
         let signature = Base64URL.encode(SHA256.hmac(key: key, message: Array("\(header).\(body)".utf8)))
         let token = "\(header).\(body).\(signature)"

@@ -16,12 +16,16 @@ package struct APIDomain: Sendable, Hashable, CustomStringConvertible {
     package let port: Int?
     /// The organisation this domain selects (its subdomain for `*.nudj.cx`).
     package let organisation: String
+    /// Whether `organisation` is an organisation subdomain (`*.nudj.cx`, `*.localhost`) rather than a custom host,
+    /// so a token's subdomain claim can be compared with it.
+    package let organisationIsSubdomain: Bool
 
-    init(scheme: String, host: String, port: Int?, organisation: String) {
+    init(scheme: String, host: String, port: Int?, organisation: String, organisationIsSubdomain: Bool) {
         self.scheme = scheme
         self.host = host
         self.port = port
         self.organisation = organisation
+        self.organisationIsSubdomain = organisationIsSubdomain
     }
 
     /// `scheme://host[:port]`, the identity two domains must share to be the same tenant.

@@ -49,7 +49,8 @@ package struct DomainPolicy: Sendable {
         }
         guard isAllowedPath(path) else {
             return .failure(
-                DomainError("API domain path must be /api/v2/admin, /api/v2/integration or /api/v2/analytics (got \(path))")
+                DomainError(
+                    "API domain path must be /api/v2/admin, /api/v2/integration or /api/v2/analytics (got \(path))")
             )
         }
 
@@ -65,7 +66,9 @@ package struct DomainPolicy: Sendable {
             host = String(host[..<colon])
         }
         if host.hasSuffix(".") { host.removeLast() }
-        guard isValidHostname(host) else { return .failure(DomainError("API domain host '\(host)' is not a valid hostname")) }
+        guard isValidHostname(host) else {
+            return .failure(DomainError("API domain host '\(host)' is not a valid hostname"))
+        }
         if isIPLiteral(host) { return .failure(DomainError("IP addresses are not allowed as API domains")) }
 
         // A bare organisation name: `acme` means acme.nudj.cx.
@@ -85,7 +88,11 @@ package struct DomainPolicy: Sendable {
                 )
             }
             let organisation = host == "localhost" ? "localhost" : String(host.dropLast(".localhost".count))
-            return .success(APIDomain(scheme: resolvedScheme, host: host, port: port, organisation: organisation))
+            return .success(
+                APIDomain(
+                    scheme: resolvedScheme, host: host, port: port, organisation: organisation,
+                    organisationIsSubdomain: host != "localhost")
+            )
         }
         guard resolvedScheme == "https" else {
             return .failure(DomainError("plain http is only allowed for localhost; use https://\(host)"))
@@ -93,7 +100,7 @@ package struct DomainPolicy: Sendable {
         if let port, port != 443 {
             return .failure(DomainError("port \(port) is not allowed; Nudj API domains use the default https port"))
         }
-        guard let organisation = organisation(for: host) else {
+        guard let (organisation, isSubdomain) = organisation(for: host) else {
             return .failure(
                 DomainError(
                     "API domain '\(host)' is not allowed; allowed: \(patterns.joined(separator: ", "))"
@@ -101,19 +108,24 @@ package struct DomainPolicy: Sendable {
                 )
             )
         }
-        return .success(APIDomain(scheme: "https", host: host, port: nil, organisation: organisation))
+        return .success(
+            APIDomain(
+                scheme: "https", host: host, port: nil, organisation: organisation, organisationIsSubdomain: isSubdomain
+            ))
     }
 
-    /// The organisation a host selects under the first matching pattern, or `nil` if no pattern matches.
-    private func organisation(for host: String) -> String? {
+    /// The organisation a host selects under the first matching pattern (and whether it is a subdomain label), or
+    /// `nil` if no pattern matches.
+    private func organisation(for host: String) -> (String, Bool)? {
         for pattern in patterns {
             if pattern.hasPrefix("*.") {
                 let suffix = pattern.dropFirst(1)  // ".nudj.cx"
                 if host.hasSuffix(suffix), host.count > suffix.count {
-                    return String(host.dropLast(suffix.count))
+                    let label = String(host.dropLast(suffix.count))
+                    return (label, !label.contains("."))
                 }
             } else if host == pattern {
-                return host
+                return (host, false)
             }
         }
         return nil

@@ -12,7 +12,18 @@ package struct TenantContext: Sendable, CustomStringConvertible {
         binding = TenantBinding(origin: domain.origin, fingerprint: CredentialFingerprint(credential))
     }
 
-    package var description: String { "tenant \(domain.organisation) (\(domain.origin)) via \(credential.kind.rawValue)" }
+    package var description: String {
+        "tenant \(domain.organisation) (\(domain.origin)) via \(credential.kind.rawValue)"
+    }
+
+    /// The organisation the token claims, when it contradicts the API domain's: such a call can only be refused, so
+    /// it is refused locally. Tokens without a subdomain claim, and custom domains, are left to the API to judge.
+    package var mismatchedClaim: String? {
+        guard domain.organisationIsSubdomain, let claimed = claims?.subdomain, claimed != domain.organisation else {
+            return nil
+        }
+        return claimed
+    }
 }
 
 /// What a session is bound to: an organisation's origin and a fingerprint of the credential, never the credential.

@@ -71,7 +71,8 @@ package struct TokenClaims: Sendable, Equatable {
         else { return nil }
         var claims = TokenClaims()
         claims.organisationId = payload["organisationId"]?.stringValue ?? payload["orgId"]?.stringValue
-        claims.subdomain = (payload["subdomain"]?.stringValue ?? payload["organisationSubdomain"]?.stringValue)?.lowercased()
+        claims.subdomain = (payload["subdomain"]?.stringValue ?? payload["organisationSubdomain"]?.stringValue)?
+            .lowercased()
         claims.type = payload["type"]?.stringValue
         claims.expiresAt = payload["exp"]?.intValue
         if let role = payload["role"]?.stringValue {

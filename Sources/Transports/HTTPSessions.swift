@@ -101,13 +101,17 @@ final class HTTPSessionTable: Sendable {
     func remove(_ id: String, reason: String) {
         guard let session = sessions.withLock({ $0.removeValue(forKey: id) }) else { return }
         session.close()
-        logger.info("session ended", [("session", String(id.prefix(8))), ("organisation", session.organisation), ("reason", reason)])
+        logger.info(
+            "session ended",
+            [("session", String(id.prefix(8))), ("organisation", session.organisation), ("reason", reason)])
     }
 
     /// Expires sessions idle for longer than `idleTimeout`.
     func expireIdle(now: ContinuousClock.Instant = .now) {
         let expired = sessions.withLock { sessions in
-            sessions.values.filter { now - $0.idleSince > idleTimeout && $0.inflight.count == 0 && $0.stream == nil && $0.kind == .streamable }.map(\.id)
+            sessions.values.filter {
+                now - $0.idleSince > idleTimeout && $0.inflight.count == 0 && $0.stream == nil && $0.kind == .streamable
+            }.map(\.id)
         }
         for id in expired { remove(id, reason: "idle") }
     }

@@ -7,10 +7,12 @@ import MCP
 /// session; every server message, responses included, goes down that stream.
 extension MCPHTTPHandler {
     func openLegacyStream(_ request: HTTPRequest, responder: HTTPResponder) {
-        guard request.headers["Accept"] == nil || request.headers.listContains("Accept", token: "text/event-stream")
-            || request.headers.listContains("Accept", token: "*/*")
+        guard
+            request.headers["Accept"] == nil || request.headers.listContains("Accept", token: "text/event-stream")
+                || request.headers.listContains("Accept", token: "*/*")
         else {
-            responder.respond(Self.rpcError(406, .invalidRequest, "GET /sse opens an event stream: send Accept: text/event-stream"))
+            responder.respond(
+                Self.rpcError(406, .invalidRequest, "GET /sse opens an event stream: send Accept: text/event-stream"))
             return
         }
         let grant: GatewayGrant
@@ -20,8 +22,12 @@ extension MCPHTTPHandler {
             responder.respond(refusal)
             return
         }
-        guard let session = sessions.create(kind: .legacySSE, binding: grant.binding, organisation: grant.organisation) else {
-            responder.respond(Self.rpcError(503, .internalError, "Session capacity reached (\(sessions.capacity) live sessions); retry shortly", headers: ["Retry-After": "5"]))
+        guard let session = sessions.create(kind: .legacySSE, binding: grant.binding, organisation: grant.organisation)
+        else {
+            responder.respond(
+                Self.rpcError(
+                    503, .internalError, "Session capacity reached (\(sessions.capacity) live sessions); retry shortly",
+                    headers: ["Retry-After": "5"]))
             return
         }
         responder.annotate("session", String(session.id.prefix(8)))
@@ -31,7 +37,9 @@ extension MCPHTTPHandler {
             return
         }
         let events = SSEMessageStream(stream: stream, label: String(session.id.prefix(6)))
-        let channel = ChannelSession(server: server, channel: SSEChannel(stream: events), logger: logger.with("session", String(session.id.prefix(8))))
+        let channel = ChannelSession(
+            server: server, channel: SSEChannel(stream: events),
+            logger: logger.with("session", String(session.id.prefix(8))))
         session.setChannelSession(channel)
         _ = events.sendRaw(SSE.event("endpoint", id: nil, data: Array("/messages?sessionId=\(session.id)".utf8)))
         let sessions = sessions
@@ -40,7 +48,8 @@ extension MCPHTTPHandler {
 
     func postLegacyMessage(_ request: HTTPRequest, responder: HTTPResponder) -> HTTPResponse {
         guard let sessionID = request.query("sessionId") ?? request.query("session_id") else {
-            return Self.rpcError(400, .invalidRequest, "Missing sessionId: POST to the URL announced by the endpoint event of GET /sse")
+            return Self.rpcError(
+                400, .invalidRequest, "Missing sessionId: POST to the URL announced by the endpoint event of GET /sse")
         }
         guard let session = sessions.lookup(sessionID), session.kind == .legacySSE, let channel = session.channel else {
             return Self.rpcError(404, .invalidRequest, "Session not found or expired: open a new stream with GET /sse")

@@ -52,7 +52,11 @@ package final class MCPHTTPHandler: HTTPHandler {
         var response: HTTPResponse?
         switch (request.path, request.method) {
         case ("/healthz", "GET"), ("/healthz", "HEAD"):
-            response = .json(200, JSONWriter.encode(["status": "ok", "version": .string(configuration.version), "sessions": .int(Int64(sessions.count))]))
+            response = .json(
+                200,
+                JSONWriter.encode([
+                    "status": "ok", "version": .string(configuration.version), "sessions": .int(Int64(sessions.count)),
+                ]))
         case ("/mcp", "POST"):
             await postMCP(request, responder: responder)
         case ("/mcp", "GET"):
@@ -65,11 +69,26 @@ package final class MCPHTTPHandler: HTTPHandler {
             response = postLegacyMessage(request, responder: responder)
         case ("/sse", "POST"):
             // 405, not 400: mcp-remote's http-first strategy falls back to HTTP+SSE only on 404/405.
-            response = Self.rpcError(405, .invalidRequest, "POST /sse is not Streamable HTTP: GET /sse opens the legacy HTTP+SSE transport, Streamable HTTP is at /mcp", headers: ["Allow": "GET"])
+            response = Self.rpcError(
+                405, .invalidRequest,
+                "POST /sse is not Streamable HTTP: GET /sse opens the legacy HTTP+SSE transport, Streamable HTTP is at /mcp",
+                headers: ["Allow": "GET"])
         case ("/mcp", _), ("/sse", _), ("/messages", _):
-            response = Self.rpcError(405, .invalidRequest, "Method \(request.method) is not allowed on \(request.path)", headers: ["Allow": request.path == "/mcp" ? "GET, POST, DELETE" : request.path == "/sse" ? "GET" : "POST"])
+            response = Self.rpcError(
+                405, .invalidRequest, "Method \(request.method) is not allowed on \(request.path)",
+                headers: [
+                    "Allow": request.path == "/mcp" ? "GET, POST, DELETE" : request.path == "/sse" ? "GET" : "POST"
+                ])
         default:
-            response = .json(404, JSONWriter.encode(["error": ["message": .string("Not found. MCP endpoints: POST/GET/DELETE /mcp (Streamable HTTP), GET /sse (HTTP+SSE), GET /healthz")]]))
+            response = .json(
+                404,
+                JSONWriter.encode([
+                    "error": [
+                        "message": .string(
+                            "Not found. MCP endpoints: POST/GET/DELETE /mcp (Streamable HTTP), GET /sse (HTTP+SSE), GET /healthz"
+                        )
+                    ]
+                ]))
         }
         if let response { responder.respond(response) }
     }
@@ -85,7 +104,10 @@ package final class MCPHTTPHandler: HTTPHandler {
         headers: HTTPHeaders = [:]
     ) -> HTTPResponse {
         var data: JSONObject = ["httpStatus": .int(Int64(status))]
-        if status == 401 { data["hint"] = "Configure the client to send Authorization: Bearer <token> and x-api-domain on every request." }
+        if status == 401 {
+            data["hint"] =
+                "Configure the client to send Authorization: Bearer <token> and x-api-domain on every request."
+        }
         let error = JSONRPCError(code, message, data: .object(data))
         return .json(status, JSONWriter.encode(JSONRPC.errorResponse(id: id, error: error)), headers: headers)
     }
@@ -97,7 +119,8 @@ package final class MCPHTTPHandler: HTTPHandler {
     static func refusal(_ refusal: GatewayRefusal) -> HTTPResponse {
         switch refusal.status {
         case 401:
-            return rpcError(401, unauthenticatedCode, refusal.message, headers: ["WWW-Authenticate": "Bearer realm=\"nudj-mcp\""])
+            return rpcError(
+                401, unauthenticatedCode, refusal.message, headers: ["WWW-Authenticate": "Bearer realm=\"nudj-mcp\""])
         case 403:
             return rpcError(403, forbiddenCode, refusal.message)
         default:
@@ -109,7 +132,8 @@ package final class MCPHTTPHandler: HTTPHandler {
 
     private func checkHostAndOrigin(_ request: HTTPRequest) -> HTTPResponse? {
         if configuration.requireLoopbackHost, let host = request.headers["Host"], !Self.isLoopbackHost(host) {
-            return Self.rpcError(403, Self.forbiddenCode, "Host '\(host)' is not allowed: this server only answers to localhost names")
+            return Self.rpcError(
+                403, Self.forbiddenCode, "Host '\(host)' is not allowed: this server only answers to localhost names")
         }
         if let origin = request.headers["Origin"], !originAllowed(origin) {
             return Self.rpcError(403, Self.forbiddenCode, "Origin '\(origin)' is not allowed")
@@ -137,7 +161,8 @@ package final class MCPHTTPHandler: HTTPHandler {
     private func preflight(_ request: HTTPRequest) -> HTTPResponse {
         var headers: HTTPHeaders = [
             "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
-            "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept, x-api-domain, x-api-token, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID, X-MCP-Toolsets, X-MCP-Tools, X-MCP-Exclude-Tools, X-MCP-Readonly, x-agent-mode",
+            "Access-Control-Allow-Headers":
+                "Authorization, Content-Type, Accept, x-api-domain, x-api-token, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID, X-MCP-Toolsets, X-MCP-Tools, X-MCP-Exclude-Tools, X-MCP-Readonly, x-agent-mode",
             "Access-Control-Max-Age": "600",
         ]
         if let origin = request.headers["Origin"] { Self.addCORS(&headers, origin: origin) }
@@ -161,10 +186,16 @@ package final class MCPHTTPHandler: HTTPHandler {
             if let session, grant.binding != session.binding {
                 logger.warning(
                     "request refused: credentials do not match the session's binding",
-                    [("session", String(session.id.prefix(8))), ("sessionOrganisation", session.organisation), ("requestOrganisation", grant.organisation)]
+                    [
+                        ("session", String(session.id.prefix(8))), ("sessionOrganisation", session.organisation),
+                        ("requestOrganisation", grant.organisation),
+                    ]
                 )
                 return .refused(
-                    Self.rpcError(403, Self.forbiddenCode, "This session is bound to another organisation or credential; open a new session with your own credentials")
+                    Self.rpcError(
+                        403, Self.forbiddenCode,
+                        "This session is bound to another organisation or credential; open a new session with your own credentials"
+                    )
                 )
             }
             return .granted(grant)

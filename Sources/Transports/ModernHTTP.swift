@@ -34,10 +34,13 @@ extension MCPHTTPHandler {
         let wantsStream = acceptsStream && (meta?["progressToken"] != nil || meta?[ModernMeta.logLevelKey] != nil)
         var stream: SSEMessageStream?
         if wantsStream {
-            guard let opened = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive) else { return }
+            guard let opened = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive) else {
+                return
+            }
             stream = SSEMessageStream(stream: opened, label: "r")
         }
-        let notifications: any NotificationSink = stream.map { StreamNotificationSink(stream: $0) } ?? DiscardingNotificationSink()
+        let notifications: any NotificationSink =
+            stream.map { StreamNotificationSink(stream: $0) } ?? DiscardingNotificationSink()
         // A closed response stream cancels the call (the spec's only cancellation on HTTP for this version).
         let server = server
         let provider = grant.provider
@@ -73,11 +76,14 @@ extension MCPHTTPHandler {
         }
         guard let decodedVersion = version else { return "MCP-Protocol-Version header is not valid base64" }
         if decodedVersion != bodyVersion {
-            return "MCP-Protocol-Version header '\(decodedVersion)' does not match _meta \(ModernMeta.protocolVersionKey) '\(bodyVersion ?? "")'"
+            return
+                "MCP-Protocol-Version header '\(decodedVersion)' does not match _meta \(ModernMeta.protocolVersionKey) '\(bodyVersion ?? "")'"
         }
         guard let methodHeader = headers["Mcp-Method"] else { return "Missing Mcp-Method header" }
         guard let method = decodeHeaderValue(methodHeader) else { return "Mcp-Method header is not valid base64" }
-        if method != rpc.method { return "Mcp-Method header '\(method)' does not match the body's method '\(rpc.method)'" }
+        if method != rpc.method {
+            return "Mcp-Method header '\(method)' does not match the body's method '\(rpc.method)'"
+        }
         let named: String?
         switch rpc.method {
         case "tools/call", "prompts/get": named = rpc.params?["name"]?.stringValue

@@ -17,7 +17,9 @@ package struct StdioTransport: Sendable {
     package let shutdownGrace: Duration
     package let logger: Logger
 
-    package init(server: MCPServer, provider: any ToolProvider, maxLineBytes: Int, shutdownGrace: Duration, logger: Logger) {
+    package init(
+        server: MCPServer, provider: any ToolProvider, maxLineBytes: Int, shutdownGrace: Duration, logger: Logger
+    ) {
         self.server = server
         self.provider = provider
         self.maxLineBytes = maxLineBytes

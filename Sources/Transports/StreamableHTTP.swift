@@ -22,13 +22,17 @@ extension MCPHTTPHandler {
             await postModern(single, request: request, responder: responder)
             return
         }
-        if case .object = value, request.headers["MCP-Protocol-Version"].map({ ProtocolVersion(rawValue: $0).isModern }) == true {
+        if case .object = value,
+            request.headers["MCP-Protocol-Version"].map({ ProtocolVersion(rawValue: $0).isModern }) == true
+        {
             // A modern client that sent a notification or a request without the required _meta.
             let id = JSONRPC.classify(value).requestID
             if case .success(.notification) = JSONRPC.classify(value) {
                 responder.respond(HTTPResponse(status: 202))
             } else {
-                responder.respond(Self.rpcError(400, .invalidParams, "Missing params._meta with \(ModernMeta.protocolVersionKey)", id: id))
+                responder.respond(
+                    Self.rpcError(
+                        400, .invalidParams, "Missing params._meta with \(ModernMeta.protocolVersionKey)", id: id))
             }
             return
         }
@@ -48,11 +52,18 @@ extension MCPHTTPHandler {
         }
 
         guard let sessionID = request.headers["Mcp-Session-Id"] else {
-            responder.respond(Self.rpcError(400, .invalidRequest, "Missing Mcp-Session-Id header: send initialize first and echo the session id it returns", id: classified.first?.requestID))
+            responder.respond(
+                Self.rpcError(
+                    400, .invalidRequest,
+                    "Missing Mcp-Session-Id header: send initialize first and echo the session id it returns",
+                    id: classified.first?.requestID))
             return
         }
         guard let session = sessions.lookup(sessionID), session.kind == .streamable else {
-            responder.respond(Self.rpcError(404, .invalidRequest, "Session not found or expired: initialize a new session", id: classified.first?.requestID))
+            responder.respond(
+                Self.rpcError(
+                    404, .invalidRequest, "Session not found or expired: initialize a new session",
+                    id: classified.first?.requestID))
             return
         }
         responder.annotate("session", String(session.id.prefix(8)))
@@ -64,14 +75,21 @@ extension MCPHTTPHandler {
             return
         }
         responder.annotate("organisation", grant.organisation)
-        if let header = request.headers["MCP-Protocol-Version"], !ProtocolVersion(rawValue: header).isSupportedHandshake {
-            responder.respond(Self.rpcError(400, .invalidRequest, "Unsupported MCP-Protocol-Version '\(header)'; this session speaks \(session.legacy.negotiatedVersion?.rawValue ?? "?")"))
+        if let header = request.headers["MCP-Protocol-Version"], !ProtocolVersion(rawValue: header).isSupportedHandshake
+        {
+            responder.respond(
+                Self.rpcError(
+                    400, .invalidRequest,
+                    "Unsupported MCP-Protocol-Version '\(header)'; this session speaks \(session.legacy.negotiatedVersion?.rawValue ?? "?")"
+                ))
             return
         }
         session.touch()
         let version = session.legacy.negotiatedVersion ?? .v2025_03_26
         if isBatch && (!version.allowsBatches || elements.isEmpty) {
-            let why = elements.isEmpty ? "empty batch" : "JSON-RPC batches are only allowed in protocol version 2025-03-26, not \(version)"
+            let why =
+                elements.isEmpty
+                ? "empty batch" : "JSON-RPC batches are only allowed in protocol version 2025-03-26, not \(version)"
             responder.respond(Self.rpcError(400, .invalidRequest, "Invalid Request: \(why)"))
             return
         }
@@ -85,7 +103,10 @@ extension MCPHTTPHandler {
             case .success(.response): break
             case .success(.request(let request)):
                 if request.method == "initialize" {
-                    immediate.append(.error(request.id, JSONRPCError(.invalidRequest, "Invalid Request: initialize must not be part of a batch")))
+                    immediate.append(
+                        .error(
+                            request.id,
+                            JSONRPCError(.invalidRequest, "Invalid Request: initialize must not be part of a batch")))
                 } else {
                     requests.append(request)
                 }
@@ -96,16 +117,24 @@ extension MCPHTTPHandler {
             return
         }
         let acceptsStream = request.headers.listContains("Accept", token: "text/event-stream")
-        let wantsStream = acceptsStream && (session.legacy.clientLogLevel != nil || requests.contains { $0.params?["_meta"]?["progressToken"] != nil })
-        if wantsStream, let stream = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive) {
+        let wantsStream =
+            acceptsStream
+            && (session.legacy.clientLogLevel != nil
+                || requests.contains { $0.params?["_meta"]?["progressToken"] != nil })
+        if wantsStream, let stream = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive)
+        {
             let events = SSEMessageStream(stream: stream, label: String(session.id.prefix(6)))
-            let replies = await run(requests, session: session, provider: grant.provider, notifications: StreamNotificationSink(stream: events))
+            let replies = await run(
+                requests, session: session, provider: grant.provider,
+                notifications: StreamNotificationSink(stream: events))
             let all = (immediate + replies).map(\.json)
             if isBatch { events.send(.array(all)) } else { for reply in all { events.send(reply) } }
             events.finish()
         } else {
-            let sink: any NotificationSink = session.stream.map { StreamNotificationSink(stream: $0) } ?? DiscardingNotificationSink()
-            let replies = immediate + (await run(requests, session: session, provider: grant.provider, notifications: sink))
+            let sink: any NotificationSink =
+                session.stream.map { StreamNotificationSink(stream: $0) } ?? DiscardingNotificationSink()
+            let replies =
+                immediate + (await run(requests, session: session, provider: grant.provider, notifications: sink))
             if replies.isEmpty {
                 responder.respond(HTTPResponse(status: 202))  // every request was cancelled: nothing to answer
             } else {
@@ -124,13 +153,19 @@ extension MCPHTTPHandler {
             responder.respond(refusal)
             return
         }
-        guard let session = sessions.create(kind: .streamable, binding: grant.binding, organisation: grant.organisation) else {
-            responder.respond(Self.rpcError(503, .internalError, "Session capacity reached (\(sessions.capacity) live sessions); retry shortly", id: initialize.id, headers: ["Retry-After": "5"]))
+        guard let session = sessions.create(kind: .streamable, binding: grant.binding, organisation: grant.organisation)
+        else {
+            responder.respond(
+                Self.rpcError(
+                    503, .internalError, "Session capacity reached (\(sessions.capacity) live sessions); retry shortly",
+                    id: initialize.id, headers: ["Retry-After": "5"]))
             return
         }
         responder.annotate("session", String(session.id.prefix(8)))
         responder.annotate("organisation", grant.organisation)
-        let reply = await server.respond(to: initialize, session: session.legacy, provider: grant.provider, notifications: DiscardingNotificationSink())
+        let reply = await server.respond(
+            to: initialize, session: session.legacy, provider: grant.provider,
+            notifications: DiscardingNotificationSink())
         if case .error = reply {
             sessions.remove(session.id, reason: "initialize failed")
             responder.respond(.json(200, JSONWriter.encode(reply.json)))
@@ -162,16 +197,22 @@ extension MCPHTTPHandler {
                         let started = session.inflight.start(
                             request.id,
                             work: {
-                                await self.server.respond(to: request, session: session.legacy, provider: provider, notifications: notifications)
+                                await self.server.respond(
+                                    to: request, session: session.legacy, provider: provider,
+                                    notifications: notifications)
                             },
                             deliver: { continuation.resume(returning: $0) }
                         )
                         switch started {
                         case .started: break
                         case .duplicate:
-                            continuation.resume(returning: .error(request.id, JSONRPCError(.invalidRequest, "Request id \(request.id) is already in flight")))
+                            continuation.resume(
+                                returning: .error(
+                                    request.id,
+                                    JSONRPCError(.invalidRequest, "Request id \(request.id) is already in flight")))
                         case .shuttingDown:
-                            continuation.resume(returning: .error(request.id, JSONRPCError(.internalError, "Session is closing")))
+                            continuation.resume(
+                                returning: .error(request.id, JSONRPCError(.internalError, "Session is closing")))
                         }
                     }
                     return (index, reply)
@@ -186,11 +227,15 @@ extension MCPHTTPHandler {
     /// GET /mcp: the session's stream for server messages not tied to a request.
     func openStandaloneStream(_ request: HTTPRequest, responder: HTTPResponder) async {
         if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isModern {
-            responder.respond(Self.rpcError(405, .invalidRequest, "GET is not part of MCP \(version): stateless requests are POSTed", headers: ["Allow": "POST"]))
+            responder.respond(
+                Self.rpcError(
+                    405, .invalidRequest, "GET is not part of MCP \(version): stateless requests are POSTed",
+                    headers: ["Allow": "POST"]))
             return
         }
         guard request.headers.listContains("Accept", token: "text/event-stream") else {
-            responder.respond(Self.rpcError(406, .invalidRequest, "GET /mcp opens an event stream: send Accept: text/event-stream"))
+            responder.respond(
+                Self.rpcError(406, .invalidRequest, "GET /mcp opens an event stream: send Accept: text/event-stream"))
             return
         }
         guard let sessionID = request.headers["Mcp-Session-Id"] else {
@@ -198,7 +243,8 @@ extension MCPHTTPHandler {
             return
         }
         guard let session = sessions.lookup(sessionID), session.kind == .streamable else {
-            responder.respond(Self.rpcError(404, .invalidRequest, "Session not found or expired: initialize a new session"))
+            responder.respond(
+                Self.rpcError(404, .invalidRequest, "Session not found or expired: initialize a new session"))
             return
         }
         responder.annotate("session", String(session.id.prefix(8)))
@@ -206,7 +252,9 @@ extension MCPHTTPHandler {
             responder.respond(refusal)
             return
         }
-        guard let stream = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive) else { return }
+        guard let stream = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive) else {
+            return
+        }
         let events = SSEMessageStream(stream: stream, label: "\(session.id.prefix(6))-get")
         session.attach(events)
         session.touch()
@@ -216,7 +264,9 @@ extension MCPHTTPHandler {
     /// DELETE /mcp: the client ends its session.
     func deleteSession(_ request: HTTPRequest, responder: HTTPResponder) -> HTTPResponse {
         if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isModern {
-            return Self.rpcError(405, .invalidRequest, "DELETE is not part of MCP \(version): there are no sessions", headers: ["Allow": "POST"])
+            return Self.rpcError(
+                405, .invalidRequest, "DELETE is not part of MCP \(version): there are no sessions",
+                headers: ["Allow": "POST"])
         }
         guard let sessionID = request.headers["Mcp-Session-Id"] else {
             return Self.rpcError(400, .invalidRequest, "Missing Mcp-Session-Id header")

@@ -11,13 +11,15 @@ enum Composition {
         name: "nudj-mcp",
         version: Build.version,
         title: "Nudj",
-        description: "Nudj community gamification (communities, challenges, rewards, users, analytics) for one organisation"
+        description:
+            "Nudj community gamification (communities, challenges, rewards, users, analytics) for one organisation"
     )
 
     static func logger(_ options: Options, label: String) throws(UsageError) -> Logger {
         let name = options.string(.logLevel) ?? "info"
         guard let level = LogLevel(name: name) else {
-            throw UsageError("--log-level / NUDJ_LOG_LEVEL must be one of debug, info, notice, warning, error (got '\(name)')")
+            throw UsageError(
+                "--log-level / NUDJ_LOG_LEVEL must be one of debug, info, notice, warning, error (got '\(name)')")
         }
         return Logger(label: label, sink: StderrJSONLogSink(minimumLevel: level))
     }
@@ -41,7 +43,9 @@ enum Composition {
     static func check(_ selection: ToolSelection, against catalogue: Catalogue) throws(UsageError) {
         let toolsets = Set(catalogue.toolsets.map(\.name)).union(["all", "default"])
         for name in selection.toolsets ?? [] where !toolsets.contains(name) {
-            throw UsageError("unknown toolset '\(name)'; known: \(catalogue.toolsets.map(\.name).joined(separator: ", ")), all, default")
+            throw UsageError(
+                "unknown toolset '\(name)'; known: \(catalogue.toolsets.map(\.name).joined(separator: ", ")), all, default"
+            )
         }
         for name in selection.tools.union(selection.excludedTools) where catalogue.tool(named: name) == nil {
             throw UsageError("unknown tool '\(name)'; run `nudj-mcp tools` for the list")
@@ -50,7 +54,9 @@ enum Composition {
 
     static func catalogue() throws -> Catalogue { try Catalogue.embedded() }
 
-    static func runtime(_ options: Options, catalogue: Catalogue, logger: Logger, insecureLocalhost: Bool) throws(UsageError) -> NudjRuntime {
+    static func runtime(
+        _ options: Options, catalogue: Catalogue, logger: Logger, insecureLocalhost: Bool
+    ) throws(UsageError) -> NudjRuntime {
         let selection = try selection(options)
         try check(selection, against: catalogue)
         let timeout = try options.int(.timeout, default: 30, range: 1...600)
@@ -83,12 +89,14 @@ enum Composition {
         var configuration = SandboxConfiguration()
         configuration.port = port
         configuration.rateLimits[.admin] = try options.int(.rateLimitAdmin, default: 500, range: 1...1_000_000)
-        configuration.rateLimits[.integration] = try options.int(.rateLimitIntegration, default: 1000, range: 1...1_000_000)
+        configuration.rateLimits[.integration] = try options.int(
+            .rateLimitIntegration, default: 1000, range: 1...1_000_000)
         configuration.rateLimits[.analytics] = try options.int(.rateLimitAnalytics, default: 100, range: 1...1_000_000)
         configuration.rateWindowSeconds = try options.int(.rateWindow, default: 60, range: 1...86_400)
         if let kind = options.string(.faultKind) {
             guard let parsed = FaultPlan.Kind(rawValue: kind) else {
-                throw UsageError("--fault must be one of \(FaultPlan.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw UsageError(
+                    "--fault must be one of \(FaultPlan.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             configuration.faults.kind = parsed
         }

@@ -17,7 +17,8 @@ enum SandboxCommand {
             summary += "  \(organisation.subdomain): \(sandbox.apiDomain(organisation.subdomain))\n"
             summary += "    admin token:  \(organisation.tokens["admin"]!)\n"
         }
-        summary += "Use with: nudj-mcp stdio --allow-insecure-localhost --api-domain \(sandbox.apiDomain(sandbox.organisations[0].subdomain)) --token <admin token>\n"
+        summary +=
+            "Use with: nudj-mcp stdio --allow-insecure-localhost --api-domain \(sandbox.apiDomain(sandbox.organisations[0].subdomain)) --token <admin token>\n"
         FileHandle.standardError.write(Data(summary.utf8))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await sandbox.run() }

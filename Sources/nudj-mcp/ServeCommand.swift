@@ -14,12 +14,15 @@ enum ServeCommand {
         let logger = try Composition.logger(options, label: "nudj-mcp")
         let catalogue = try Composition.catalogue()
         let useSandbox = options.flag(.sandbox)
-        let runtime = try Composition.runtime(options, catalogue: catalogue, logger: logger, insecureLocalhost: useSandbox)
+        let runtime = try Composition.runtime(
+            options, catalogue: catalogue, logger: logger, insecureLocalhost: useSandbox)
         let server = try Composition.server(options)
         let host = options.string(.host) ?? "127.0.0.1"
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(host)
         if !loopback {
-            logger.warning("binding a non-loopback interface: anyone who can reach it can try credentials; put it behind TLS", [("host", host)])
+            logger.warning(
+                "binding a non-loopback interface: anyone who can reach it can try credentials; put it behind TLS",
+                [("host", host)])
         }
 
         var mcp = MCPHTTPConfiguration()
@@ -28,19 +31,28 @@ enum ServeCommand {
         mcp.maxSessions = try options.int(.maxSessions, default: 10_000, range: 1...1_000_000)
         mcp.sessionIdleTimeout = .seconds(try options.int(.sessionIdle, default: 8 * 3600, range: 10...(30 * 86_400)))
         mcp.version = Build.version
-        let handler = MCPHTTPHandler(server: server, gateway: RuntimeGateway(runtime: runtime), configuration: mcp, logger: logger.with("transport", "http"))
+        let handler = MCPHTTPHandler(
+            server: server, gateway: RuntimeGateway(runtime: runtime), configuration: mcp,
+            logger: logger.with("transport", "http"))
 
         var http = HTTPServerConfiguration()
         http.host = host
         http.port = try options.int(.port, default: 4010, range: 0...65_535)
-        http.limits.maxBodyBytes = try options.int(.maxBodyBytes, default: 4 * 1024 * 1024, range: 1024...(256 * 1024 * 1024))
+        http.limits.maxBodyBytes = try options.int(
+            .maxBodyBytes, default: 4 * 1024 * 1024, range: 1024...(256 * 1024 * 1024))
         http.maxConnections = try options.int(.maxConnections, default: 16_384, range: 1...1_000_000)
         http.errorBody = { status, message in
             let error = JSONRPCError(.invalidRequest, message, data: ["httpStatus": .int(Int64(status))])
             return .json(status, JSONWriter.encode(JSONRPC.errorResponse(id: nil, error: error)))
         }
-        let sandbox = useSandbox ? try Sandbox(configuration: Composition.sandboxConfiguration(options, port: 0), logger: logger.with("component", "sandbox")) : nil
-        let httpServer = try HTTPServer(configuration: http, handler: handler, logger: logger.with("transport", "http"), accessLogger: logger.with("log", "access"))
+        let sandbox =
+            useSandbox
+            ? try Sandbox(
+                configuration: Composition.sandboxConfiguration(options, port: 0),
+                logger: logger.with("component", "sandbox")) : nil
+        let httpServer = try HTTPServer(
+            configuration: http, handler: handler, logger: logger.with("transport", "http"),
+            accessLogger: logger.with("log", "access"))
         let stop = ShutdownSignal()
         stop.installProcessHandlers()
         announce(httpServer: httpServer, sandbox: sandbox, logger: logger)
@@ -86,13 +98,18 @@ enum ServeCommand {
                 ]
             ]
         ]
-        let text = "mcp-remote config for the sandbox organisation '\(organisation.subdomain)' (paste into .mcp.json / mcp.json):\n"
+        let text =
+            "mcp-remote config for the sandbox organisation '\(organisation.subdomain)' (paste into .mcp.json / mcp.json):\n"
             + prettyJSON(config) + "\n"
         FileHandle.standardError.write(Data(text.utf8))
     }
 
     private static func prettyJSON(_ value: JSONValue) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: JSONSerialization.jsonObject(with: Data(JSONWriter.encode(value))), options: [.prettyPrinted, .withoutEscapingSlashes]) else {
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: JSONSerialization.jsonObject(with: Data(JSONWriter.encode(value))),
+                options: [.prettyPrinted, .withoutEscapingSlashes])
+        else {
             return JSONWriter.encodeString(value)
         }
         return String(decoding: data, as: UTF8.self)
@@ -106,13 +123,17 @@ struct RuntimeGateway: HTTPGateway {
     func authorize(_ headers: HTTPHeaders) -> Result<GatewayGrant, GatewayRefusal> {
         switch runtime.authorize(header: { headers[$0] }) {
         case .success(let authorized):
-            return .success(GatewayGrant(binding: authorized.tenant.binding, organisation: authorized.tenant.domain.organisation, provider: authorized.provider))
+            return .success(
+                GatewayGrant(
+                    binding: authorized.tenant.binding, organisation: authorized.tenant.domain.organisation,
+                    provider: authorized.provider))
         case .failure(let failure):
-            let status = switch failure.kind {
-            case .unauthenticated: 401
-            case .domainRefused: 403
-            case .badHeader: 400
-            }
+            let status =
+                switch failure.kind {
+                case .unauthenticated: 401
+                case .domainRefused: 403
+                case .badHeader: 400
+                }
             return .failure(GatewayRefusal(status: status, message: failure.message))
         }
     }

@@ -13,46 +13,128 @@ struct Setting: Sendable, Hashable {
     let help: String
     let commands: Set<String>
 
-    static let token = Setting(flag: "--token", env: "NUDJ_MCP_TOKEN", kind: .value, help: "MCP/Bearer token; sent upstream as Authorization: Bearer with x-api-domain", commands: ["stdio"])
-    static let apiToken = Setting(flag: "--api-token", env: "NUDJ_API_TOKEN", kind: .value, help: "Legacy API token; sent upstream as x-api-token", commands: ["stdio"])
-    static let apiDomain = Setting(flag: "--api-domain", env: "NUDJ_API_DOMAIN", kind: .value, help: "Organisation API domain: https://<org>.nudj.cx/api/v2/admin, <org>.nudj.cx or <org>", commands: ["stdio"])
-    static let allowDomain = Setting(flag: "--allow-domain", env: "NUDJ_ALLOWED_DOMAINS", kind: .list, help: "Extra allowed API hosts (*.example.com or api.example.com); https only", commands: ["stdio", "serve"])
-    static let allowInsecureLocalhost = Setting(flag: "--allow-insecure-localhost", env: "NUDJ_ALLOW_INSECURE_LOCALHOST", kind: .flag, help: "Allow plain http to localhost / *.localhost API domains (e.g. a separate sandbox)", commands: ["stdio", "serve"])
-    static let sandbox = Setting(flag: "--sandbox", env: "NUDJ_SANDBOX", kind: .flag, help: "Start the Nudj API simulator in-process and use it", commands: ["stdio", "serve"])
-    static let sandboxOrganisation = Setting(flag: "--sandbox-org", env: "NUDJ_SANDBOX_ORG", kind: .value, help: "stdio --sandbox: organisation to serve (acme or globex; default acme)", commands: ["stdio"])
-    static let sandboxToken = Setting(flag: "--sandbox-token", env: "NUDJ_SANDBOX_TOKEN", kind: .value, help: "stdio --sandbox: which minted token to use (admin, viewer, expired, apiToken; default admin)", commands: ["stdio"])
-    static let toolsets = Setting(flag: "--toolsets", env: "NUDJ_TOOLSETS", kind: .list, help: "Toolsets to enable (names, 'default' or 'all'); see `nudj-mcp tools`", commands: ["stdio", "serve", "tools"])
-    static let tools = Setting(flag: "--tools", env: "NUDJ_TOOLS", kind: .list, help: "Individual tools to enable (alone: exactly these; with --toolsets: added)", commands: ["stdio", "serve", "tools"])
-    static let excludeTools = Setting(flag: "--exclude-tools", env: "NUDJ_EXCLUDE_TOOLS", kind: .list, help: "Tools to disable; exclusion always wins", commands: ["stdio", "serve", "tools"])
-    static let readOnly = Setting(flag: "--read-only", env: "NUDJ_READ_ONLY", kind: .flag, help: "Hide write tools and refuse every non-GET upstream call", commands: ["stdio", "serve", "tools"])
-    static let agentMode = Setting(flag: "--agent-mode", env: "NUDJ_AGENT_MODE", kind: .value, help: "planner (reads only) or builder (reads and writes)", commands: ["stdio", "serve"])
-    static let budget = Setting(flag: "--result-budget-tokens", env: "NUDJ_RESULT_BUDGET_TOKENS", kind: .value, help: "Largest tool result, in tokens (default 20000)", commands: ["stdio", "serve"])
-    static let timeout = Setting(flag: "--timeout", env: "NUDJ_TIMEOUT_SECONDS", kind: .value, help: "Upstream call timeout in seconds (default 30)", commands: ["stdio", "serve"])
-    static let maxLineBytes = Setting(flag: "--max-line-bytes", env: "NUDJ_MAX_LINE_BYTES", kind: .value, help: "Largest stdio message in bytes (default 4194304)", commands: ["stdio"])
-    static let toolsPageSize = Setting(flag: "--tools-page-size", env: "NUDJ_TOOLS_PAGE_SIZE", kind: .value, help: "tools/list page size (default 200: one page)", commands: ["stdio", "serve"])
-    static let shutdownGrace = Setting(flag: "--shutdown-grace", env: "NUDJ_SHUTDOWN_GRACE_SECONDS", kind: .value, help: "Seconds in-flight calls get to finish on exit (default 5)", commands: ["stdio", "serve"])
-    static let logLevel = Setting(flag: "--log-level", env: "NUDJ_LOG_LEVEL", kind: .value, help: "stderr log level: debug, info, notice, warning, error (default info)", commands: ["stdio", "serve", "sandbox"])
-    static let host = Setting(flag: "--host", env: "NUDJ_HOST", kind: .value, help: "Interface to bind (default 127.0.0.1)", commands: ["serve"])
-    static let port = Setting(flag: "--port", env: "NUDJ_PORT", kind: .value, help: "Port (serve default 4010; sandbox default 4011; 0 picks a free one)", commands: ["serve", "sandbox"])
-    static let allowOrigin = Setting(flag: "--allow-origin", env: "NUDJ_ALLOWED_ORIGINS", kind: .list, help: "Browser origins allowed to call the HTTP endpoint (default: localhost origins only)", commands: ["serve"])
-    static let sessionIdle = Setting(flag: "--session-idle-timeout", env: "NUDJ_SESSION_IDLE_SECONDS", kind: .value, help: "Idle seconds before an HTTP session expires (default 28800 = 8 h)", commands: ["serve"])
-    static let maxSessions = Setting(flag: "--max-sessions", env: "NUDJ_MAX_SESSIONS", kind: .value, help: "Live HTTP session cap (default 10000; further initializes get 503)", commands: ["serve"])
-    static let maxBodyBytes = Setting(flag: "--max-body-bytes", env: "NUDJ_MAX_BODY_BYTES", kind: .value, help: "Largest HTTP request body (default 4194304)", commands: ["serve"])
-    static let maxConnections = Setting(flag: "--max-connections", env: "NUDJ_MAX_CONNECTIONS", kind: .value, help: "Open connection cap (default 16384)", commands: ["serve"])
-    static let rateLimitAdmin = Setting(flag: "--rate-limit-admin", env: "NUDJ_SANDBOX_RATE_ADMIN", kind: .value, help: "Sandbox: admin API requests per window per organisation (default 500)", commands: ["sandbox", "stdio", "serve"])
-    static let rateLimitIntegration = Setting(flag: "--rate-limit-integration", env: "NUDJ_SANDBOX_RATE_INTEGRATION", kind: .value, help: "Sandbox: integration API requests per window (default 1000)", commands: ["sandbox", "stdio", "serve"])
-    static let rateLimitAnalytics = Setting(flag: "--rate-limit-analytics", env: "NUDJ_SANDBOX_RATE_ANALYTICS", kind: .value, help: "Sandbox: analytics API requests per window (default 100)", commands: ["sandbox", "stdio", "serve"])
-    static let rateWindow = Setting(flag: "--rate-window", env: "NUDJ_SANDBOX_RATE_WINDOW_SECONDS", kind: .value, help: "Sandbox: rate-limit window in seconds (default 60)", commands: ["sandbox", "stdio", "serve"])
-    static let faultKind = Setting(flag: "--fault", env: "NUDJ_SANDBOX_FAULT", kind: .value, help: "Sandbox: inject status, reset, malformed, truncated, slow-body or rate-limit", commands: ["sandbox", "stdio", "serve"])
-    static let faultRate = Setting(flag: "--fault-rate", env: "NUDJ_SANDBOX_FAULT_RATE", kind: .value, help: "Sandbox: fraction of requests the fault hits (default 1)", commands: ["sandbox", "stdio", "serve"])
-    static let faultStatus = Setting(flag: "--fault-status", env: "NUDJ_SANDBOX_FAULT_STATUS", kind: .value, help: "Sandbox: status for --fault status (default 503)", commands: ["sandbox", "stdio", "serve"])
-    static let faultLatency = Setting(flag: "--fault-latency-ms", env: "NUDJ_SANDBOX_LATENCY_MS", kind: .value, help: "Sandbox: latency added to every request", commands: ["sandbox", "stdio", "serve"])
-    static let json = Setting(flag: "--json", env: nil, kind: .flag, help: "tools: print the full definitions as JSON", commands: ["tools"])
-    static let stats = Setting(flag: "--stats", env: nil, kind: .flag, help: "tools: print tool counts and tools/list size in bytes and tokens", commands: ["tools"])
+    static let token = Setting(
+        flag: "--token", env: "NUDJ_MCP_TOKEN", kind: .value,
+        help: "MCP/Bearer token; sent upstream as Authorization: Bearer with x-api-domain", commands: ["stdio"])
+    static let apiToken = Setting(
+        flag: "--api-token", env: "NUDJ_API_TOKEN", kind: .value,
+        help: "Legacy API token; sent upstream as x-api-token", commands: ["stdio"])
+    static let apiDomain = Setting(
+        flag: "--api-domain", env: "NUDJ_API_DOMAIN", kind: .value,
+        help: "Organisation API domain: https://<org>.nudj.cx/api/v2/admin, <org>.nudj.cx or <org>", commands: ["stdio"]
+    )
+    static let allowDomain = Setting(
+        flag: "--allow-domain", env: "NUDJ_ALLOWED_DOMAINS", kind: .list,
+        help: "Extra allowed API hosts (*.example.com or api.example.com); https only", commands: ["stdio", "serve"])
+    static let allowInsecureLocalhost = Setting(
+        flag: "--allow-insecure-localhost", env: "NUDJ_ALLOW_INSECURE_LOCALHOST", kind: .flag,
+        help: "Allow plain http to localhost / *.localhost API domains (e.g. a separate sandbox)",
+        commands: ["stdio", "serve"])
+    static let sandbox = Setting(
+        flag: "--sandbox", env: "NUDJ_SANDBOX", kind: .flag, help: "Start the Nudj API simulator in-process and use it",
+        commands: ["stdio", "serve"])
+    static let sandboxOrganisation = Setting(
+        flag: "--sandbox-org", env: "NUDJ_SANDBOX_ORG", kind: .value,
+        help: "stdio --sandbox: organisation to serve (acme or globex; default acme)", commands: ["stdio"])
+    static let sandboxToken = Setting(
+        flag: "--sandbox-token", env: "NUDJ_SANDBOX_TOKEN", kind: .value,
+        help: "stdio --sandbox: which minted token to use (admin, viewer, expired, apiToken; default admin)",
+        commands: ["stdio"])
+    static let toolsets = Setting(
+        flag: "--toolsets", env: "NUDJ_TOOLSETS", kind: .list,
+        help: "Toolsets to enable (names, 'default' or 'all'); see `nudj-mcp tools`",
+        commands: ["stdio", "serve", "tools"])
+    static let tools = Setting(
+        flag: "--tools", env: "NUDJ_TOOLS", kind: .list,
+        help: "Individual tools to enable (alone: exactly these; with --toolsets: added)",
+        commands: ["stdio", "serve", "tools"])
+    static let excludeTools = Setting(
+        flag: "--exclude-tools", env: "NUDJ_EXCLUDE_TOOLS", kind: .list,
+        help: "Tools to disable; exclusion always wins", commands: ["stdio", "serve", "tools"])
+    static let readOnly = Setting(
+        flag: "--read-only", env: "NUDJ_READ_ONLY", kind: .flag,
+        help: "Hide write tools and refuse every non-GET upstream call", commands: ["stdio", "serve", "tools"])
+    static let agentMode = Setting(
+        flag: "--agent-mode", env: "NUDJ_AGENT_MODE", kind: .value,
+        help: "planner (reads only) or builder (reads and writes)", commands: ["stdio", "serve"])
+    static let budget = Setting(
+        flag: "--result-budget-tokens", env: "NUDJ_RESULT_BUDGET_TOKENS", kind: .value,
+        help: "Largest tool result, in tokens (default 20000)", commands: ["stdio", "serve"])
+    static let timeout = Setting(
+        flag: "--timeout", env: "NUDJ_TIMEOUT_SECONDS", kind: .value,
+        help: "Upstream call timeout in seconds (default 30)", commands: ["stdio", "serve"])
+    static let maxLineBytes = Setting(
+        flag: "--max-line-bytes", env: "NUDJ_MAX_LINE_BYTES", kind: .value,
+        help: "Largest stdio message in bytes (default 4194304)", commands: ["stdio"])
+    static let toolsPageSize = Setting(
+        flag: "--tools-page-size", env: "NUDJ_TOOLS_PAGE_SIZE", kind: .value,
+        help: "tools/list page size (default 200: one page)", commands: ["stdio", "serve"])
+    static let shutdownGrace = Setting(
+        flag: "--shutdown-grace", env: "NUDJ_SHUTDOWN_GRACE_SECONDS", kind: .value,
+        help: "Seconds in-flight calls get to finish on exit (default 5)", commands: ["stdio", "serve"])
+    static let logLevel = Setting(
+        flag: "--log-level", env: "NUDJ_LOG_LEVEL", kind: .value,
+        help: "stderr log level: debug, info, notice, warning, error (default info)",
+        commands: ["stdio", "serve", "sandbox"])
+    static let host = Setting(
+        flag: "--host", env: "NUDJ_HOST", kind: .value, help: "Interface to bind (default 127.0.0.1)",
+        commands: ["serve"])
+    static let port = Setting(
+        flag: "--port", env: "NUDJ_PORT", kind: .value,
+        help: "Port (serve default 4010; sandbox default 4011; 0 picks a free one)", commands: ["serve", "sandbox"])
+    static let allowOrigin = Setting(
+        flag: "--allow-origin", env: "NUDJ_ALLOWED_ORIGINS", kind: .list,
+        help: "Browser origins allowed to call the HTTP endpoint (default: localhost origins only)", commands: ["serve"]
+    )
+    static let sessionIdle = Setting(
+        flag: "--session-idle-timeout", env: "NUDJ_SESSION_IDLE_SECONDS", kind: .value,
+        help: "Idle seconds before an HTTP session expires (default 28800 = 8 h)", commands: ["serve"])
+    static let maxSessions = Setting(
+        flag: "--max-sessions", env: "NUDJ_MAX_SESSIONS", kind: .value,
+        help: "Live HTTP session cap (default 10000; further initializes get 503)", commands: ["serve"])
+    static let maxBodyBytes = Setting(
+        flag: "--max-body-bytes", env: "NUDJ_MAX_BODY_BYTES", kind: .value,
+        help: "Largest HTTP request body (default 4194304)", commands: ["serve"])
+    static let maxConnections = Setting(
+        flag: "--max-connections", env: "NUDJ_MAX_CONNECTIONS", kind: .value,
+        help: "Open connection cap (default 16384)", commands: ["serve"])
+    static let rateLimitAdmin = Setting(
+        flag: "--rate-limit-admin", env: "NUDJ_SANDBOX_RATE_ADMIN", kind: .value,
+        help: "Sandbox: admin API requests per window per organisation (default 500)",
+        commands: ["sandbox", "stdio", "serve"])
+    static let rateLimitIntegration = Setting(
+        flag: "--rate-limit-integration", env: "NUDJ_SANDBOX_RATE_INTEGRATION", kind: .value,
+        help: "Sandbox: integration API requests per window (default 1000)", commands: ["sandbox", "stdio", "serve"])
+    static let rateLimitAnalytics = Setting(
+        flag: "--rate-limit-analytics", env: "NUDJ_SANDBOX_RATE_ANALYTICS", kind: .value,
+        help: "Sandbox: analytics API requests per window (default 100)", commands: ["sandbox", "stdio", "serve"])
+    static let rateWindow = Setting(
+        flag: "--rate-window", env: "NUDJ_SANDBOX_RATE_WINDOW_SECONDS", kind: .value,
+        help: "Sandbox: rate-limit window in seconds (default 60)", commands: ["sandbox", "stdio", "serve"])
+    static let faultKind = Setting(
+        flag: "--fault", env: "NUDJ_SANDBOX_FAULT", kind: .value,
+        help: "Sandbox: inject status, reset, malformed, truncated, slow-body or rate-limit",
+        commands: ["sandbox", "stdio", "serve"])
+    static let faultRate = Setting(
+        flag: "--fault-rate", env: "NUDJ_SANDBOX_FAULT_RATE", kind: .value,
+        help: "Sandbox: fraction of requests the fault hits (default 1)", commands: ["sandbox", "stdio", "serve"])
+    static let faultStatus = Setting(
+        flag: "--fault-status", env: "NUDJ_SANDBOX_FAULT_STATUS", kind: .value,
+        help: "Sandbox: status for --fault status (default 503)", commands: ["sandbox", "stdio", "serve"])
+    static let faultLatency = Setting(
+        flag: "--fault-latency-ms", env: "NUDJ_SANDBOX_LATENCY_MS", kind: .value,
+        help: "Sandbox: latency added to every request", commands: ["sandbox", "stdio", "serve"])
+    static let json = Setting(
+        flag: "--json", env: nil, kind: .flag, help: "tools: print the full definitions as JSON", commands: ["tools"])
+    static let stats = Setting(
+        flag: "--stats", env: nil, kind: .flag,
+        help: "tools: print tool counts and tools/list size in bytes and tokens", commands: ["tools"])
 
     static let all: [Setting] = [
-        token, apiToken, apiDomain, allowDomain, allowInsecureLocalhost, sandbox, sandboxOrganisation, sandboxToken, toolsets,
-        tools, excludeTools, readOnly, agentMode, budget, timeout, maxLineBytes, toolsPageSize, shutdownGrace, logLevel, host,
+        token, apiToken, apiDomain, allowDomain, allowInsecureLocalhost, sandbox, sandboxOrganisation, sandboxToken,
+        toolsets,
+        tools, excludeTools, readOnly, agentMode, budget, timeout, maxLineBytes, toolsPageSize, shutdownGrace, logLevel,
+        host,
         port, allowOrigin, sessionIdle, maxSessions, maxBodyBytes, maxConnections, rateLimitAdmin, rateLimitIntegration,
         rateLimitAnalytics, rateWindow, faultKind, faultRate, faultStatus, faultLatency, json, stats,
     ]
@@ -108,14 +190,18 @@ struct Options: Sendable {
 
     func list(_ setting: Setting) -> [String]? {
         let raw = values[setting] ?? (setting.env.flatMap { environment[$0] }.map { [$0] } ?? [])
-        let items = raw.flatMap { $0.split(separator: ",") }.map { String(Substring($0).trimmingSpaces()) }.filter { !$0.isEmpty }
+        let items = raw.flatMap { $0.split(separator: ",") }.map { String(Substring($0).trimmingSpaces()) }.filter {
+            !$0.isEmpty
+        }
         return raw.isEmpty ? nil : items
     }
 
     func int(_ setting: Setting, default fallback: Int, range: ClosedRange<Int>) throws(UsageError) -> Int {
         guard let text = string(setting) else { return fallback }
         guard let value = Int(text), range.contains(value) else {
-            throw UsageError("\(setting.flag)\(setting.env.map { " / \($0)" } ?? "") must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+            throw UsageError(
+                "\(setting.flag)\(setting.env.map { " / \($0)" } ?? "") must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'"
+            )
         }
         return value
     }
@@ -123,7 +209,9 @@ struct Options: Sendable {
     func double(_ setting: Setting, default fallback: Double, range: ClosedRange<Double>) throws(UsageError) -> Double {
         guard let text = string(setting) else { return fallback }
         guard let value = Double(text), range.contains(value) else {
-            throw UsageError("\(setting.flag)\(setting.env.map { " / \($0)" } ?? "") must be a number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+            throw UsageError(
+                "\(setting.flag)\(setting.env.map { " / \($0)" } ?? "") must be a number in \(range.lowerBound)...\(range.upperBound), got '\(text)'"
+            )
         }
         return value
     }

@@ -11,7 +11,8 @@ enum StdioCommand {
         let logger = try Composition.logger(options, label: "nudj-mcp")
         let catalogue = try Composition.catalogue()
         let useSandbox = options.flag(.sandbox)
-        let runtime = try Composition.runtime(options, catalogue: catalogue, logger: logger, insecureLocalhost: useSandbox)
+        let runtime = try Composition.runtime(
+            options, catalogue: catalogue, logger: logger, insecureLocalhost: useSandbox)
         let server = try Composition.server(options)
         let stop = ShutdownSignal()
         stop.installProcessHandlers()
@@ -19,34 +20,41 @@ enum StdioCommand {
             StdioTransport(
                 server: server,
                 provider: provider,
-                maxLineBytes: try options.int(.maxLineBytes, default: 4 * 1024 * 1024, range: 1024...(256 * 1024 * 1024)),
+                maxLineBytes: try options.int(
+                    .maxLineBytes, default: 4 * 1024 * 1024, range: 1024...(256 * 1024 * 1024)),
                 shutdownGrace: .seconds(try options.int(.shutdownGrace, default: 5, range: 0...600)),
                 logger: logger.with("transport", "stdio")
             )
         }
 
         guard useSandbox else {
-            let tenant = runtime.tenant(bearer: options.string(.token), apiToken: options.string(.apiToken), domain: options.string(.apiDomain))
+            let tenant = runtime.tenant(
+                bearer: options.string(.token), apiToken: options.string(.apiToken), domain: options.string(.apiDomain))
             logStart(tenant, logger: logger)
             try await transport(runtime.provider(for: tenant)).run(stop: stop)
             return 0
         }
 
         // The in-process sandbox: the one-command way to try the server.
-        let sandbox = try Sandbox(configuration: Composition.sandboxConfiguration(options, port: 0), logger: logger.with("component", "sandbox"))
+        let sandbox = try Sandbox(
+            configuration: Composition.sandboxConfiguration(options, port: 0),
+            logger: logger.with("component", "sandbox"))
         let organisationName = options.string(.sandboxOrganisation) ?? sandbox.organisations[0].subdomain
         guard let organisation = sandbox.organisations.first(where: { $0.subdomain == organisationName }) else {
-            throw UsageError("--sandbox-org must be one of \(sandbox.organisations.map(\.subdomain).joined(separator: ", "))")
+            throw UsageError(
+                "--sandbox-org must be one of \(sandbox.organisations.map(\.subdomain).joined(separator: ", "))")
         }
         let tokenName = options.string(.sandboxToken) ?? "admin"
         guard let token = organisation.tokens[tokenName] else {
             throw UsageError("--sandbox-token must be one of admin, viewer, expired, apiToken")
         }
         let domain = sandbox.apiDomain(organisation.subdomain)
-        let tenant = tokenName == "apiToken"
+        let tenant =
+            tokenName == "apiToken"
             ? runtime.tenant(bearer: nil, apiToken: token, domain: domain)
             : runtime.tenant(bearer: token, apiToken: nil, domain: domain)
-        logger.info("sandbox started", [("url", sandbox.url), ("organisation", organisation.subdomain), ("token", tokenName)])
+        logger.info(
+            "sandbox started", [("url", sandbox.url), ("organisation", organisation.subdomain), ("token", tokenName)])
         logStart(tenant, logger: logger)
         let stdio = try transport(runtime.provider(for: tenant))
         await withTaskGroup(of: Void.self) { group in
@@ -60,9 +68,15 @@ enum StdioCommand {
     private static func logStart(_ tenant: Result<TenantContext, TenantProblem>, logger: Logger) {
         switch tenant {
         case .success(let context):
-            logger.info("serving MCP over stdio", [("organisation", context.domain.organisation), ("apiDomain", context.domain.headerValue), ("credential", context.credential.kind.rawValue)])
+            logger.info(
+                "serving MCP over stdio",
+                [
+                    ("organisation", context.domain.organisation), ("apiDomain", context.domain.headerValue),
+                    ("credential", context.credential.kind.rawValue),
+                ])
         case .failure(let problem):
-            logger.warning("serving MCP over stdio without a usable tenant; tool calls will explain", [("problem", "\(problem)")])
+            logger.warning(
+                "serving MCP over stdio without a usable tenant; tool calls will explain", [("problem", "\(problem)")])
         }
     }
 }

@@ -41,10 +41,14 @@ enum ToolsCommand {
                 let tool = catalogue.tool(named: name)!
                 let marker = visible.contains(name) ? " " : "-"
                 let evidence = tool.evidence == .referencePage ? "" : "  [\(tool.evidence.rawValue)]"
-                lines.append("  \(marker) \(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(tool.method.padding(toLength: 6, withPad: " ", startingAt: 0)) \(tool.api.basePath)\(tool.path)\(evidence)")
+                lines.append(
+                    "  \(marker) \(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(tool.method.padding(toLength: 6, withPad: " ", startingAt: 0)) \(tool.api.basePath)\(tool.path)\(evidence)"
+                )
             }
         }
-        lines.append("\(view.visible.count) of \(catalogue.tools.count) tools enabled ('-' marks disabled ones); see --stats and --json")
+        lines.append(
+            "\(view.visible.count) of \(catalogue.tools.count) tools enabled ('-' marks disabled ones); see --stats and --json"
+        )
         return lines.joined(separator: "\n")
     }
 
@@ -58,7 +62,8 @@ enum ToolsCommand {
         var lines = ["Tools by API:"]
         for api in ["admin", "integration", "analytics"] {
             let tools = catalogue.tools.filter { $0.api.rawValue == api }
-            lines.append("  \(api): \(tools.count) (\(tools.filter { $0.evidence == .inferred }.count) on inferred endpoints)")
+            lines.append(
+                "  \(api): \(tools.count) (\(tools.filter { $0.evidence == .inferred }.count) on inferred endpoints)")
         }
         lines.append("Toolsets:")
         for toolset in catalogue.toolsets {

@@ -22,14 +22,17 @@ func help(for command: String?) -> String {
     var text = usage
     for setting in Setting.all where command == nil || setting.commands.contains(command!) {
         let names = setting.flag + (setting.kind == .flag ? "" : " <value>")
-        text += "\n  \(names.padding(toLength: 36, withPad: " ", startingAt: 0)) \(setting.env.map { "\($0): " } ?? "")\(setting.help)"
+        text +=
+            "\n  \(names.padding(toLength: 36, withPad: " ", startingAt: 0)) \(setting.env.map { "\($0): " } ?? "")\(setting.help)"
     }
     return text + "\n"
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let commands = ["stdio", "serve", "sandbox", "tools", "version", "help"]
-let command = arguments.first.flatMap { commands.contains($0) ? $0 : nil } ?? (arguments.first?.hasPrefix("-") == false ? arguments.first! : "stdio")
+let command =
+    arguments.first.flatMap { commands.contains($0) ? $0 : nil }
+    ?? (arguments.first?.hasPrefix("-") == false ? arguments.first! : "stdio")
 let rest = arguments.first == command ? Array(arguments.dropFirst()) : arguments
 
 if rest.contains("--help") || rest.contains("-h") || command == "help" {
@@ -56,7 +59,8 @@ do {
     }
     exit(code)
 } catch let error as UsageError {
-    FileHandle.standardError.write(Data("nudj-mcp \(command): \(error)\nRun `nudj-mcp \(command) --help` for options.\n".utf8))
+    FileHandle.standardError.write(
+        Data("nudj-mcp \(command): \(error)\nRun `nudj-mcp \(command) --help` for options.\n".utf8))
     exit(2)
 } catch {
     FileHandle.standardError.write(Data("nudj-mcp \(command): \(error)\n".utf8))

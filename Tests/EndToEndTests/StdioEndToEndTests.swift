@@ -20,7 +20,10 @@ struct StdioEndToEndTests {
             let tools = try client.request("tools/list")["result"]?["tools"]?.arrayValue ?? []
             let names = tools.compactMap { $0["name"]?.stringValue }
             #expect(names.contains("list_challenges"))
-            #expect(tools.allSatisfy { $0["inputSchema"]?["type"] == "object" && $0["annotations"] != nil && $0["title"] != nil })
+            #expect(
+                tools.allSatisfy {
+                    $0["inputSchema"]?["type"] == "object" && $0["annotations"] != nil && $0["title"] != nil
+                })
 
             let page = try client.call("list_challenges", ["limit": 5])
             #expect(page["isError"] == nil)
@@ -50,11 +53,14 @@ struct StdioEndToEndTests {
                 environment: ["NUDJ_MCP_TOKEN": sandbox.token("globex"), "NUDJ_API_DOMAIN": sandbox.domain("acme")]
             )
             try client.initialize()
+            let before = (try sandbox.requests("acme"), try sandbox.requests("globex"))
             let result = try client.call("list_challenges")
             #expect(result["isError"] == true)
             let error = try #require(result["structuredContent"]?["error"])
             #expect(error["code"] == "tenant_forbidden")
             #expect(error["httpStatus"] == 403)
+            // The token names globex: refused locally, nothing reached either organisation.
+            #expect((try sandbox.requests("acme"), try sandbox.requests("globex")) == before)
             #expect(error["organisation"] == "acme")
             #expect(error["apiDomain"] == .string(sandbox.domain("acme")))
             #expect(error["retryable"] == false)
@@ -63,12 +69,36 @@ struct StdioEndToEndTests {
         }
     }
 
+    @Test(
+        "a legacy API token of another organisation is caught by the API's 403 and still reported as tenant_forbidden")
+    func crossTenantUpstream() async throws {
+        try await offPool {
+            let sandbox = try SandboxProcess()
+            let client = try StdioClient(
+                ["--allow-insecure-localhost"],
+                environment: [
+                    "NUDJ_API_TOKEN": sandbox.token("globex", "apiToken"), "NUDJ_API_DOMAIN": sandbox.domain("acme"),
+                ]
+            )
+            try client.initialize()
+            let before = try sandbox.requests("acme")
+            let result = try client.call("list_users")
+            let error = try #require(result["structuredContent"]?["error"])
+            #expect(error["code"] == "tenant_forbidden")
+            #expect(error["upstreamCode"] == "FORBIDDEN")
+            #expect(try sandbox.requests("acme") == before + 1)
+        }
+    }
+
     @Test("an expired token is reported as token_expired without calling upstream")
     func expiredToken() async throws {
         try await offPool {
             let sandbox = try SandboxProcess()
             let client = try StdioClient(
-                ["--allow-insecure-localhost", "--token", sandbox.token("acme", "expired"), "--api-domain", sandbox.domain("acme")]
+                [
+                    "--allow-insecure-localhost", "--token", sandbox.token("acme", "expired"), "--api-domain",
+                    sandbox.domain("acme"),
+                ]
             )
             try client.initialize()
             let before = try sandbox.requests("acme")
@@ -94,7 +124,11 @@ struct StdioEndToEndTests {
     @Test("a domain outside the allowlist is domain_not_allowed and never contacted")
     func refusedDomain() async throws {
         try await offPool {
-            let client = try StdioClient([], environment: ["NUDJ_MCP_TOKEN": "abc.def.ghi", "NUDJ_API_DOMAIN": "https://evil.example.com/api/v2/admin"])
+            let client = try StdioClient(
+                [],
+                environment: [
+                    "NUDJ_MCP_TOKEN": "abc.def.ghi", "NUDJ_API_DOMAIN": "https://evil.example.com/api/v2/admin",
+                ])
             try client.initialize()
             let result = try client.call("list_users")
             #expect(result.toolErrorCode == "domain_not_allowed")
@@ -105,9 +139,14 @@ struct StdioEndToEndTests {
     func viewer() async throws {
         try await offPool {
             let sandbox = try SandboxProcess()
-            let client = try StdioClient(["--allow-insecure-localhost", "--token", sandbox.token("acme", "viewer"), "--api-domain", sandbox.domain("acme")])
+            let client = try StdioClient([
+                "--allow-insecure-localhost", "--token", sandbox.token("acme", "viewer"), "--api-domain",
+                sandbox.domain("acme"),
+            ])
             try client.initialize()
-            let names = (try client.request("tools/list")["result"]?["tools"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+            let names = (try client.request("tools/list")["result"]?["tools"]?.arrayValue ?? []).compactMap {
+                $0["name"]?.stringValue
+            }
             #expect(names.contains("list_users"))
             #expect(!names.contains("create_user"))
             let before = try sandbox.requests("acme")
@@ -134,7 +173,9 @@ struct StdioEndToEndTests {
             #expect(parse.errorCode == -32700)
             #expect(parse["id"] == .null)
 
-            try process.send(Array(#"{"jsonrpc":"2.0","id":5,"method":"ping","params":{"x":""#.utf8) + [0xFF, 0xFE] + Array("\"}}\n".utf8))
+            try process.send(
+                Array(#"{"jsonrpc":"2.0","id":5,"method":"ping","params":{"x":""#.utf8) + [0xFF, 0xFE]
+                    + Array("\"}}\n".utf8))
             #expect(try process.readJSON().errorCode == -32700)
 
             try process.send(#"{"jsonrpc":"2.0","id":null,"method":"ping"}"# + "\n")
@@ -150,7 +191,9 @@ struct StdioEndToEndTests {
             #expect(batch.errorCode == -32600)
             #expect(batch["error"]?["message"]?.stringValue?.contains("2025-03-26") == true)
 
-            try process.send(#"{"jsonrpc":"2.0","id":7,"method":"ping","params":{"pad":""# + String(repeating: "x", count: 5000) + "\"}}\n")
+            try process.send(
+                #"{"jsonrpc":"2.0","id":7,"method":"ping","params":{"pad":""# + String(repeating: "x", count: 5000)
+                    + "\"}}\n")
             let oversized = try process.readJSON()
             #expect(oversized.errorCode == -32600)
             #expect(oversized["error"]?["message"]?.stringValue?.contains("2048") == true)
@@ -178,7 +221,9 @@ struct StdioEndToEndTests {
             #expect(try batching.initialize(version: "2025-03-26")["result"]?["protocolVersion"] == "2025-03-26")
             let tool = try #require(try batching.request("tools/list")["result"]?["tools"]?[0])
             #expect(tool["annotations"]?["readOnlyHint"] != nil && tool["title"] == nil && tool["outputSchema"] == nil)
-            try batching.process.send(#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"# + "\n")
+            try batching.process.send(
+                #"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"#
+                    + "\n")
             let replies = try #require(try batching.process.readJSON().arrayValue)
             #expect(Set(replies.compactMap { $0["id"]?.intValue }) == [1, 2])
 
@@ -192,8 +237,14 @@ struct StdioEndToEndTests {
         try await offPool {
             let client = try StdioClient(["--sandbox", "--fault-latency-ms", "1500"])
             try client.initialize()
-            try client.process.send(json: ["jsonrpc": "2.0", "id": "slow", "method": "tools/call", "params": ["name": "list_users", "arguments": [:]]])
-            try client.process.send(json: ["jsonrpc": "2.0", "id": "cancel-me", "method": "tools/call", "params": ["name": "list_rewards", "arguments": [:]]])
+            try client.process.send(json: [
+                "jsonrpc": "2.0", "id": "slow", "method": "tools/call",
+                "params": ["name": "list_users", "arguments": [:]],
+            ])
+            try client.process.send(json: [
+                "jsonrpc": "2.0", "id": "cancel-me", "method": "tools/call",
+                "params": ["name": "list_rewards", "arguments": [:]],
+            ])
             let started = Date()
             #expect(try client.request("ping", id: "fast")["result"] == .object([:]))
             #expect(Date().timeIntervalSince(started) < 1.0)
@@ -215,14 +266,18 @@ struct StdioEndToEndTests {
             try client.initialize()
             #expect(try client.request("logging/setLevel", ["level": "debug"])["result"] == .object([:]))
             #expect(try client.request("logging/setLevel", ["level": "verbose"]).errorCode == -32602)
-            try client.process.send(json: ["jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": ["name": "list_users", "arguments": [:], "_meta": ["progressToken": "p1"]]])
+            try client.process.send(json: [
+                "jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                "params": ["name": "list_users", "arguments": [:], "_meta": ["progressToken": "p1"]],
+            ])
             let (response, notifications) = try client.process.readJSON(until: { $0["id"] == 9 })
             let progress = notifications.filter { $0["method"] == "notifications/progress" }
             #expect(progress.count >= 2)
             #expect(progress.allSatisfy { $0["params"]?["progressToken"] == "p1" })
             let values = progress.compactMap { $0["params"]?["progress"]?.doubleValue }
             #expect(values == values.sorted() && Set(values).count == values.count)
-            #expect(notifications.contains { $0["method"] == "notifications/message" && $0["params"]?["level"] == "debug" })
+            #expect(
+                notifications.contains { $0["method"] == "notifications/message" && $0["params"]?["level"] == "debug" })
             #expect(response["result"]?["isError"] == nil)
         }
     }
@@ -232,7 +287,10 @@ struct StdioEndToEndTests {
         try await offPool {
             let client = try StdioClient(["--sandbox", "--fault-latency-ms", "800"])
             try client.initialize()
-            try client.process.send(json: ["jsonrpc": "2.0", "id": 77, "method": "tools/call", "params": ["name": "list_users", "arguments": ["limit": 1]]])
+            try client.process.send(json: [
+                "jsonrpc": "2.0", "id": 77, "method": "tools/call",
+                "params": ["name": "list_users", "arguments": ["limit": 1]],
+            ])
             client.process.closeInput()
             let response = try client.process.readJSON(timeout: 10)
             #expect(response["id"] == 77)
@@ -262,11 +320,15 @@ struct StdioEndToEndTests {
             try readOnly.initialize()
             let tools = try readOnly.request("tools/list")["result"]?["tools"]?.arrayValue ?? []
             #expect(!tools.isEmpty && tools.allSatisfy { $0["annotations"]?["readOnlyHint"] == true })
-            #expect(try readOnly.call("update_challenge", ["challengeId": "0123456789abcdef01234567"]).toolErrorCode == "forbidden")
+            #expect(
+                try readOnly.call("update_challenge", ["challengeId": "0123456789abcdef01234567"]).toolErrorCode
+                    == "forbidden")
 
             let narrow = try StdioClient(["--sandbox", "--toolsets", "users", "--exclude-tools", "anonymise_user"])
             try narrow.initialize()
-            let names = (try narrow.request("tools/list")["result"]?["tools"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+            let names = (try narrow.request("tools/list")["result"]?["tools"]?.arrayValue ?? []).compactMap {
+                $0["name"]?.stringValue
+            }
             #expect(Set(names) == ["list_users", "get_user", "create_user", "create_points_transaction"])
 
             let typo = try ChildProcess(["stdio", "--toolsets", "userz"])

@@ -21,7 +21,9 @@ final class SandboxProcess: @unchecked Sendable {
 
     var url: String { ready["url"]!.stringValue! }
 
-    func organisation(_ name: String) -> JSONValue { ready["orgs"]!.arrayValue!.first { $0["subdomain"] == .string(name) }! }
+    func organisation(_ name: String) -> JSONValue {
+        ready["orgs"]!.arrayValue!.first { $0["subdomain"] == .string(name) }!
+    }
 
     func domain(_ name: String, api: String = "admin") -> String { organisation(name)["apiDomain"]![api]!.stringValue! }
 
@@ -47,7 +49,9 @@ final class StdioClient: @unchecked Sendable {
 
     /// Sends a request and returns its response, skipping (and returning) notifications before it.
     @discardableResult
-    func request(_ method: String, _ params: JSONObject? = nil, id: JSONValue? = nil, timeout: Double = 15) throws -> JSONValue {
+    func request(
+        _ method: String, _ params: JSONObject? = nil, id: JSONValue? = nil, timeout: Double = 15
+    ) throws -> JSONValue {
         nextID += 1
         let requestID = id ?? .int(nextID)
         var message: JSONObject = ["jsonrpc": "2.0", "id": requestID, "method": .string(method)]
@@ -64,7 +68,9 @@ final class StdioClient: @unchecked Sendable {
 
     @discardableResult
     func initialize(version: String = "2025-06-18") throws -> JSONValue {
-        let response = try request("initialize", ["protocolVersion": .string(version), "capabilities": [:], "clientInfo": ["name": "e2e", "version": "1"]])
+        let response = try request(
+            "initialize",
+            ["protocolVersion": .string(version), "capabilities": [:], "clientInfo": ["name": "e2e", "version": "1"]])
         try notify("notifications/initialized")
         return response
     }
@@ -88,7 +94,8 @@ final class ServeProcess: @unchecked Sendable {
     let port: Int
 
     init(_ arguments: [String] = []) throws {
-        process = try ChildProcess(["serve", "--port", "0", "--allow-insecure-localhost", "--log-level", "warning"] + arguments)
+        process = try ChildProcess(
+            ["serve", "--port", "0", "--allow-insecure-localhost", "--log-level", "warning"] + arguments)
         ready = try process.readJSON(timeout: 20)
         let url = ready["mcpUrl"]!.stringValue!
         port = Int(url.split(separator: ":")[2].split(separator: "/")[0])!
@@ -116,7 +123,8 @@ final class ServeProcess: @unchecked Sendable {
 
     /// Initializes a Streamable HTTP session; returns its id.
     func initialize(_ credentials: [(String, String)], version: String = "2025-06-18") throws -> String {
-        let body = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"\#(version)","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#
+        let body =
+            #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"\#(version)","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#
         let response = try send("POST", "/mcp", headers: Self.jsonHeaders + credentials, body: body)
         guard response.status == 200, let id = response.header("Mcp-Session-Id") else {
             throw ChildProcess.Timeout(description: "initialize failed: \(response.status) \(response.text)")

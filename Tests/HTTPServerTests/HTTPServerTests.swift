@@ -16,11 +16,13 @@ private final class EchoHandler: HTTPHandler {
         switch request.path {
         case "/stream":
             responder.onClientGone { self.gone.withLock { $0 += 1 } }
-            guard let stream = responder.startStream(
-                status: 200,
-                headers: ["Content-Type": "text/event-stream"],
-                heartbeat: Array(": ping\n\n".utf8)
-            ) else { return }
+            guard
+                let stream = responder.startStream(
+                    status: 200,
+                    headers: ["Content-Type": "text/event-stream"],
+                    heartbeat: Array(": ping\n\n".utf8)
+                )
+            else { return }
             stream.write(Array("data: one\n\n".utf8))
             stream.write(Array("data: two\n\n".utf8))
             if request.query("end") == "1" { stream.finish() }
@@ -30,18 +32,23 @@ private final class EchoHandler: HTTPHandler {
         case "/silent":
             return  // never answers: the server must answer for it
         default:
-            let text = "\(request.method) \(request.target) \(request.body.count) \(String(decoding: request.body, as: UTF8.self))"
+            let text =
+                "\(request.method) \(request.target) \(request.body.count) \(String(decoding: request.body, as: UTF8.self))"
             responder.respond(.text(200, text, headers: ["X-Seen-Host": request.headers["HOST"] ?? "-"]))
         }
     }
 }
 
+private func configured(_ change: (inout HTTPServerConfiguration) -> Void) -> HTTPServerConfiguration {
+    var configuration = HTTPServerConfiguration()
+    change(&configuration)
+    return configuration
+}
+
 private func withServer(
-    _ configure: (inout HTTPServerConfiguration) -> Void = { _ in },
+    _ configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
     _ body: (Int, EchoHandler) async throws -> Void
 ) async throws {
-    var configuration = HTTPServerConfiguration()
-    configure(&configuration)
     let handler = EchoHandler()
     let server = try HTTPServer(configuration: configuration, handler: handler, logger: .disabled)
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -92,7 +99,8 @@ struct HTTPServerTests {
         try await withServer { port, _ in
             try await offPool {
                 let client = try RawHTTPClient(port: port)
-                let request = "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n"
+                let request =
+                    "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n"
                 for byte in request.utf8 { try client.send([byte]) }
                 #expect(try client.readResponse().text == "POST /c 11 hello world")
             }
@@ -131,7 +139,7 @@ struct HTTPServerTests {
     @Test("bad requests get a specific status and the connection is closed", arguments: refusalCases.keys.sorted())
     func refusals(name: String) async throws {
         let (request, status) = Self.refusalCases[name]!
-        try await withServer({ $0.limits.maxBodyBytes = 1024 }) { port, _ in
+        try await withServer(configured { $0.limits.maxBodyBytes = 1024 }) { port, _ in
             let response = try await offPool {
                 let client = try RawHTTPClient(port: port)
                 try client.send(request)
@@ -145,10 +153,11 @@ struct HTTPServerTests {
 
     @Test("a chunked body over the limit is refused with 413")
     func chunkedTooLarge() async throws {
-        try await withServer({ $0.limits.maxBodyBytes = 10 }) { port, _ in
+        try await withServer(configured { $0.limits.maxBodyBytes = 10 }) { port, _ in
             let status = try await offPool {
                 let client = try RawHTTPClient(port: port)
-                try client.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n")
+                try client.send(
+                    "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n")
                 return try client.readResponse().status
             }
             #expect(status == 413)
@@ -157,7 +166,7 @@ struct HTTPServerTests {
 
     @Test("a client that never finishes its head gets 408")
     func headTimeout() async throws {
-        try await withServer({ $0.headTimeout = .milliseconds(500) }) { port, _ in
+        try await withServer(configured { $0.headTimeout = .milliseconds(500) }) { port, _ in
             let status = try await offPool {
                 let client = try RawHTTPClient(port: port)
                 try client.send("GET / HTTP/1.1\r\nHost:")
@@ -169,7 +178,7 @@ struct HTTPServerTests {
 
     @Test("streams deliver events, heartbeats when quiet, and report the client going away")
     func streaming() async throws {
-        try await withServer({ $0.heartbeatInterval = .milliseconds(200) }) { port, handler in
+        try await withServer(configured { $0.heartbeatInterval = .milliseconds(200) }) { port, handler in
             try await offPool {
                 let client = try RawHTTPClient(port: port)
                 try client.send(RawHTTPClient.request("GET", "/stream"))
@@ -218,7 +227,7 @@ struct HTTPServerTests {
 
     @Test("connections beyond the limit get 503 and existing ones keep working")
     func connectionLimit() async throws {
-        try await withServer({ $0.maxConnections = 2 }) { port, _ in
+        try await withServer(configured { $0.maxConnections = 2 }) { port, _ in
             try await offPool {
                 let first = try RawHTTPClient(port: port)
                 let second = try RawHTTPClient(port: port)
@@ -240,7 +249,9 @@ struct HTTPServerTests {
             // All 400 connections are open and have sent their request before any response is read.
             let texts = try await offPool {
                 let clients = try (0..<400).map { _ in try RawHTTPClient(port: port) }
-                for (index, client) in clients.enumerated() { try client.send(RawHTTPClient.request("GET", "/n\(index)")) }
+                for (index, client) in clients.enumerated() {
+                    try client.send(RawHTTPClient.request("GET", "/n\(index)"))
+                }
                 return try clients.map { try $0.readResponse().text }
             }
             #expect(texts == (0..<400).map { "GET /n\($0) 0 " })
@@ -260,7 +271,8 @@ struct HTTPHeadParserTests {
 
     @Test("every prefix of a valid head asks for more, the whole head parses")
     func prefixes() throws {
-        let text = "POST /mcp?x=1 HTTP/1.1\r\nHost: a\r\nAuthorization:Bearer t\r\nX-A:  v  \r\nContent-Length: 4\r\n\r\nbody"
+        let text =
+            "POST /mcp?x=1 HTTP/1.1\r\nHost: a\r\nAuthorization:Bearer t\r\nX-A:  v  \r\nContent-Length: 4\r\n\r\nbody"
         let headEnd = text.utf8.count - 4
         for length in 0..<headEnd {
             guard case .needMore = try parse(String(text.utf8.prefix(length))!) else {

@@ -68,7 +68,10 @@ struct LineFramerTests {
         var whole = LineFramer(maxLineBytes: 64)
         var expected = whole.append(input)
         expected.append(whole.finish()!)
-        #expect(expected == [.line(Array("{\"a\":1}".utf8)), .line([]), .line(Array("{\"b\":2}".utf8)), .line(Array("last".utf8))])
+        #expect(
+            expected == [
+                .line(Array("{\"a\":1}".utf8)), .line([]), .line(Array("{\"b\":2}".utf8)), .line(Array("last".utf8)),
+            ])
         for split in 0...input.count {
             var framer = LineFramer(maxLineBytes: 64)
             var frames = framer.append(Array(input[..<split]))

@@ -8,7 +8,9 @@ import Testing
 struct CredentialTests {
     @Test(
         "pasted tokens are trimmed and lose one Bearer prefix in any case",
-        arguments: ["abc.def.ghi", "  abc.def.ghi\n", "Bearer abc.def.ghi", "bearer   abc.def.ghi", "BEARER abc.def.ghi"]
+        arguments: [
+            "abc.def.ghi", "  abc.def.ghi\n", "Bearer abc.def.ghi", "bearer   abc.def.ghi", "BEARER abc.def.ghi",
+        ]
     )
     func parse(raw: String) throws {
         let credential = try #require(Credential.parse(raw, kind: .bearer))
@@ -34,7 +36,8 @@ struct CredentialTests {
     func sha256Vectors() {
         func hex(_ bytes: [UInt8]) -> String { bytes.map { String($0, radix: 16).leftPad(2) }.joined() }
         #expect(hex(SHA256.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(hex(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            hex(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
         #expect(hex(SHA256.hash(long)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         // RFC 4231 test case 2.

@@ -76,7 +76,9 @@ struct DomainPolicyTests {
 
     @Test("two spellings of one organisation bind to the same tenant")
     func sameOrigin() throws {
-        #expect(try policy.normalize("acme").get().origin == policy.normalize("https://acme.nudj.cx/api/v2/admin").get().origin)
+        #expect(
+            try policy.normalize("acme").get().origin
+                == policy.normalize("https://acme.nudj.cx/api/v2/admin").get().origin)
         #expect(try policy.normalize("acme").get().origin != policy.normalize("globex").get().origin)
     }
 }

@@ -5,7 +5,8 @@ import Synchronization
 /// The built `nudj-mcp` binary: `NUDJ_MCP_BIN`, else `.build/debug/nudj-mcp` next to the package.
 package func nudjMCPBinary() -> String {
     if let path = ProcessInfo.processInfo.environment["NUDJ_MCP_BIN"], !path.isEmpty { return path }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     return root.appending(path: ".build/debug/nudj-mcp").path
 }
 
@@ -26,7 +27,9 @@ package final class ChildProcess: @unchecked Sendable {
     private let stdoutClosed = Mutex(false)
 
     /// Starts `executable` (default: the nudj-mcp binary) with `arguments` and extra environment.
-    package init(_ arguments: [String], environment: [String: String] = [:], executable: String = nudjMCPBinary()) throws {
+    package init(
+        _ arguments: [String], environment: [String: String] = [:], executable: String = nudjMCPBinary()
+    ) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -98,12 +101,16 @@ package final class ChildProcess: @unchecked Sendable {
 
     /// The next stdout line parsed as JSON.
     package func readJSON(timeout: Double = 10) throws -> JSONValue {
-        guard let line = try readLine(timeout: timeout) else { throw Timeout(description: "stdout closed; stderr: \(stderrText.suffix(2000))") }
+        guard let line = try readLine(timeout: timeout) else {
+            throw Timeout(description: "stdout closed; stderr: \(stderrText.suffix(2000))")
+        }
         return try JSONParser.parse(line)
     }
 
     /// Reads JSON lines until one satisfies `predicate` (notifications before a response are returned too).
-    package func readJSON(until predicate: (JSONValue) -> Bool, timeout: Double = 10) throws -> (match: JSONValue, skipped: [JSONValue]) {
+    package func readJSON(
+        until predicate: (JSONValue) -> Bool, timeout: Double = 10
+    ) throws -> (match: JSONValue, skipped: [JSONValue]) {
         var skipped: [JSONValue] = []
         while true {
             let value = try readJSON(timeout: timeout)
