@@ -89,7 +89,12 @@ package enum UpstreamErrors {
                 .upstreamError, "The Nudj API failed with an internal error", retryable: true,
                 hint: "Retry once; if it persists, the operation may not be possible right now.")
         default:
-            return error(.upstreamError, "Unexpected HTTP status \(response.status) from the Nudj API")
+            return error(
+                .upstreamError,
+                "Unexpected HTTP status \(response.status) from the Nudj API",
+                hint:
+                    "The API gave an answer this server does not recognise; check the arguments, and report it if it persists."
+            )
         }
     }
 
@@ -110,7 +115,8 @@ package enum UpstreamErrors {
                 hint: "Check the API domain and network; retry shortly."
             ).scoped(to: tenant.domain)
         case .cancelled:
-            return ToolError(.upstreamError, "The call was cancelled").scoped(to: tenant.domain)
+            return ToolError(.upstreamError, "The call was cancelled", hint: "Call again if you still need the result.")
+                .scoped(to: tenant.domain)
         }
     }
 

@@ -9,7 +9,8 @@ import Testing
 /// a fixture, without sandbox support or with a result that breaks its own output schema fails here.
 @Suite("Every catalogue tool against the sandbox")
 struct CatalogueCoverageTests {
-    static let fixtureFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "Fixtures/tool-calls.json")
+    static let fixtureFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(
+        path: "Fixtures/tool-calls.json")
 
     static func loadFixtures() throws -> JSONObject {
         let bytes = [UInt8](try Data(contentsOf: fixtureFile))
@@ -20,7 +21,9 @@ struct CatalogueCoverageTests {
     func fixturesMatchCatalogue() throws {
         let catalogue = try Catalogue.embedded()
         let fixtures = try Self.loadFixtures()
-        for tool in catalogue.tools { #expect(fixtures[tool.name] != nil, "no fixture for \(tool.name) in Fixtures/tool-calls.json") }
+        for tool in catalogue.tools {
+            #expect(fixtures[tool.name] != nil, "no fixture for \(tool.name) in Fixtures/tool-calls.json")
+        }
         for name in fixtures.keys { #expect(catalogue.tool(named: name) != nil, "fixture for unknown tool \(name)") }
     }
 
@@ -38,7 +41,9 @@ struct CatalogueCoverageTests {
                 guard !result.isError else { continue }
                 let structured = try #require(result.structuredContent, "\(tool.name) has no structured content")
                 #expect(result.content.first?["text"]?.stringValue == JSONWriter.encodeString(structured))
-                if case .list = tool.output { #expect(structured["page"]?["returned"] != nil, "\(tool.name) has no page") }
+                if case .list = tool.output {
+                    #expect(structured["page"]?["returned"] != nil, "\(tool.name) has no page")
+                }
                 if let schema = tool.outputSchema {
                     let issues = try CompiledSchema(schema).validate(structured)
                     #expect(issues.isEmpty, "\(tool.name) result breaks its outputSchema: \(issues)")
@@ -68,7 +73,9 @@ struct CatalogueCoverageTests {
                 let isObjectID = schema?.validate(.string("0123456789abcdef01234567")).isEmpty ?? false
                 arguments[parameter] = .string(isObjectID ? "0123456789abcdef01234567" : "no-such-thing")
                 let missing = try #require(await provider.call(tool.name, arguments))
-                #expect(missing.errorCode == "not_found", "\(tool.name): \(missing.errorCode ?? "success") for an unknown \(parameter)")
+                #expect(
+                    missing.errorCode == "not_found",
+                    "\(tool.name): \(missing.errorCode ?? "success") for an unknown \(parameter)")
                 #expect(missing.error?["httpStatus"] == .int(404))
             }
         }

@@ -63,7 +63,8 @@ struct SandboxHarness: Sendable {
         let owner = sandbox.organisations.first { $0.subdomain == (tokenOrganisation ?? organisation) }!
         let value = owner.tokens[token]!
         let domain = sandbox.apiDomain(organisation)
-        let tenant = token == "apiToken"
+        let tenant =
+            token == "apiToken"
             ? runtime.tenant(bearer: nil, apiToken: value, domain: domain)
             : runtime.tenant(bearer: value, apiToken: nil, domain: domain)
         return runtime.provider(for: tenant, request: request)
@@ -80,7 +81,9 @@ struct SandboxHarness: Sendable {
 }
 
 extension NudjToolProvider {
-    func call(_ name: String, _ arguments: JSONObject = [:], progress: ProgressReporter = .disabled) async -> ToolCallResult? {
+    func call(
+        _ name: String, _ arguments: JSONObject = [:], progress: ProgressReporter = .disabled
+    ) async -> ToolCallResult? {
         await callTool(
             named: name,
             arguments: arguments,
