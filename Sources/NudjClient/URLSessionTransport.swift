@@ -21,7 +21,23 @@ package final class URLSessionTransport: UpstreamTransport {
         session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
     }
 
+    /// Sends with a hard deadline: URLSession's own timeout only measures idle time, so a body trickling in byte by
+    /// byte would never time out. Losing the race cancels the URLSession task.
     package func send(_ request: UpstreamRequest) async -> Result<UpstreamResponse, UpstreamFailure> {
+        await withTaskGroup(of: Result<UpstreamResponse, UpstreamFailure>?.self) { group in
+            group.addTask { await self.perform(request) }
+            group.addTask {
+                try? await Task.sleep(for: request.timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            if let first { return first }
+            return Task.isCancelled ? .failure(.cancelled) : .failure(.timeout)
+        }
+    }
+
+    private func perform(_ request: UpstreamRequest) async -> Result<UpstreamResponse, UpstreamFailure> {
         guard let url = URL(string: request.url) else { return .failure(.unreachable("invalid URL")) }
         var urlRequest = URLRequest(url: url)
         urlRequest.httpMethod = request.method
