@@ -58,7 +58,8 @@ enum BodyValidator {
     static func check(_ object: JSONObject, fields: [Field], path: String) throws(TRPCError) {
         let unknown = object.keys.filter { key in !fields.contains { $0.name == key } }
         if !unknown.isEmpty {
-            throw .badRequest("Unrecognized key(s) in object: \(unknown.map { "'\($0)'" }.joined(separator: ", ")) at \(path)")
+            throw .badRequest(
+                "Unrecognized key(s) in object: \(unknown.map { "'\($0)'" }.joined(separator: ", ")) at \(path)")
         }
         for field in fields {
             let fieldPath = "\(path).\(field.name)"
@@ -79,8 +80,12 @@ enum BodyValidator {
             try check(value, type: inner, path: path)
         case .string(let minLength, let maxLength):
             guard case .string(let string) = value else { throw invalid("string") }
-            if string.count < minLength { throw .badRequest("Invalid input for \(path): must contain at least \(minLength) character(s)") }
-            if string.count > maxLength { throw .badRequest("Invalid input for \(path): must contain at most \(maxLength) character(s)") }
+            if string.count < minLength {
+                throw .badRequest("Invalid input for \(path): must contain at least \(minLength) character(s)")
+            }
+            if string.count > maxLength {
+                throw .badRequest("Invalid input for \(path): must contain at most \(maxLength) character(s)")
+            }
         case .number(let minimum, let maximum):
             guard let number = value.doubleValue else { throw invalid("number") }
             if let minimum, number < minimum { throw .badRequest("Invalid input for \(path): must be >= \(minimum)") }
@@ -94,7 +99,9 @@ enum BodyValidator {
         case .object:
             guard case .object = value else { throw invalid("object") }
         case .objectID:
-            guard case .string(let string) = value, isObjectID(string) else { throw invalid("24-character hex ObjectId") }
+            guard case .string(let string) = value, isObjectID(string) else {
+                throw invalid("24-character hex ObjectId")
+            }
         case .dateTime:
             guard case .string(let string) = value, string.count >= 10, string.dropFirst(4).first == "-" else {
                 throw invalid("ISO 8601 date-time string")
@@ -105,8 +112,12 @@ enum BodyValidator {
             }
         case .array(let element, let minItems, let maxItems):
             guard case .array(let elements) = value else { throw invalid("array") }
-            if elements.count < minItems { throw .badRequest("Invalid input for \(path): must contain at least \(minItems) element(s)") }
-            if elements.count > maxItems { throw .badRequest("Invalid input for \(path): must contain at most \(maxItems) element(s)") }
+            if elements.count < minItems {
+                throw .badRequest("Invalid input for \(path): must contain at least \(minItems) element(s)")
+            }
+            if elements.count > maxItems {
+                throw .badRequest("Invalid input for \(path): must contain at most \(maxItems) element(s)")
+            }
             for (index, item) in elements.enumerated() { try check(item, type: element, path: "\(path)[\(index)]") }
         case .record(let fields):
             guard case .object(let object) = value else { throw invalid("object") }
@@ -115,6 +126,9 @@ enum BodyValidator {
     }
 
     static func isObjectID(_ text: String) -> Bool {
-        text.utf8.count == 24 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) }
+        text.utf8.count == 24
+            && text.utf8.allSatisfy {
+                ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46)
+            }
     }
 }

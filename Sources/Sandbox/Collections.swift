@@ -3,7 +3,9 @@ import JSONRPC
 /// Generic list / get / create / update behaviour shared by the API's CRUD endpoints.
 enum CRUD {
     /// Paginates with the documented contract: `limit` 1..100 (default 10), `skip` ≥ 0, `{totalCount, edges}`.
-    static func page(_ items: [JSONValue], context: RequestContext, key: String = "edges") throws(TRPCError) -> JSONValue {
+    static func page(
+        _ items: [JSONValue], context: RequestContext, key: String = "edges"
+    ) throws(TRPCError) -> JSONValue {
         var limit = 10
         var skip = 0
         if let text = context.queryValue("limit") {
@@ -42,10 +44,13 @@ enum CRUD {
         }
     }
 
-    static func get(_ resource: Resource, parameter: String) -> @Sendable (RequestContext) throws(TRPCError) -> JSONValue {
+    static func get(
+        _ resource: Resource, parameter: String
+    ) -> @Sendable (RequestContext) throws(TRPCError) -> JSONValue {
         { context throws(TRPCError) in
             let id = context.parameter(parameter)
-            return present(try context.read { data throws(TRPCError) in try require(data, resource, id) }, context: context)
+            return present(
+                try context.read { data throws(TRPCError) in try require(data, resource, id) }, context: context)
         }
     }
 
@@ -83,7 +88,9 @@ enum CRUD {
             let id = context.store.newID()
             let entity = try context.write { data throws(TRPCError) -> JSONObject in
                 try checkReferences(context.body, references, in: data)
-                var entity: JSONObject = ["id": .string(id), "organisationId": .string(context.identity.organisationId)]
+                var entity: JSONObject = [
+                    "id": .string(id), "organisationId": .string(context.identity.organisationId),
+                ]
                 for entry in defaults { entity[entry.key] = entry.value }
                 for entry in context.body { entity[entry.key] = entry.value }
                 entity["createdAt"] = .string(RequestContext.now)
@@ -108,7 +115,9 @@ enum CRUD {
                 var entity = try require(data, resource, id)
                 try checkReferences(context.body, references, in: data)
                 for entry in context.body {
-                    if entry.key == "details", case .object(var details)? = entity["details"], case .object(let changes) = entry.value {
+                    if entry.key == "details", case .object(var details)? = entity["details"],
+                        case .object(let changes) = entry.value
+                    {
                         for change in changes { details[change.key] = change.value }
                         entity["details"] = .object(details)
                     } else {

@@ -69,14 +69,19 @@ final class FaultInjector: Sendable {
         for (name, value) in headers { fields.add(name, value) }
         switch fault {
         case .status(let status):
-            let error = TRPCError(status: status, code: status == 503 ? "SERVICE_UNAVAILABLE" : "INTERNAL_SERVER_ERROR", message: "Injected fault: HTTP \(status)")
+            let error = TRPCError(
+                status: status, code: status == 503 ? "SERVICE_UNAVAILABLE" : "INTERNAL_SERVER_ERROR",
+                message: "Injected fault: HTTP \(status)")
             responder.respond(.json(status, JSONWriter.encode(error.body(procedure: "fault")), headers: fields))
         case .reset:
             responder.abort()
         case .malformed:
             responder.respond(.json(200, Array("<html>upstream proxy error</html>".utf8), headers: fields))
         case .truncated:
-            responder.respond(.json(200, Array(#"{"totalCount":3,"edges":[{"id":"65f1c0a1b2c3d4e5f6a7b8c9","deta"#.utf8), headers: fields))
+            responder.respond(
+                .json(
+                    200, Array(#"{"totalCount":3,"edges":[{"id":"65f1c0a1b2c3d4e5f6a7b8c9","deta"#.utf8),
+                    headers: fields))
         case .slowBody(let seconds):
             fields.set("Content-Type", "application/json")
             guard let stream = responder.startStream(status: 200, headers: fields) else { return }

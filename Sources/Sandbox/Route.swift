@@ -88,7 +88,8 @@ struct Route: Sendable {
         self.api = api
         self.method = method
         segments = path.split(separator: "/").map { part in
-            part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
+            part.hasPrefix("{") && part.hasSuffix("}")
+                ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
         self.procedure = procedure
         self.permission = permission ?? (method == "GET" ? .read : .content)

@@ -91,8 +91,13 @@ package final class Sandbox: Sendable {
                 var domains = JSONObject()
                 for api in NudjAPI.allCases { domains[api.rawValue] = .string(apiDomain(organisation.subdomain, api)) }
                 var tokens = JSONObject()
-                for key in ["admin", "viewer", "expired", "apiToken"] { tokens[key] = .string(organisation.tokens[key]!) }
-                return ["subdomain": .string(organisation.subdomain), "id": .string(organisation.id), "apiDomain": .object(domains), "tokens": .object(tokens)]
+                for key in ["admin", "viewer", "expired", "apiToken"] {
+                    tokens[key] = .string(organisation.tokens[key]!)
+                }
+                return [
+                    "subdomain": .string(organisation.subdomain), "id": .string(organisation.id),
+                    "apiDomain": .object(domains), "tokens": .object(tokens),
+                ]
             }
         )
     }

@@ -30,7 +30,9 @@ final class SandboxHandler: HTTPHandler {
     private let windows = Mutex<[String: (start: Int64, count: Int)]>([:])
     private let faults: FaultInjector
 
-    init(store: SandboxStore, tokens: SandboxTokens, routes: [Route], configuration: SandboxConfiguration, logger: Logger) {
+    init(
+        store: SandboxStore, tokens: SandboxTokens, routes: [Route], configuration: SandboxConfiguration, logger: Logger
+    ) {
         self.store = store
         self.tokens = tokens
         self.routes = routes.sorted { $0.specificity > $1.specificity }
@@ -76,7 +78,11 @@ final class SandboxHandler: HTTPHandler {
                 }
             }
             guard let (route, parameters) = matched else {
-                if pathExists { throw TRPCError(status: 405, code: "METHOD_NOT_SUPPORTED", message: "\(request.method) is not supported on \(request.path)") }
+                if pathExists {
+                    throw TRPCError(
+                        status: 405, code: "METHOD_NOT_SUPPORTED",
+                        message: "\(request.method) is not supported on \(request.path)")
+                }
                 throw TRPCError.notFound("No procedure found on path \(api.basePath)\(rest)")
             }
             procedure = route.procedure
@@ -86,12 +92,15 @@ final class SandboxHandler: HTTPHandler {
             guard route.permission.allows(identity.role) else {
                 throw TRPCError.forbidden("Insufficient permissions: token lacks required role")
             }
-            let context = try makeContext(request, route: route, parameters: parameters, identity: identity, organisation: organisation)
+            let context = try makeContext(
+                request, route: route, parameters: parameters, identity: identity, organisation: organisation)
             let result = try route.handler(context)
             let status = route.method == "POST" && route.procedure.hasPrefix("create") ? 201 : 200
             respond(responder, status: status, body: result, headers: rateHeaders)
         } catch {
-            respond(responder, status: error.status, body: error.body(procedure: procedure), headers: rateHeaders + error.headers)
+            respond(
+                responder, status: error.status, body: error.body(procedure: procedure),
+                headers: rateHeaders + error.headers)
         }
     }
 
@@ -177,7 +186,8 @@ final class SandboxHandler: HTTPHandler {
             ("X-RateLimit-Reset", String(reset)),
         ]
         if count > limit {
-            var error = TRPCError(status: 429, code: "TOO_MANY_REQUESTS", message: "Rate limit exceeded for the \(api.rawValue) API")
+            var error = TRPCError(
+                status: 429, code: "TOO_MANY_REQUESTS", message: "Rate limit exceeded for the \(api.rawValue) API")
             error.headers = headers
             throw error
         }
@@ -217,7 +227,9 @@ final class SandboxHandler: HTTPHandler {
         }
         var body: JSONObject = [:]
         if route.acceptsRawBody {
-            if let fields = route.body, let rawBody { try BodyValidator.check(rawBody, type: .array(.record(fields)), path: "body") }
+            if let fields = route.body, let rawBody {
+                try BodyValidator.check(rawBody, type: .array(.record(fields)), path: "body")
+            }
         } else if let fields = route.body {
             body = try BodyValidator.validate(rawBody, fields: fields)
         }
@@ -246,7 +258,9 @@ final class SandboxHandler: HTTPHandler {
             return .json(200, JSONWriter.encode(["requests": .object(byOrganisation), "total": .int(Int64(total))]))
         case "/_sandbox/fixtures":
             // One real id per resource (plus a few special ones) so tests can address existing entities.
-            guard let organisation = request.query("org"), let fixtures = try? store.read(organisation, { Self.fixtures($0) }) else {
+            guard let organisation = request.query("org"),
+                let fixtures = try? store.read(organisation, { Self.fixtures($0) })
+            else {
                 return .json(404, JSONWriter.encode(["message": "pass ?org=<subdomain> of a seeded organisation"]))
             }
             return .json(200, JSONWriter.encode(.object(fixtures)))
@@ -264,6 +278,24 @@ final class SandboxHandler: HTTPHandler {
         fixtures["externalUserId"] = data.all(.users).last?["externalUserId"] ?? .null
         fixtures["giveawayReward"] = data.all(.rewards).last { $0["isManualGiveaway"] == .bool(true) }?["id"] ?? .null
         fixtures["communitySlug"] = data.all(.communities).last?["slug"] ?? .null
+        // Integration API: the member sees live content only; locked challenges cost keys to unlock.
+        let live = data.all(.challenges).reversed().filter(Routes.isLive)
+        fixtures["openChallenge"] = live.first { Routes.int($0["unlockPrice"]) == 0 }?["id"] ?? .null
+        fixtures["lockedChallenge"] = live.first { Routes.int($0["unlockPrice"]) > 0 }?["id"] ?? .null
+        fixtures["liveAchievement"] = data.all(.achievements).last(where: Routes.isLive)?["id"] ?? .null
+        fixtures["liveReward"] = data.all(.rewards).last(where: Routes.isLive)?["id"] ?? .null
+        // An external-link action (answerable without knowing the question) and a live challenge that contains it.
+        for challenge in live where Routes.int(challenge["unlockPrice"]) == 0 {
+            let action = (challenge["actionIds"]?.arrayValue ?? []).compactMap { id in
+                id.stringValue.flatMap { data.find(.actions, id: $0) }
+            }.first { $0["key"] == "interaction-external-link" }
+            if let action {
+                fixtures["linkAction"] = action["id"]
+                fixtures["linkActionChallenge"] = challenge["id"]
+                break
+            }
+        }
+        fixtures["customDomain"] = data.all(.domains).last?["domain"] ?? .null
         return fixtures
     }
 

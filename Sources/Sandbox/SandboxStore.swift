@@ -86,12 +86,16 @@ final class SandboxStore: Sendable {
 
     var organisationNames: [String] { organisations.keys.sorted() }
 
-    func read<T: Sendable>(_ organisation: String, _ body: (OrganisationData) throws(TRPCError) -> T) throws(TRPCError) -> T {
+    func read<T: Sendable>(
+        _ organisation: String, _ body: (OrganisationData) throws(TRPCError) -> T
+    ) throws(TRPCError) -> T {
         guard let box = organisations[organisation] else { throw .notFound("Organisation not found") }
         return try box.data.withLock { data throws(TRPCError) -> T in try body(data) }
     }
 
-    func write<T: Sendable>(_ organisation: String, _ body: (inout OrganisationData) throws(TRPCError) -> T) throws(TRPCError) -> T {
+    func write<T: Sendable>(
+        _ organisation: String, _ body: (inout OrganisationData) throws(TRPCError) -> T
+    ) throws(TRPCError) -> T {
         guard let box = organisations[organisation] else { throw .notFound("Organisation not found") }
         return try box.data.withLock { data throws(TRPCError) -> T in try body(&data) }
     }

@@ -62,7 +62,8 @@ final class SandboxTokens: Sendable {
     /// Revokes every token with this id; returns whether one existed.
     func revoke(tokenId: String, organisation: String) -> Bool {
         minted.withLock { tokens in
-            let matching = tokens.filter { $0.value.tokenId == tokenId && $0.value.organisation == organisation }.map(\.key)
+            let matching = tokens.filter { $0.value.tokenId == tokenId && $0.value.organisation == organisation }.map(
+                \.key)
             for token in matching { tokens.removeValue(forKey: token) }
             return !matching.isEmpty
         }
