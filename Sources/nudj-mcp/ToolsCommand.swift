@@ -52,13 +52,10 @@ enum ToolsCommand {
         return lines.joined(separator: "\n")
     }
 
-    /// Size of `tools/list` as a 2025-11-25 client receives it (titles, output schemas, annotations included).
-    static func listSize(_ tools: [ToolDefinition]) -> Int {
-        JSONWriter.encode(["tools": .array(tools.map { $0.descriptor.json(for: .v2025_11_25) })]).count
-    }
+    static func listSize(_ tools: [ToolDefinition]) -> Int { JSONWriter.encode(Catalogue.toolsList(tools)).count }
 
     private static func stats(_ catalogue: Catalogue, selected view: ToolView) -> String {
-        let defaults = ToolView(catalogue: catalogue, server: ToolSelection()).visible
+        let defaults = catalogue.defaultTools
         var lines = ["Tools by API:"]
         for api in ["admin", "integration", "analytics"] {
             let tools = catalogue.tools.filter { $0.api.rawValue == api }
