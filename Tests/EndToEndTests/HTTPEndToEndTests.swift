@@ -246,6 +246,50 @@ struct HTTPEndToEndTests {
         }
     }
 
+    @Test("selection headers narrow the tool surface per request; server flags cap them")
+    func selectionHeaders() async throws {
+        try await offPool {
+            let sandbox = try SandboxProcess()
+            let serve = try ServeProcess(["--toolsets", "users,rewards"])
+            let acme = ServeProcess.credentials(sandbox, token: "acme", domain: "acme")
+            func tools(_ extra: [(String, String)]) throws -> Set<String> {
+                let session = try serve.initialize(acme + extra)
+                let list = try serve.rpc(session, acme + extra, #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#)
+                return Set(list.json["result"]?["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [])
+            }
+            let all = try tools([])
+            #expect(all.contains("list_users") && all.contains("list_rewards") && !all.contains("list_challenges"))
+            #expect(
+                try tools([("X-MCP-Toolsets", "users")]).allSatisfy {
+                    all.contains($0)
+                        && ["list_users", "get_user", "create_user", "create_points_transaction", "anonymise_user"]
+                            .contains($0)
+                })
+            #expect(try tools([("X-MCP-Toolsets", "challenges")]).isEmpty, "a header cannot widen past --toolsets")
+            #expect(try tools([("X-MCP-Tools", "get_user,list_challenges")]) == ["get_user"])
+            #expect(
+                try tools([("X-MCP-Readonly", "true")])
+                    == all.filter {
+                        !$0.hasPrefix("create_") && !$0.hasPrefix("anonymise_") && !$0.hasPrefix("update_")
+                            && !$0.hasPrefix("distribute_") && !$0.hasPrefix("process_")
+                    })
+            #expect(try tools([("x-agent-mode", "planner")]) == (try tools([("X-MCP-Readonly", "true")])))
+            #expect(try tools([("x-agent-mode", "builder")]) == all)
+            let bad = try serve.send(
+                "POST", "/mcp", headers: ServeProcess.jsonHeaders + acme + [("x-agent-mode", "wizard")],
+                body: #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}"#)
+            #expect(bad.status == 400)
+
+            let readOnly = try ServeProcess(["--read-only"])
+            let session = try readOnly.initialize(acme + [("X-MCP-Readonly", "false")])
+            let list = try readOnly.rpc(
+                session, acme + [("X-MCP-Readonly", "false")], #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#)
+            #expect(
+                list.json["result"]?["tools"]?.arrayValue?.allSatisfy { $0["annotations"]?["readOnlyHint"] == true }
+                    == true)
+        }
+    }
+
     @Test("200 concurrent sessions across both organisations × 20 calls: every answer from its own organisation")
     func concurrentSessions() async throws {
         try await offPool {
