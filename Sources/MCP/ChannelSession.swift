@@ -77,6 +77,10 @@ package final class ChannelSession: Sendable {
             completion?()
         case .success(.response):
             completion?()  // The server sends no requests, so there is nothing to match a response to.
+        case .success(.request(let request)) where request.method == "initialize" && !ModernMeta.isModern(request):
+            // Applied in arrival order: requests a client pipelines behind initialize must see the session it opens.
+            deliver(server.initialize(request, session: legacy, provider: provider))
+            completion?()
         case .success(.request(let request)):
             let server = server
             let legacy = legacy

@@ -22,6 +22,11 @@ package struct MCPServer: Sendable {
 
     // MARK: - Handshake era
 
+    /// Answers `initialize` synchronously, so a channel can apply it before it dispatches anything that follows it.
+    package func initialize(_ request: Request, session: LegacySession, provider: any ToolProvider) -> Reply {
+        reply(request.id, initialize(request.params, session: session, provider: provider))
+    }
+
     /// Answers a request in a handshake-era session.
     package func respond(
         to request: Request,

@@ -1,3 +1,4 @@
+import Foundation
 import Tenancy
 
 /// The `instructions` an agent receives at initialize / discover: where it is connected, what it can do, how

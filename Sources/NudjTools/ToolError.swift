@@ -46,8 +46,10 @@ package struct ToolError: Error, Sendable, Equatable {
     package var message: String
     package var httpStatus: Int?
     package var upstreamCode: String?
-    /// The argument or upstream procedure the error concerns.
+    /// The argument the error concerns (`details.title`, `tags[2]`), when one is known.
     package var path: String?
+    /// The API procedure that refused the call (the tRPC envelope's `data.path`), for correlating with Nudj's logs.
+    package var upstreamProcedure: String?
     package var apiDomain: String?
     package var organisation: String?
     package var retryable: Bool
@@ -90,6 +92,7 @@ package struct ToolError: Error, Sendable, Equatable {
         error.appendUnchecked("upstreamCode", upstreamCode.map { .string($0) } ?? .null)
         error.appendUnchecked("message", .string(message))
         error.appendUnchecked("path", path.map { .string($0) } ?? .null)
+        if let upstreamProcedure { error.appendUnchecked("upstreamProcedure", .string(upstreamProcedure)) }
         error.appendUnchecked("apiDomain", apiDomain.map { .string($0) } ?? .null)
         error.appendUnchecked("organisation", organisation.map { .string($0) } ?? .null)
         error.appendUnchecked("retryable", .bool(retryable))

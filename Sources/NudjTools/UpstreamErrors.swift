@@ -120,6 +120,18 @@ package enum UpstreamErrors {
         }
     }
 
+    /// The argument an upstream validation message names (`Invalid input for body.details.title` → `details.title`).
+    static func argumentPath(in message: String) -> String? {
+        for prefix in ["body.", "query."] {
+            guard let range = message.firstRange(of: prefix) else { continue }
+            let path = message[range.upperBound...].prefix {
+                $0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "[" || $0 == "]"
+            }
+            if !path.isEmpty { return String(path) }
+        }
+        return nil
+    }
+
     static let expiredHint =
         "Generate a new token in the Nudj admin panel (Settings → Developer) and update the client configuration."
 

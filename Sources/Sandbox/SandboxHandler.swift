@@ -65,7 +65,7 @@ final class SandboxHandler: HTTPHandler {
                 await deliver(fault, responder: responder, headers: rateHeaders)
                 return
             }
-            let identity = try authenticate(request, organisation: organisation)
+            // Routing first (without refusing yet), so even authentication errors name the procedure.
             let parts = rest.split(separator: "/")
             var matched: (Route, [String: String])?
             var pathExists = false
@@ -77,6 +77,8 @@ final class SandboxHandler: HTTPHandler {
                     break
                 }
             }
+            if let (route, _) = matched { procedure = route.procedure }
+            let identity = try authenticate(request, organisation: organisation)
             guard let (route, parameters) = matched else {
                 if pathExists {
                     throw TRPCError(
@@ -85,7 +87,6 @@ final class SandboxHandler: HTTPHandler {
                 }
                 throw TRPCError.notFound("No procedure found on path \(api.basePath)\(rest)")
             }
-            procedure = route.procedure
             if route.method != "GET" && identity.role == .viewer {
                 throw TRPCError.forbidden("Insufficient permissions: Viewer tokens are read-only")
             }

@@ -116,15 +116,15 @@ package final class MCPHTTPHandler: HTTPHandler {
     static let unauthenticatedCode = ErrorCode(rawValue: -31_401)
     static let forbiddenCode = ErrorCode(rawValue: -31_403)
 
-    static func refusal(_ refusal: GatewayRefusal) -> HTTPResponse {
+    static func refusal(_ refusal: GatewayRefusal, id: RequestID?) -> HTTPResponse {
         switch refusal.status {
         case 401:
-            return rpcError(
-                401, unauthenticatedCode, refusal.message, headers: ["WWW-Authenticate": "Bearer realm=\"nudj-mcp\""])
+            let challenge: HTTPHeaders = ["WWW-Authenticate": "Bearer realm=\"nudj-mcp\""]
+            return rpcError(401, unauthenticatedCode, refusal.message, id: id, headers: challenge)
         case 403:
-            return rpcError(403, forbiddenCode, refusal.message)
+            return rpcError(403, forbiddenCode, refusal.message, id: id)
         default:
-            return rpcError(refusal.status, .invalidRequest, refusal.message)
+            return rpcError(refusal.status, .invalidRequest, refusal.message, id: id)
         }
     }
 
@@ -178,10 +178,10 @@ package final class MCPHTTPHandler: HTTPHandler {
     // MARK: - Authorisation
 
     /// Authorises the request's own headers; on a session, they must reproduce the session's binding.
-    func authorize(_ request: HTTPRequest, session: HTTPSession? = nil) -> Authorization {
+    func authorize(_ request: HTTPRequest, session: HTTPSession? = nil, id: RequestID? = nil) -> Authorization {
         switch gateway.authorize(request.headers) {
         case .failure(let refusal):
-            return .refused(Self.refusal(refusal))
+            return .refused(Self.refusal(refusal, id: id))
         case .success(let grant):
             if let session, grant.binding != session.binding {
                 logger.warning(
@@ -194,7 +194,8 @@ package final class MCPHTTPHandler: HTTPHandler {
                 return .refused(
                     Self.rpcError(
                         403, Self.forbiddenCode,
-                        "This session is bound to another organisation or credential; open a new session with your own credentials"
+                        "This session is bound to another organisation or credential; open a new session with your own credentials",
+                        id: id
                     )
                 )
             }

@@ -20,7 +20,7 @@ extension MCPHTTPHandler {
         }
         // 3. Tenancy: this request's own credentials, checked like a new session's.
         let grant: GatewayGrant
-        switch authorize(request) {
+        switch authorize(request, id: rpc.id) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal):
             responder.respond(refusal)

@@ -68,7 +68,7 @@ extension MCPHTTPHandler {
         }
         responder.annotate("session", String(session.id.prefix(8)))
         let grant: GatewayGrant
-        switch authorize(request, session: session) {
+        switch authorize(request, session: session, id: classified.first?.requestID) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal):
             responder.respond(refusal)
@@ -147,7 +147,7 @@ extension MCPHTTPHandler {
 
     private func initialize(_ initialize: Request, request: HTTPRequest, responder: HTTPResponder) async {
         let grant: GatewayGrant
-        switch authorize(request) {
+        switch authorize(request, id: initialize.id) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal):
             responder.respond(refusal)
