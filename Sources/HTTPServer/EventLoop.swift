@@ -48,7 +48,16 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             inbox.append(command)
             return inbox.count == 1
         }
-        if wasEmpty { wake() }
+        // On the loop thread itself (a handler that answered before suspending) the loop drains the inbox at the
+        // end of this iteration; no wake-up needed.
+        if wasEmpty && !isLoopThread { wake() }
+    }
+
+    private let loopThread = Mutex<pthread_t?>(nil)
+
+    private var isLoopThread: Bool {
+        guard let thread = loopThread.withLock({ $0 }) else { return false }
+        return pthread_equal(thread, pthread_self()) != 0
     }
 
     private func wake() {
@@ -76,6 +85,7 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     ) {
         self.dispatch = dispatch
         self.accessLog = accessLog
+        loopThread.withLock { $0 = pthread_self() }
         var events = [epoll_event](repeating: epoll_event(), count: 512)
         var wasDraining = false
         while running.load(ordering: .relaxed) {
@@ -94,6 +104,7 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
                     handle(event.events, on: connection)
                 }
             }
+            if inbox.withLock({ !$0.isEmpty }) { processInbox() }
             if !wasDraining && draining.load(ordering: .relaxed) {
                 wasDraining = true
                 stopListening()

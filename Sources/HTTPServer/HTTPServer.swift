@@ -8,7 +8,8 @@ package protocol HTTPHandler: Sendable {
     func handle(_ request: HTTPRequest, responder: HTTPResponder) async
 }
 
-/// An HTTP/1.1 server: one epoll loop thread for I/O, handlers as child tasks of `run()`.
+/// An HTTP/1.1 server: one epoll loop thread for I/O; each request's handler is a task the server tracks until it
+/// ends, and `run()` returns only after the last one.
 ///
 /// It knows nothing of MCP or Nudj: the MCP transports and the sandbox are both handlers on top of it.
 package final class HTTPServer: Sendable {
@@ -18,13 +19,11 @@ package final class HTTPServer: Sendable {
     private let loop: EventLoop
     private let thread: LoopThread
     private let handler: any HTTPHandler
-    private let requests: AsyncStream<(HTTPRequest, HTTPResponder)>
-    private let continuation: AsyncStream<(HTTPRequest, HTTPResponder)>.Continuation
-    private let activeHandlers = Atomic<Int>(0)
+    private let handlers = HandlerTracker()
     private let stopped = Atomic<Bool>(false)
     private let logger: Logger
 
-    /// Binds the listening socket and starts the event loop; requests queue until `run()` is called.
+    /// Binds the listening socket and starts the event loop.
     package init(
         configuration: HTTPServerConfiguration,
         handler: any HTTPHandler,
@@ -33,19 +32,25 @@ package final class HTTPServer: Sendable {
     ) throws {
         let (fd, port) = try Socket.listen(host: configuration.host, port: configuration.port)
         let loop = try EventLoop(listenFD: fd, configuration: configuration, logger: logger)
-        (requests, continuation) = AsyncStream.makeStream(of: (HTTPRequest, HTTPResponder).self)
         self.port = port
         host = configuration.host
         self.loop = loop
         self.handler = handler
         self.logger = logger
-        let continuation = continuation
         let access = accessLogger
+        let tracker = handlers
         thread = LoopThread(name: "http-loop") {
             loop.run(
                 dispatch: { request, responder in
-                    if case .enqueued = continuation.yield((request, responder)) { return true }
-                    return false
+                    guard tracker.enter() else { return false }
+                    // Small requests start on the loop thread and run until their first suspension: one thread
+                    // hop fewer per request. Large bodies go to the pool so parsing them never stalls the loop.
+                    if request.body.count <= 64 * 1024 {
+                        Task.immediate { await Self.serve(request, responder, handler, tracker) }
+                    } else {
+                        Task { await Self.serve(request, responder, handler, tracker) }
+                    }
+                    return true
                 },
                 accessLog: { method, path, status, nanos, fields in
                     guard let access, access.isEnabled(.info) else { return }
@@ -60,36 +65,95 @@ package final class HTTPServer: Sendable {
         }
     }
 
+    private static func serve(
+        _ request: HTTPRequest, _ responder: HTTPResponder, _ handler: any HTTPHandler, _ tracker: HandlerTracker
+    ) async {
+        await handler.handle(request, responder: responder)
+        responder.respond(HTTPResponse.text(500, "handler produced no response"))  // no-op if answered
+        tracker.leave()
+    }
+
     /// Open connections, including idle keep-alive connections and streams.
     package var connectionCount: Int { loop.connectionCount }
 
-    /// Serves until `shutdown` completes. Each request is a child task, so none outlives the server.
-    package func run() async {
-        await withDiscardingTaskGroup { group in
-            for await (request, responder) in requests {
-                activeHandlers.add(1, ordering: .relaxed)
-                group.addTask {
-                    await self.handler.handle(request, responder: responder)
-                    responder.respond(HTTPResponse.text(500, "handler produced no response"))  // no-op if answered
-                    self.activeHandlers.subtract(1, ordering: .relaxed)
-                }
-            }
-        }
-    }
+    /// Serves until `shutdown` completes: returns once every handler has finished, so none outlives the server.
+    package func run() async { await handlers.waitUntilStopped() }
 
     /// Stops accepting, lets in-flight handlers finish within `grace`, then closes every connection (open streams
     /// included) and stops the loop. `run()` returns once the last handler has unwound.
     package func shutdown(grace: Duration) async {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
         loop.beginDraining()
-        continuation.finish()
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: grace)
-        while activeHandlers.load(ordering: .relaxed) > 0 && clock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        handlers.stopAccepting()
+        _ = await handlers.waitUntilIdle(timeout: grace)
         loop.stop()
         thread.join()
+        handlers.markStopped()
+    }
+}
+
+/// Counts handler tasks so shutdown can wait for them: every task the server starts is tracked until it ends.
+final class HandlerTracker: Sendable {
+    private struct State {
+        var active = 0
+        var accepting = true
+        var stopped = false
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func enter() -> Bool {
+        state.withLock { state in
+            guard state.accepting else { return false }
+            state.active += 1
+            return true
+        }
+    }
+
+    func leave() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.active -= 1
+            guard state.active == 0 else { return [] }
+            defer { state.idleWaiters.removeAll() }
+            return state.idleWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func stopAccepting() { state.withLock { $0.accepting = false } }
+
+    /// Waits until no handler runs, or `timeout`; returns whether it became idle.
+    func waitUntilIdle(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if state.withLock({ $0.active == 0 }) { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return state.withLock { $0.active == 0 }
+    }
+
+    func markStopped() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.stopped = true
+            defer { state.stopWaiters.removeAll() }
+            return state.stopWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Suspends until the server has stopped and its last handler has finished.
+    func waitUntilStopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.stopped { return true }
+                state.stopWaiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        while state.withLock({ $0.active > 0 }) { try? await Task.sleep(for: .milliseconds(5)) }
     }
 }
 

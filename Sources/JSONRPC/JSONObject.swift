@@ -18,10 +18,30 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
     package init() { entries = [] }
 
     /// Builds an object; a repeated key keeps its first position and its last value.
+    ///
+    /// Linear in the common case (no duplicates): building key by key through the subscript would be quadratic, and
+    /// every upstream object passes through here.
     package init(_ entries: [Entry]) {
+        self.entries = entries
+        guard Self.hasDuplicateKeys(entries) else { return }
         self.entries = []
         self.entries.reserveCapacity(entries.count)
         for entry in entries { self[entry.key] = entry.value }
+    }
+
+    private static func hasDuplicateKeys(_ entries: [Entry]) -> Bool {
+        if entries.count < 2 { return false }
+        if entries.count <= 8 {
+            for first in 0..<entries.count {
+                for second in (first + 1)..<entries.count where entries[first].key == entries[second].key {
+                    return true
+                }
+            }
+            return false
+        }
+        var seen = Set<String>(minimumCapacity: entries.count)
+        for entry in entries where !seen.insert(entry.key).inserted { return true }
+        return false
     }
 
     package init(dictionaryLiteral elements: (String, JSONValue)...) {

@@ -119,11 +119,11 @@ package struct JSONParser {
     private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         if depth > maxDepth { throw JSONParseError(reason: .tooDeep(limit: maxDepth), offset: index) }
         index += 1  // {
-        var object = JSONObject()
+        var entries: [JSONObject.Entry] = []
         skipWhitespace()
         if index < buffer.count, buffer[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(object)
+            return .object(JSONObject())
         }
         while true {
             skipWhitespace()
@@ -135,14 +135,14 @@ package struct JSONParser {
             index += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
-            object[key] = value
+            entries.append(JSONObject.Entry(key: key, value: value))
             skipWhitespace()
             guard index < buffer.count else { throw error("unterminated object") }
             switch buffer[index] {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return .object(object)
+                return .object(JSONObject(entries))
             default: throw error("expected ',' or '}'")
             }
         }

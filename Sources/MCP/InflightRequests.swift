@@ -46,7 +46,9 @@ package final class InflightRequests: Sendable {
             return .started
         }
         guard admitted == .started else { return admitted }
-        let task = Task {
+        // Starts on the caller's thread and runs until its first suspension: quick requests (ping, tools/list,
+        // a refused call) are answered without a thread hop.
+        let task = Task.immediate {
             let reply = await work()
             let cancelled = self.finish(id)
             deliver(cancelled ? nil : reply)

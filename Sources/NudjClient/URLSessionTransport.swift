@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -9,16 +10,26 @@ import FoundationNetworking
 /// Redirects are never followed (a 3xx comes back as is): the server must only ever talk to the allowlisted host it
 /// built the URL for. No cookies, no cache.
 package final class URLSessionTransport: UpstreamTransport {
-    private let session: URLSession
+    private let maxConnectionsPerHost: Int
+    /// Created on first use: starting URLSession (and curl) costs milliseconds a server that is only asked for
+    /// `initialize` or `tools/list` should not pay at start-up.
+    private let lazySession = Mutex<URLSession?>(nil)
 
-    package init(maxConnectionsPerHost: Int = 64) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = maxConnectionsPerHost
-        configuration.httpCookieStorage = nil
-        configuration.httpShouldSetCookies = false
-        configuration.urlCache = nil
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
+    package init(maxConnectionsPerHost: Int = 64) { self.maxConnectionsPerHost = maxConnectionsPerHost }
+
+    private var session: URLSession {
+        lazySession.withLock { session in
+            if let session { return session }
+            let configuration = URLSessionConfiguration.ephemeral
+            configuration.httpMaximumConnectionsPerHost = maxConnectionsPerHost
+            configuration.httpCookieStorage = nil
+            configuration.httpShouldSetCookies = false
+            configuration.urlCache = nil
+            configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+            let created = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
+            session = created
+            return created
+        }
     }
 
     /// Sends with a hard deadline: URLSession's own timeout only measures idle time, so a body trickling in byte by

@@ -1,4 +1,5 @@
 import JSONRPC
+import Synchronization
 
 /// One way an argument failed its schema: where (`details.title`, `tags[2]`) and why.
 package struct ValidationIssue: Sendable, Equatable, CustomStringConvertible {
@@ -123,11 +124,10 @@ package final class CompiledSchema: Sendable {
             if source == Self.objectIDPattern {
                 pattern = .objectID
             } else {
-                do {
-                    pattern = .regex(source: source, regex: SendableRegex(try Regex(source)))
-                } catch {
+                guard let regex = SendableRegex.compiled(source) else {
                     throw fail("pattern '\(source)' does not compile")
                 }
+                pattern = .regex(source: source, regex: regex)
             }
         default: throw fail("pattern must be a string")
         }
@@ -381,5 +381,15 @@ package final class CompiledSchema: Sendable {
 /// matching, which is thread-safe.
 package struct SendableRegex: @unchecked Sendable {
     let regex: Regex<AnyRegexOutput>
-    init(_ regex: Regex<AnyRegexOutput>) { self.regex = regex }
+
+    private static let cache = Mutex<[String: SendableRegex]>([:])
+
+    /// Compiled once per distinct pattern (the same patterns recur across many tools).
+    static func compiled(_ source: String) -> SendableRegex? {
+        if let cached = cache.withLock({ $0[source] }) { return cached }
+        guard let regex = try? Regex(source) else { return nil }
+        let compiled = SendableRegex(regex: regex)
+        cache.withLock { $0[source] = compiled }
+        return compiled
+    }
 }

@@ -6,6 +6,16 @@ enum CRUD {
     static func page(
         _ items: [JSONValue], context: RequestContext, key: String = "edges"
     ) throws(TRPCError) -> JSONValue {
+        try page(items, context: context, key: key, render: { $0 })
+    }
+
+    /// Paginates, rendering only the items on the page (presenting copies each entity).
+    static func page<Item>(
+        _ items: [Item],
+        context: RequestContext,
+        key: String = "edges",
+        render: (Item) -> JSONValue
+    ) throws(TRPCError) -> JSONValue {
         var limit = 10
         var skip = 0
         if let text = context.queryValue("limit") {
@@ -18,7 +28,7 @@ enum CRUD {
             skip = value
         }
         let slice = items.dropFirst(skip).prefix(limit)
-        return .object([key: .array(Array(slice)), "totalCount": .int(Int64(items.count))])
+        return .object([key: .array(slice.map(render)), "totalCount": .int(Int64(items.count))])
     }
 
     /// An entity as the API returns it: internal (`_`-prefixed) keys removed, translated details applied.
@@ -40,7 +50,7 @@ enum CRUD {
     ) -> @Sendable (RequestContext) throws(TRPCError) -> JSONValue {
         { context throws(TRPCError) in
             let items = try context.read { $0.all(resource) }.filter { filter($0, context) }
-            return try page(items.map { present($0, context: context) }, context: context)
+            return try page(items, context: context, render: { present($0, context: context) })
         }
     }
 

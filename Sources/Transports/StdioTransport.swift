@@ -31,24 +31,60 @@ package struct StdioTransport: Sendable {
     package func run(input: Int32 = 0, output: Int32 = 1, stop: ShutdownSignal) async {
         let channel = FileDescriptorChannel(fd: output, logger: logger)
         let session = ChannelSession(server: server, channel: channel, logger: logger)
-        let (frames, continuation) = AsyncStream.makeStream(of: LineFramer.Frame.self)
+        let provider = provider
         let maxLineBytes = maxLineBytes
-        let reader = BlockingReader(fd: input)
-        stop.onSignal { continuation.finish() }
-        reader.start(maxLineBytes: maxLineBytes, continuation: continuation)
-        for await frame in frames {
+        let ended = OnceSignal()
+        stop.onSignal { ended.fire() }
+        // Frames are dispatched on the reader thread as they arrive: parsing is cheap and every request then runs
+        // in its own task, so a slow call never holds up the next line.
+        BlockingReader(fd: input).start(maxLineBytes: maxLineBytes) { frame in
+            guard let frame else {
+                ended.fire()
+                return false
+            }
             switch frame {
             case .line(let bytes):
-                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                session.receive(bytes, provider: provider)
+                if !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+                    session.receive(bytes, provider: provider)
+                }
             case .oversized(let count):
                 session.rejectOversized(byteCount: count, limit: maxLineBytes)
             }
-            if channel.isClosed { break }
+            if channel.isClosed { ended.fire() }
+            return !ended.hasFired
         }
+        await ended.wait()
         let abandoned = await session.drain(grace: shutdownGrace)
         if abandoned > 0 { logger.warning("cancelled in-flight requests at shutdown", [("count", String(abandoned))]) }
         logger.info("stdio session ended")
+    }
+}
+
+/// A one-shot event that can be awaited (fires at most once).
+final class OnceSignal: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    var hasFired: Bool { state.withLock { $0.fired } }
+
+    func fire() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard !state.fired else { return [] }
+            state.fired = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.fired { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
     }
 }
 
@@ -87,26 +123,25 @@ final class FileDescriptorChannel: MessageChannel {
     }
 }
 
-/// Reads a file descriptor on a dedicated thread and feeds newline frames into an async stream.
-private final class BlockingReader: Sendable {
-    private let fd: Int32
+/// Reads a file descriptor on a dedicated thread (a blocking read must not occupy the concurrency pool) and hands
+/// each newline frame to `onFrame`; `nil` marks end of input. `onFrame` returns `false` to stop reading.
+private struct BlockingReader: Sendable {
+    let fd: Int32
 
-    init(fd: Int32) { self.fd = fd }
-
-    func start(maxLineBytes: Int, continuation: AsyncStream<LineFramer.Frame>.Continuation) {
+    func start(maxLineBytes: Int, onFrame: @escaping @Sendable (LineFramer.Frame?) -> Bool) {
         let fd = fd
         let thread = Thread {
             var framer = LineFramer(maxLineBytes: maxLineBytes)
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-            while true {
+            reading: while true {
                 let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
                 if count < 0 && errno == EINTR { continue }
                 guard count > 0 else { break }
                 let frames = buffer.withUnsafeBytes { framer.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-                for frame in frames { continuation.yield(frame) }
+                for frame in frames where !onFrame(frame) { break reading }
             }
-            if let last = framer.finish() { continuation.yield(last) }
-            continuation.finish()
+            if let last = framer.finish() { _ = onFrame(last) }
+            _ = onFrame(nil)
         }
         thread.start()
     }
