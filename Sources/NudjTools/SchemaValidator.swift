@@ -188,7 +188,9 @@ package final class CompiledSchema: Sendable {
 
     private func check(_ value: JSONValue, path: String, into issues: inout [ValidationIssue], limit: Int) {
         guard issues.count < limit else { return }
-        func report(_ message: String) { issues.append(ValidationIssue(path: path, message: message)) }
+        func report(_ message: String, at reportPath: String? = nil) {
+            if issues.count < limit { issues.append(ValidationIssue(path: reportPath ?? path, message: message)) }
+        }
 
         if let types, !types.contains(where: { Self.matches(value, type: $0) }) {
             let expected = types.count == 1 ? types[0] : types.joined(separator: " or ")
@@ -248,9 +250,7 @@ package final class CompiledSchema: Sendable {
                 report("must have at least \(minProperties) field(s)")
             }
             if let maxProperties, object.count > maxProperties { report("must have at most \(maxProperties) fields") }
-            for name in required where object[name] == nil {
-                issues.append(ValidationIssue(path: Self.join(path, name), message: "is required"))
-            }
+            for name in required where object[name] == nil { report("is required", at: Self.join(path, name)) }
             for entry in object {
                 let childPath = Self.join(path, entry.key)
                 if let schema = property(entry.key) {
@@ -267,7 +267,7 @@ package final class CompiledSchema: Sendable {
                     } else if !propertyNames.isEmpty {
                         message += "; known fields: \(propertyNames.joined(separator: ", "))"
                     }
-                    issues.append(ValidationIssue(path: childPath, message: message))
+                    report(message, at: childPath)
                 }
             }
         case .bool, .null:

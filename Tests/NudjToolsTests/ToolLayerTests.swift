@@ -315,3 +315,22 @@ struct SandboxBehaviourTests {
         }
     }
 }
+
+@Suite("Fuzzer findings, kept as regression tests")
+struct FuzzRegressionTests {
+    @Test("validation reports at most 10 issues, however many unknown keys arrive (fuzz/schema finding)")
+    func issueLimit() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(
+            path: "Fixtures/fuzz/schema-many-unknown-keys")
+        let bytes = [UInt8](try Data(contentsOf: file)).dropFirst()
+        let schema = try CompiledSchema([
+            "type": "object", "properties": ["limit": ["type": "integer", "minimum": 1]], "additionalProperties": false,
+        ])
+        let fuzzed = try JSONParser.parse(Array(bytes))
+        #expect(schema.validate(fuzzed).count <= 10)
+        var many = JSONObject()
+        for index in 0..<5_000 { many["unknown\(index)"] = .int(Int64(index)) }
+        let issues = schema.validate(.object(many))
+        #expect(issues.count == 10)
+    }
+}
