@@ -270,11 +270,16 @@ package struct ChunkedDecoder: Sendable {
         return index
     }
 
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66)
+    }
+
     private mutating func endOfLine(_ line: [UInt8]) throws(HTTPParseError) {
         switch state {
         case .size:
+            // Hex digits only: Int(_:radix:) would also accept a sign, and a negative size must never reach slicing.
             let sizeText = line.prefix { $0 != UInt8(ascii: ";") }
-            guard !sizeText.isEmpty, sizeText.count <= 15,
+            guard !sizeText.isEmpty, sizeText.count <= 15, sizeText.allSatisfy(Self.isHexDigit),
                 let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16)
             else { throw HTTPParseError(400, "invalid chunk size") }
             if body.count + size > maxBodyBytes {

@@ -117,17 +117,19 @@ package struct NudjClient: Sendable {
 
 /// Rate-limit headers as Nudj documents them (`X-RateLimit-Reset` in epoch seconds) plus standard `Retry-After`.
 package enum RateLimit {
-    /// Seconds until a retry may succeed, or `nil` when the response does not say.
+    /// Seconds until a retry may succeed, or `nil` when the response does not say. Clamped to a day: the value comes
+    /// from the network and must never be non-finite or absurd (it is formatted and converted downstream).
     package static func retryAfterSeconds(_ headers: [String: String], now: Double) -> Double? {
+        func clamp(_ value: Double) -> Double? { value.isFinite ? min(max(0, value), 86_400) : nil }
         if let value = headers["retry-after"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) {
-            return max(0, value)
+            return clamp(value)
         }
         if let value = headers["retry-after"], let date = httpDate(value) {
-            return max(0, date.timeIntervalSince1970 - now)
+            return clamp(date.timeIntervalSince1970 - now)
         }
         if let reset = headers["x-ratelimit-reset"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) {
             // Epoch seconds as documented; small values are read as a delta, which some gateways send instead.
-            return reset > 1_000_000_000 ? max(0, (reset - now).rounded(.up)) : max(0, reset)
+            return clamp(reset > 1_000_000_000 ? (reset - now).rounded(.up) : reset)
         }
         return nil
     }

@@ -133,6 +133,12 @@ struct HTTPServerTests {
         "space in name": ("GET / HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", 400),
         "folded header": ("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400),
         "garbage": ("GARBAGE\r\n\r\n", 400),
+        "negative chunk size (fuzz finding)": (
+            "POST /mcp HTTP/1.1\r\nHost:\nTransfer-Encoding: chunked\r\n\r\n-B\n\r\n", 400
+        ),
+        "signed chunk size": (
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n", 400
+        ),
         "bad chunk size": ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
     ]
 

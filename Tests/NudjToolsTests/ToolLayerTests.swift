@@ -175,6 +175,16 @@ struct ErrorMappingTests {
         #expect(transport.sent.withLock { $0.count } == 1)
     }
 
+    @Test("absurd rate-limit headers are clamped, never trusted", arguments: ["1e300", "inf", "-5", "nan"])
+    func absurdRetryAfter(value: String) async throws {
+        let transport = ScriptedTransport([ScriptedTransport.status(429, "{}", headers: ["retry-after": value])])
+        let result = try #require(
+            await provider(transport).call("update_challenge", ["challengeId": "0123456789abcdef01234567"]))
+        #expect(result.errorCode == "rate_limited")
+        let wait = result.error?["retryAfterSeconds"]?.doubleValue
+        #expect(wait == nil || (wait! >= 0 && wait! <= 86_400))
+    }
+
     @Test("upstream messages are capped and never echo the token")
     func sanitised() async throws {
         let token = "secret-token-value-123456"
