@@ -133,7 +133,7 @@ extension Routes {
                         return true
                     }
                 }
-                return try CRUD.page(items.map { CRUD.present($0, context: context) }, context: context)
+                return try CRUD.page(items, context: context, render: { CRUD.present($0, context: context) })
             },
             Route(
                 .admin, "GET", "/actions/{actionId}", procedure: "getAction",
@@ -478,7 +478,7 @@ extension Routes {
                     let b = right[sortKey]?.stringValue ?? ""
                     return descending ? a > b : a < b
                 }
-                return try CRUD.page(items.map { CRUD.present($0, context: context) }, context: context)
+                return try CRUD.page(items, context: context, render: { CRUD.present($0, context: context) })
             },
         ]
     }

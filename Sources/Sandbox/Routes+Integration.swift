@@ -653,7 +653,7 @@ extension Routes {
                         $0["userId"]?.stringValue == context.identity.userId && !isBadge($0)
                     }
                 }
-                return try CRUD.page(items.map { CRUD.present($0, context: context) }, context: context)
+                return try CRUD.page(items, context: context, render: { CRUD.present($0, context: context) })
             },
             Route(.integration, "GET", "/me/rewards/{rewardAssetId}", procedure: "getMyRewardAsset") {
                 context throws(TRPCError) in
@@ -692,7 +692,7 @@ extension Routes {
                 let items = try context.read { data in
                     data.all(.rewardEntries).filter { $0["userId"]?.stringValue == context.identity.userId }
                 }
-                return try CRUD.page(items.map { CRUD.present($0, context: context) }, context: context)
+                return try CRUD.page(items, context: context, render: { CRUD.present($0, context: context) })
             },
             Route(.integration, "GET", "/me/reward-entries/{rewardEntryId}", procedure: "getMyRewardEntry") {
                 context throws(TRPCError) in

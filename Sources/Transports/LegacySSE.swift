@@ -15,23 +15,7 @@ extension MCPHTTPHandler {
                 Self.rpcError(406, .invalidRequest, "GET /sse opens an event stream: send Accept: text/event-stream"))
             return
         }
-        let grant: GatewayGrant
-        switch authorize(request) {
-        case .granted(let authorized): grant = authorized
-        case .refused(let refusal):
-            responder.respond(refusal)
-            return
-        }
-        guard let session = sessions.create(kind: .legacySSE, binding: grant.binding, organisation: grant.organisation)
-        else {
-            responder.respond(
-                Self.rpcError(
-                    503, .internalError, "Session capacity reached (\(sessions.capacity) live sessions); retry shortly",
-                    headers: ["Retry-After": "5"]))
-            return
-        }
-        responder.annotate("session", String(session.id.prefix(8)))
-        responder.annotate("organisation", grant.organisation)
+        guard let (session, _) = openSession(.legacySSE, request, responder: responder) else { return }
         guard let stream = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive) else {
             sessions.remove(session.id, reason: "client gone before the stream opened")
             return

@@ -204,6 +204,32 @@ package final class MCPHTTPHandler: HTTPHandler {
     }
 }
 
+extension MCPHTTPHandler {
+    /// Authorises a request that opens a session and creates the session bound to its credentials, or answers the
+    /// refusal (401/403/400) or the capacity error (503) itself and returns `nil`.
+    func openSession(
+        _ kind: HTTPSession.Kind, _ request: HTTPRequest, responder: HTTPResponder, id: RequestID? = nil
+    )
+        -> (session: HTTPSession, grant: GatewayGrant)?
+    {
+        let grant: GatewayGrant
+        switch authorize(request, id: id) {
+        case .granted(let authorized): grant = authorized
+        case .refused(let refusal):
+            responder.respond(refusal)
+            return nil
+        }
+        guard let session = sessions.create(kind: kind, binding: grant.binding, organisation: grant.organisation) else {
+            let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
+            responder.respond(Self.rpcError(503, .internalError, message, id: id, headers: ["Retry-After": "5"]))
+            return nil
+        }
+        responder.annotate("session", String(session.id.prefix(8)))
+        responder.annotate("organisation", grant.organisation)
+        return (session, grant)
+    }
+}
+
 /// The outcome of authorising one HTTP request.
 enum Authorization {
     case granted(GatewayGrant)

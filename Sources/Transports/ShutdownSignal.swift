@@ -2,7 +2,7 @@ import Dispatch
 import Glibc
 import Synchronization
 
-/// A one-shot "stop now" event: fired by SIGTERM/SIGINT (or a test), observed by transports.
+/// A one-shot event that can be awaited: "stop now" (SIGTERM/SIGINT, end of input, a test), observed by transports.
 package final class ShutdownSignal: Sendable {
     private struct State {
         var fired = false

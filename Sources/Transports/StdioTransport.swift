@@ -33,7 +33,7 @@ package struct StdioTransport: Sendable {
         let session = ChannelSession(server: server, channel: channel, logger: logger)
         let provider = provider
         let maxLineBytes = maxLineBytes
-        let ended = OnceSignal()
+        let ended = ShutdownSignal()
         stop.onSignal { ended.fire() }
         // Frames are dispatched on the reader thread as they arrive: parsing is cheap and every request then runs
         // in its own task, so a slow call never holds up the next line.
@@ -57,34 +57,6 @@ package struct StdioTransport: Sendable {
         let abandoned = await session.drain(grace: shutdownGrace)
         if abandoned > 0 { logger.warning("cancelled in-flight requests at shutdown", [("count", String(abandoned))]) }
         logger.info("stdio session ended")
-    }
-}
-
-/// A one-shot event that can be awaited (fires at most once).
-final class OnceSignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    var hasFired: Bool { state.withLock { $0.fired } }
-
-    func fire() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard !state.fired else { return [] }
-            state.fired = true
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state -> Bool in
-                if state.fired { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
     }
 }
 

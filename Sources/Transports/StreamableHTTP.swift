@@ -146,23 +146,9 @@ extension MCPHTTPHandler {
     }
 
     private func initialize(_ initialize: Request, request: HTTPRequest, responder: HTTPResponder) async {
-        let grant: GatewayGrant
-        switch authorize(request, id: initialize.id) {
-        case .granted(let authorized): grant = authorized
-        case .refused(let refusal):
-            responder.respond(refusal)
+        guard let (session, grant) = openSession(.streamable, request, responder: responder, id: initialize.id) else {
             return
         }
-        guard let session = sessions.create(kind: .streamable, binding: grant.binding, organisation: grant.organisation)
-        else {
-            responder.respond(
-                Self.rpcError(
-                    503, .internalError, "Session capacity reached (\(sessions.capacity) live sessions); retry shortly",
-                    id: initialize.id, headers: ["Retry-After": "5"]))
-            return
-        }
-        responder.annotate("session", String(session.id.prefix(8)))
-        responder.annotate("organisation", grant.organisation)
         let reply = await server.respond(
             to: initialize, session: session.legacy, provider: grant.provider,
             notifications: DiscardingNotificationSink())

@@ -54,6 +54,15 @@ enum Composition {
 
     static func catalogue() throws -> Catalogue { try Catalogue.embedded() }
 
+    /// What every serving command starts from: the logger, the tool runtime and the MCP engine. `--sandbox` also
+    /// allows the in-process sandbox's plain-http localhost domains.
+    static func core(_ options: Options) throws -> (logger: Logger, runtime: NudjRuntime, server: MCPServer) {
+        let logger = try logger(options, label: "nudj-mcp")
+        let runtime = try runtime(
+            options, catalogue: try catalogue(), logger: logger, insecureLocalhost: options.flag(.sandbox))
+        return (logger, runtime, try server(options))
+    }
+
     static func runtime(
         _ options: Options, catalogue: Catalogue, logger: Logger, insecureLocalhost: Bool
     ) throws(UsageError) -> NudjRuntime {

@@ -11,12 +11,8 @@ import Transports
 /// `nudj-mcp serve`: MCP over HTTP for many organisations at once, each session pinned to one.
 enum ServeCommand {
     static func run(_ options: Options) async throws -> Int32 {
-        let logger = try Composition.logger(options, label: "nudj-mcp")
-        let catalogue = try Composition.catalogue()
+        let (logger, runtime, server) = try Composition.core(options)
         let useSandbox = options.flag(.sandbox)
-        let runtime = try Composition.runtime(
-            options, catalogue: catalogue, logger: logger, insecureLocalhost: useSandbox)
-        let server = try Composition.server(options)
         let host = options.string(.host) ?? "127.0.0.1"
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(host)
         if !loopback {

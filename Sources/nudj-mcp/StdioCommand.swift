@@ -8,12 +8,8 @@ import Transports
 /// `nudj-mcp stdio`: one process, one organisation, MCP over stdin/stdout.
 enum StdioCommand {
     static func run(_ options: Options) async throws -> Int32 {
-        let logger = try Composition.logger(options, label: "nudj-mcp")
-        let catalogue = try Composition.catalogue()
+        let (logger, runtime, server) = try Composition.core(options)
         let useSandbox = options.flag(.sandbox)
-        let runtime = try Composition.runtime(
-            options, catalogue: catalogue, logger: logger, insecureLocalhost: useSandbox)
-        let server = try Composition.server(options)
         let stop = ShutdownSignal()
         stop.installProcessHandlers()
         let transport = { (provider: NudjToolProvider) throws(UsageError) -> StdioTransport in
