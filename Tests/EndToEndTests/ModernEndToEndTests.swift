@@ -182,6 +182,31 @@ struct ModernEndToEndTests {
         }
     }
 
+    @Test("HTTP: closing the response stream cancels the call (the upstream request is abandoned)")
+    func closeCancels() async throws {
+        try await offPool {
+            let sandbox = try SandboxProcess(["--fault-latency-ms", "3000"])
+            let serve = try ServeProcess(["--log-level", "info"])
+            let acme = ServeProcess.credentials(sandbox, token: "acme", domain: "acme")
+            let client = try RawHTTPClient(port: serve.port)
+            let call = Self.body("tools/call", id: 9, params: ["name": "list_users", "arguments": [:]])
+            try client.send(
+                RawHTTPClient.request(
+                    "POST", "/mcp", headers: Self.modernHeaders("tools/call", name: "list_users") + acme, body: call))
+            Thread.sleep(forTimeInterval: 0.3)
+            let closedAt = Date()
+            client.close()
+            var line: Substring?
+            while line == nil && Date().timeIntervalSince(closedAt) < 2.5 {
+                line = serve.process.stderrText.split(separator: "\n").first { $0.contains("\"msg\":\"tool call\"") }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            // Finished well before the 3 s upstream delay: the task (and its URLSession request) was cancelled.
+            #expect(line != nil, "the call should end soon after the client goes away")
+            #expect(line?.contains("\"outcome\":\"upstream_error\"") == true)
+        }
+    }
+
     @Test("HTTP: every stateless request is authorised on its own headers; mismatches never reach upstream")
     func httpTenancy() async throws {
         try await offPool {
