@@ -11,6 +11,9 @@ export NUDJ_SCHEMAS="$PWD/schemas"
 extra=()
 # Swift's Regex compiler keeps a few hundred bytes per compiled pattern for the process lifetime; the schema target
 # compiles the catalogue's patterns once at start-up, which LeakSanitizer reports at exit. It is bounded, not per input.
-[ "$target" = schema ] && extra+=(-detect_leaks=0)
+if [ "$target" = schema ]; then
+  extra+=(-detect_leaks=0)
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+fi
 exec "fuzz/bin/$target" "${extra[@]}" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=8192 \
   -artifact_prefix=fuzz/artifacts/"$target"- -print_final_stats=1 "fuzz/corpus-$target" "fuzz/seeds/$target"
