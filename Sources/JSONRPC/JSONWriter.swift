@@ -49,9 +49,6 @@ package struct JSONWriter {
         bytes.append(UInt8(ascii: "}"))
     }
 
-    /// Appends bytes that are already valid JSON (a pre-encoded fragment).
-    package mutating func writeRaw(_ fragment: [UInt8]) { bytes.append(contentsOf: fragment) }
-
     package mutating func append(_ literal: StaticString) {
         literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }

@@ -194,15 +194,3 @@ package final class StderrJSONLogSink: LogSink {
         line += "\""
     }
 }
-
-/// Keeps records in memory; for tests that assert what was logged (and what never was).
-package final class MemoryLogSink: LogSink {
-    package let minimumLevel: LogLevel
-    private let storage = Mutex<[LogRecord]>([])
-
-    package init(minimumLevel: LogLevel = .debug) { self.minimumLevel = minimumLevel }
-
-    package func write(_ record: LogRecord) { storage.withLock { $0.append(record) } }
-
-    package var records: [LogRecord] { storage.withLock { $0 } }
-}

@@ -28,8 +28,6 @@ package final class ProgressReporter: Sendable {
 
     package static let disabled = ProgressReporter(token: nil, sink: DiscardingNotificationSink())
 
-    package var isRequested: Bool { token != nil }
-
     package func report(_ progress: Double, total: Double? = nil, message: String? = nil) {
         guard let token else { return }
         let accepted = state.withLock { state -> Bool in

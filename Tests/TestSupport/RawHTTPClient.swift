@@ -143,11 +143,6 @@ package final class RawHTTPClient {
         return data
     }
 
-    /// Whether the server has closed the connection (reads EOF within the timeout).
-    package func readsEOF() -> Bool {
-        (try? fill()) == false
-    }
-
     /// A request with a JSON body and the usual headers.
     package static func request(
         _ method: String,
