@@ -258,7 +258,7 @@ def main():
     runs = 10 if quick else 40
     calls = 300 if quick else 2000
     seconds = 3 if quick else 10
-    streams = 1000 if quick else min(10000, resource.getrlimit(resource.RLIMIT_NOFILE)[1] // 2 - 200)
+    streams = 1000 if quick else min(10000, resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 1000)
     results = {}
 
     sandbox = Sandbox()

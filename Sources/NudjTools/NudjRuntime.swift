@@ -1,6 +1,7 @@
 import Log
 import MCP
 import NudjClient
+import Synchronization
 import Tenancy
 
 /// The process-wide pieces every session shares (catalogue, upstream client, result budget, domain policy, the
@@ -12,6 +13,7 @@ package struct NudjRuntime: Sendable {
     package let policy: DomainPolicy
     package let selection: ToolSelection
     package let logger: Logger
+    private let views = ViewCache()
 
     package init(
         catalogue: Catalogue,
@@ -73,5 +75,26 @@ package struct NudjRuntime: Sendable {
             case .failure(let error): return .failure(.domainNotAllowed(error.message))
             }
         }
+    }
+}
+
+/// Tool views by (request selection, role): a small, bounded set in practice.
+private final class ViewCache: Sendable {
+    private struct Key: Hashable {
+        var request: ToolSelection?
+        var role: NudjRole?
+    }
+
+    private let views = Mutex<[Key: ToolView]>([:])
+
+    func view(request: ToolSelection?, role: NudjRole?, make: () -> ToolView) -> ToolView {
+        let key = Key(request: request, role: role)
+        if let cached = views.withLock({ $0[key] }) { return cached }
+        let view = make()
+        views.withLock { views in
+            if views.count >= 256 { views.removeAll() }  // headers are client-chosen: keep the cache bounded
+            views[key] = view
+        }
+        return view
     }
 }

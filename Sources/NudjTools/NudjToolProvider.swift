@@ -22,7 +22,9 @@ package struct NudjToolProvider: ToolProvider {
     package let client: NudjClient
     package let shaper: ResultShaper
     package let logger: Logger
-    package let instructions: String
+
+    /// Built on demand: only `initialize` and `server/discover` read it.
+    package var instructions: String { Instructions.text(view: view, tenant: tenant) }
 
     package init(
         catalogue: Catalogue,
@@ -38,7 +40,6 @@ package struct NudjToolProvider: ToolProvider {
         self.client = client
         self.shaper = shaper
         self.logger = logger
-        instructions = Instructions.text(view: view, tenant: tenant)
     }
 
     package func listTools() -> [ToolDescriptor] { view.descriptors }

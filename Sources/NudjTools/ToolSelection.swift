@@ -8,7 +8,7 @@ package enum AgentMode: String, Sendable, CaseIterable {
 }
 
 /// Which tools a session sees, as configured on the server (flags, env) or chosen per request (HTTP headers).
-package struct ToolSelection: Sendable, Equatable {
+package struct ToolSelection: Sendable, Hashable {
     /// Toolsets by name; `nil` means "not chosen" (defaults apply). `all` selects every toolset.
     package var toolsets: Set<String>?
     /// Individual tools; alone they select exactly these tools, with toolsets they add to them.
@@ -61,7 +61,7 @@ package struct ToolSelection: Sendable, Equatable {
 }
 
 /// The tools one session can see and call, with the reason for every tool it cannot.
-package struct ToolView: Sendable {
+package final class ToolView: Sendable {
     package let visible: [ToolDefinition]
     package let descriptors: [ToolDescriptor]
     package let readOnly: Bool
