@@ -21,9 +21,12 @@ package final class InflightRequests: Sendable {
 
     private struct State {
         var entries: [RequestID: Entry] = [:]
+        var delivering = 0
         var accepting = true
         var idleWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
+
+        var isIdle: Bool { entries.isEmpty && delivering == 0 }
     }
 
     private let state = Mutex(State())
@@ -52,6 +55,7 @@ package final class InflightRequests: Sendable {
             let reply = await work()
             let cancelled = self.finish(id)
             deliver(cancelled ? nil : reply)
+            self.delivered()
         }
         // The task may already have finished, or been cancelled before its handle was stored.
         let cancelNow = state.withLock { state -> Bool in
@@ -94,16 +98,24 @@ package final class InflightRequests: Sendable {
         return remaining
     }
 
+    /// Frees the id (it may be reused as soon as its reply is out) and returns whether the request was cancelled.
+    /// The request still counts as in flight until `delivered()`: `drain` must not report idle while a reply is
+    /// unwritten, or the process could exit first.
     private func finish(_ id: RequestID) -> Bool {
-        let (cancelled, waiters) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
-            let entry = state.entries.removeValue(forKey: id)
-            guard state.entries.isEmpty else { return (entry?.cancelled ?? false, []) }
-            let waiters = Array(state.idleWaiters.values)
-            state.idleWaiters.removeAll()
-            return (entry?.cancelled ?? false, waiters)
+        state.withLock { state in
+            state.delivering += 1
+            return state.entries.removeValue(forKey: id)?.cancelled ?? false
+        }
+    }
+
+    private func delivered() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.delivering -= 1
+            guard state.isIdle else { return [] }
+            defer { state.idleWaiters.removeAll() }
+            return Array(state.idleWaiters.values)
         }
         for waiter in waiters { waiter.resume() }
-        return cancelled
     }
 
     /// Waits until no request is in flight, or until `timeout`; returns whether it became idle.
@@ -129,7 +141,7 @@ package final class InflightRequests: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.entries.isEmpty || Task.isCancelled { return true }
+                    if state.isIdle || Task.isCancelled { return true }
                     state.idleWaiters[ticket] = continuation
                     return false
                 }

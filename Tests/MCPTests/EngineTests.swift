@@ -1,3 +1,4 @@
+import Glibc
 import JSONRPC
 import Log
 import Synchronization
@@ -294,6 +295,24 @@ struct ChannelSessionTests {
         send(session, #"{"jsonrpc":"2.0","id":"after","method":"ping"}"#)
         let final = await channel.wait { $0.contains { $0["id"] == "after" } }
         #expect(final.last?["error"]?["message"]?.stringValue?.contains("shutting down") == true)
+    }
+
+    @Test("drain waits for a finished request's reply to be written, not just computed (flaky-exit regression)")
+    func drainWaitsForDelivery() async {
+        let inflight = InflightRequests()
+        let written = Mutex(false)
+        _ = inflight.start(
+            .int(1),
+            work: {
+                try? await Task.sleep(for: .milliseconds(10))
+                return .result(.int(1), JSONObject())
+            },
+            deliver: { _ in
+                usleep(200_000)  // a slow stdout
+                written.withLock { $0 = true }
+            })
+        #expect(await inflight.drain(grace: .seconds(5)) == 0)
+        #expect(written.withLock { $0 }, "drain returned while the reply was still being written")
     }
 
     @Test("a progress reporter stops at the response")
