@@ -302,7 +302,7 @@ struct SandboxBehaviourTests {
     func automaticRetry() async throws {
         var configuration = SandboxConfiguration()
         configuration.rateLimits[.admin] = 1
-        configuration.rateWindowSeconds = 1
+        configuration.rateWindowSeconds = 2  // whole-second windows: 1 s could roll over between two calls
         try await SandboxHarness.with(configuration: configuration) { harness in
             let tools = harness.provider()
             _ = await tools.call("list_users", ["limit": 1])

@@ -21,10 +21,16 @@ package final class ChildProcess: @unchecked Sendable {
     private let stdinPipe = Pipe()
     private let stdoutPipe = Pipe()
     private let stderrPipe = Pipe()
-    private let lines = Mutex<[[UInt8]]>([])
-    private let lineSignal = DispatchSemaphore(value: 0)
-    private let stderrBytes = Mutex<[UInt8]>([])
-    private let stdoutClosed = Mutex(false)
+    private let output = Output()
+
+    /// What the reader threads fill. Separate from `ChildProcess` so the threads do not keep it alive: its `deinit`
+    /// must be able to run (and stop the child) while the child is still writing.
+    private final class Output: Sendable {
+        let lines = Mutex<[[UInt8]]>([])
+        let lineSignal = DispatchSemaphore(value: 0)
+        let stderrBytes = Mutex<[UInt8]>([])
+        let stdoutClosed = Mutex(false)
+    }
 
     /// Starts `executable` (default: the nudj-mcp binary) with `arguments` and extra environment.
     package init(
@@ -42,7 +48,8 @@ package final class ChildProcess: @unchecked Sendable {
         try process.run()
         let stdout = stdoutPipe.fileHandleForReading
         let stderr = stderrPipe.fileHandleForReading
-        Thread { [self] in
+        let output = output
+        Thread {
             var pending: [UInt8] = []
             while true {
                 let data = stdout.availableData
@@ -51,22 +58,22 @@ package final class ChildProcess: @unchecked Sendable {
                 while let newline = pending.firstIndex(of: 0x0A) {
                     let line = Array(pending[..<newline])
                     pending.removeFirst(newline + 1)
-                    lines.withLock { $0.append(line) }
-                    lineSignal.signal()
+                    output.lines.withLock { $0.append(line) }
+                    output.lineSignal.signal()
                 }
             }
             if !pending.isEmpty {
-                lines.withLock { $0.append(pending) }
-                lineSignal.signal()
+                output.lines.withLock { $0.append(pending) }
+                output.lineSignal.signal()
             }
-            stdoutClosed.withLock { $0 = true }
-            lineSignal.signal()
+            output.stdoutClosed.withLock { $0 = true }
+            output.lineSignal.signal()
         }.start()
-        Thread { [self] in
+        Thread {
             while true {
                 let data = stderr.availableData
                 if data.isEmpty { break }
-                stderrBytes.withLock { $0.append(contentsOf: data) }
+                output.stderrBytes.withLock { $0.append(contentsOf: data) }
             }
         }.start()
     }
@@ -91,9 +98,9 @@ package final class ChildProcess: @unchecked Sendable {
     package func readLine(timeout: Double = 10) throws -> [UInt8]? {
         let deadline = DispatchTime.now() + timeout
         while true {
-            if let line = lines.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return line }
-            if stdoutClosed.withLock({ $0 }) { return nil }
-            if lineSignal.wait(timeout: deadline) == .timedOut {
+            if let line = output.lines.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return line }
+            if output.stdoutClosed.withLock({ $0 }) { return nil }
+            if output.lineSignal.wait(timeout: deadline) == .timedOut {
                 throw Timeout(description: "no output within \(timeout) s; stderr: \(stderrText.suffix(2000))")
             }
         }
@@ -119,7 +126,7 @@ package final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    package var stderrText: String { String(decoding: stderrBytes.withLock { $0 }, as: UTF8.self) }
+    package var stderrText: String { String(decoding: output.stderrBytes.withLock { $0 }, as: UTF8.self) }
 
     /// Sends a signal (SIGTERM by default).
     package func signal(_ number: Int32 = SIGTERM) { kill(process.processIdentifier, number) }
