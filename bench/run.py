@@ -10,6 +10,7 @@ Measured side by side in one run on one machine:
 
 import argparse
 import asyncio
+import atexit
 import http.client
 import json
 import os
@@ -47,9 +48,36 @@ def rss_kb(pid, field="VmRSS"):
     return 0
 
 
+SPAWNED = []
+
+
+def spawn(command, **options):
+    """Popen, remembered so that every child is stopped at exit even when a step fails."""
+    process = subprocess.Popen(command, **options)
+    SPAWNED.append(process)
+    return process
+
+
+@atexit.register
+def stop_all():
+    for process in SPAWNED:
+        if process.poll() is None:
+            stop(process, 5)
+
+
+def stop(process, timeout=10):
+    """SIGTERM, then SIGKILL if the process has not exited within `timeout` (the SDK peer drains its backlog first)."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class Sandbox:
     def __init__(self):
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [str(BIN), "sandbox", "--port", "0", "--log-level", "error", "--rate-limit-admin", "1000000"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.ready = json.loads(self.process.stdout.readline())
@@ -60,13 +88,12 @@ class Sandbox:
         self.env = {**os.environ, "NUDJ_MCP_TOKEN": self.token, "NUDJ_API_DOMAIN": self.domain}
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(10)
+        stop(self.process)
 
 
 class StdioServer:
     def __init__(self, command, env):
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.process = spawn(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, env=env)
         self.next_id = 10
 
@@ -103,7 +130,7 @@ def cold_start(command, env, runs):
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        process = spawn(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL, env=env)
         process.stdin.write(line(INIT))
         process.stdin.flush()
@@ -289,11 +316,11 @@ def main():
         script.close()
         auth = {"Authorization": f"Bearer {sandbox.token}", "x-api-domain": sandbox.domain}
         port = free_port()
-        serve = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--allow-insecure-localhost", "--log-level", "error"],
+        serve = spawn([str(BIN), "serve", "--port", str(port), "--allow-insecure-localhost", "--log-level", "error"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(port)
         peer_port = free_port()
-        peer_http = subprocess.Popen(PEER + ["http", "--port", str(peer_port)], env=sandbox.env,
+        peer_http = spawn(PEER + ["http", "--port", str(peer_port)], env=sandbox.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(peer_port)
         host = sandbox.domain.split("//")[1].split("/")[0]
@@ -313,13 +340,12 @@ def main():
             print(f"  c={connections}: nudj {nudj['rps']:.0f}/s, peer {python['rps']:.0f}/s, sandbox {ceiling['rps']:.0f}/s", flush=True)
         results["rss_peak_serve_kb"] = rss_kb(serve.pid, "VmHWM")
         results["rss_peak_peer_http_kb"] = rss_kb(peer_http.pid, "VmHWM")
-        peer_http.terminate()
-        serve.terminate()
-        serve.wait(10)
+        stop(peer_http, 5)
+        stop(serve)
 
         print(f"idle streams ({streams})…", flush=True)
         port = free_port()
-        serve = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--allow-insecure-localhost", "--log-level", "error",
+        serve = spawn([str(BIN), "serve", "--port", str(port), "--allow-insecure-localhost", "--log-level", "error",
                                   "--max-sessions", str(streams + 100), "--max-connections", str(streams + 100)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(port)
@@ -329,8 +355,7 @@ def main():
         opened = time.perf_counter() - started
         time.sleep(2)
         results["streams"] = {"count": len(writers), "rss_before_kb": before, "rss_kb": rss_kb(serve.pid), "seconds": opened}
-        serve.terminate()
-        serve.wait(20)
+        stop(serve, 20)
     finally:
         sandbox.stop()
 
