@@ -46,6 +46,7 @@ package final class ChildProcess: @unchecked Sendable {
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
         try process.run()
+        LiveChildren.add(process.processIdentifier)
         let stdout = stdoutPipe.fileHandleForReading
         let stderr = stderrPipe.fileHandleForReading
         let output = output
@@ -138,6 +139,7 @@ package final class ChildProcess: @unchecked Sendable {
             if Date() > deadline { throw Timeout(description: "process did not exit within \(timeout) s") }
             usleep(10_000)
         }
+        LiveChildren.remove(process.processIdentifier)
         return process.terminationStatus
     }
 
@@ -148,5 +150,21 @@ package final class ChildProcess: @unchecked Sendable {
             process.terminate()
             _ = try? waitForExit(timeout: 5)
         }
+        if !process.isRunning { LiveChildren.remove(process.processIdentifier) }
     }
+}
+
+/// Children still running when the test process exits get SIGTERM. A `ChildProcess` is normally stopped by its
+/// owner's `deinit`, but an owner captured by a thread that is still being torn down can outlive the last test;
+/// without this its server would be orphaned.
+private enum LiveChildren {
+    private static let pids: Mutex<Set<Int32>> = {
+        atexit {
+            for pid in LiveChildren.pids.withLock({ $0 }) { kill(pid, SIGTERM) }
+        }
+        return Mutex([])
+    }()
+
+    static func add(_ pid: Int32) { pids.withLock { _ = $0.insert(pid) } }
+    static func remove(_ pid: Int32) { pids.withLock { _ = $0.remove(pid) } }
 }
