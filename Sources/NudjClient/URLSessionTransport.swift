@@ -38,7 +38,7 @@ package final class URLSessionTransport: UpstreamTransport {
         await withTaskGroup(of: Result<UpstreamResponse, UpstreamFailure>?.self) { group in
             group.addTask { await self.perform(request) }
             group.addTask {
-                try? await Task.sleep(for: request.timeout)
+                await Deadline.sleep(for: request.timeout)
                 return nil
             }
             let first = await group.next() ?? nil
@@ -91,6 +91,38 @@ package final class URLSessionTransport: UpstreamTransport {
         case .badServerResponse: "malformed response"
         default: "network error \(error.code.rawValue)"
         }
+    }
+}
+
+/// A sleep whose timer is gone the moment it is cancelled. `Task.sleep` on Linux keeps its timer queued until the
+/// deadline even after cancellation, so every finished call held memory for the whole upstream timeout (≈18 MB at
+/// 1,000 calls/s with the 30 s default); a cancelled dispatch timer source is released at once.
+private enum Deadline {
+    static func sleep(for duration: Duration) async {
+        let timer = Timer(DispatchSource.makeTimerSource(queue: .global()))
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // The cancel handler runs exactly once, whether the deadline passed or the task was cancelled.
+                timer.source.setCancelHandler { continuation.resume() }
+                timer.source.setEventHandler { timer.source.cancel() }
+                timer.source.schedule(deadline: .now() + .nanoseconds(nanoseconds(duration)))
+                timer.source.activate()
+            }
+        } onCancel: {
+            timer.source.cancel()
+        }
+    }
+
+    /// Dispatch sources are thread-safe; the wrapper only tells the compiler so.
+    private final class Timer: @unchecked Sendable {
+        let source: any DispatchSourceTimer
+        init(_ source: any DispatchSourceTimer) { self.source = source }
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        guard seconds < Int64(Int.max / 1_000_000_000) else { return Int.max }
+        return Int(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
     }
 }
 
