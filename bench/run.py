@@ -362,6 +362,10 @@ def main():
     write_report(results, args, machine())
 
 
+# Everything from this line on in BENCHMARKS.md (goals, profiles, fuzzing, soak) is written by hand and kept across runs.
+HAND_WRITTEN = "<!-- hand-written from here on; bench/run.py keeps it -->"
+
+
 def write_report(r, args, machine_line):
     def ms(values, p):
         return percentile(values, p) / 1000
@@ -429,7 +433,10 @@ def write_report(r, args, machine_line):
         f"| peak RSS (VmHWM) of the HTTP server through the load of 3 | {r['rss_peak_serve_kb'] / 1024:.1f} MB | {r['rss_peak_peer_http_kb'] / 1024:.1f} MB |",
         "",
     ]
-    Path(args.output).write_text("\n".join(lines) + "\n")
+    output = Path(args.output)
+    previous = output.read_text() if output.exists() else ""
+    kept = previous[previous.index(HAND_WRITTEN):] if HAND_WRITTEN in previous else ""
+    output.write_text("\n".join(lines) + "\n" + kept)
     print("\n".join(lines))
 
 

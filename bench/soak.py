@@ -3,8 +3,10 @@ answer checked to come from its own session's organisation, server RSS sampled a
 
     .venv-bench/bin/python bench/soak.py [--sessions 1000] [--calls 100000]
 
-Exits non-zero on any error, any cross-organisation answer, or RSS growing more than 10% between the 10k-call
-sample and the end.
+Exits non-zero on any error, any cross-organisation answer, or RSS growing by more than 300 bytes per call between
+the 10k-call sample and the end. Not zero: FoundationNetworking leaks ~190 bytes of RSS on every URLSession request
+(swift-corelibs-foundation's CFURLSessionCurlHostIsEqual frees its CURLU with curl_free, not curl_url_cleanup);
+bench/leakcheck.py proves, with LeakSanitizer, that nothing else leaks.
 """
 
 import argparse
@@ -128,10 +130,14 @@ async def main():
     print(f"{args.sessions} sessions, {total} calls in {elapsed:.1f} s ({total / elapsed:.0f} calls/s): "
           f"{counters['ok']} correct, {counters['wrong']} from the wrong organisation, {counters['errors']} errors")
     print("RSS by calls completed: " + ", ".join(f"{n}: {mb:.1f} MB" for n, mb in samples) + f"; peak {peak:.1f} MB")
-    at_10k = next((mb for n, mb in samples if n >= 10_000), None)
-    growth = (samples[-1][1] - at_10k) / at_10k if at_10k else 0
-    print(f"RSS growth from 10k calls to the end: {growth * 100:+.1f}%")
-    if counters["wrong"] or counters["errors"] or growth > 0.10:
+    first = next(((n, mb) for n, mb in samples if n >= 10_000), None)
+    growth = per_call = 0.0
+    if first and samples[-1][0] > first[0]:
+        growth = (samples[-1][1] - first[1]) / first[1]
+        per_call = (samples[-1][1] - first[1]) * 1024 * 1024 / (samples[-1][0] - first[0])
+    print(f"RSS growth from 10k calls to the end: {growth * 100:+.1f}% ({per_call:.0f} bytes per call; "
+          f"FoundationNetworking's per-request leak accounts for ~190)")
+    if counters["wrong"] or counters["errors"] or per_call > 300:
         sys.exit(1)
 
 
