@@ -64,7 +64,9 @@ enum ToolsCommand {
         }
         lines.append("Toolsets:")
         for toolset in catalogue.toolsets {
-            lines.append("  \(toolset.name)\(toolset.isDefault ? " (default)" : ""): \(toolset.tools.count) tools")
+            let count = toolset.tools.count
+            let label = "\(toolset.name)\(toolset.isDefault ? " (default)" : "")"
+            lines.append("  \(label): \(count) \(count == 1 ? "tool" : "tools")")
         }
         func line(_ label: String, _ tools: [ToolDefinition]) -> String {
             let bytes = listSize(tools)
