@@ -35,8 +35,10 @@ package struct NudjRuntime: Sendable {
     package func provider(
         for tenant: Result<TenantContext, TenantProblem>, request: ToolSelection? = nil
     ) -> NudjToolProvider {
-        let role = try? tenant.get().claims?.role
-        let view = ToolView(catalogue: catalogue, server: selection, request: request, role: role ?? nil)
+        let role = (try? tenant.get().claims?.role) ?? nil
+        let view = views.view(request: request, role: role) {
+            ToolView(catalogue: catalogue, server: selection, request: request, role: role)
+        }
         return NudjToolProvider(
             catalogue: catalogue, view: view, tenant: tenant, client: client, shaper: shaper, logger: logger)
     }

@@ -315,6 +315,28 @@ struct SandboxBehaviourTests {
         }
     }
 
+    @Test("one runtime serves Admin, Viewer and header-narrowed sessions side by side, each with its own tools")
+    func viewsPerSession() async throws {
+        try await SandboxHarness.with { harness in
+            let runtime = harness.runtime()
+            let writes = Set(harness.catalogue.tools.filter(\.isWrite).map(\.name))
+            func names(_ provider: NudjToolProvider) -> Set<String> { Set(provider.listTools().map(\.name)) }
+
+            let admin = harness.provider(runtime: runtime)
+            let viewer = harness.provider(token: "viewer", runtime: runtime)
+            let rewards = harness.provider(runtime: runtime, request: ToolSelection(toolsets: ["rewards"]))
+            let adminAgain = harness.provider(runtime: runtime)
+
+            #expect(names(admin).count == harness.catalogue.tools.count)
+            #expect(names(viewer).isDisjoint(with: writes) && !names(viewer).isEmpty)
+            #expect(names(rewards) == Set(harness.catalogue.toolsets.first { $0.name == "rewards" }!.tools))
+            #expect(names(adminAgain) == names(admin))
+            // Views are built once per (request selection, role) and shared: HTTP builds a provider per request.
+            #expect(adminAgain.view === admin.view)
+            #expect(viewer.view !== admin.view && rewards.view !== admin.view)
+        }
+    }
+
     @Test("x-language picks translated content")
     func language() async throws {
         try await SandboxHarness.with { harness in
