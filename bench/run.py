@@ -161,6 +161,19 @@ def direct_get(sandbox, calls):
     return samples
 
 
+PROBE = ROOT / ".build-bench/urlsession-probe"
+
+
+def urlsession_alone(sandbox, requests, in_flight):
+    """The same GET through URLSession with nudj-mcp's settings and nothing else (bench/probes/urlsession.swift)."""
+    url = sandbox.domain + "/users?limit=1&skip=0"
+    output = subprocess.run([str(PROBE), url, sandbox.token, sandbox.domain, str(requests), str(in_flight)],
+                            capture_output=True, text=True, check=True).stdout
+    result = json.loads(output)
+    assert result["errors"] == 0, result
+    return result
+
+
 def through_stdio(server, calls):
     samples = []
     for index in range(calls + 100):
@@ -299,6 +312,7 @@ def main():
 
         print("per-call overhead…", flush=True)
         results["direct"] = direct_get(sandbox, calls)
+        results["urlsession_seq"] = urlsession_alone(sandbox, calls, 1)
         server = StdioServer(stdio_cmd, sandbox.env)
         server.initialize()
         results["via_nudj"] = through_stdio(server, calls)
@@ -336,8 +350,10 @@ def main():
             python = wrk(f"http://127.0.0.1:{peer_port}/mcp", peer_headers, connections, seconds, script.name)
             ceiling = wrk(f"http://127.0.0.1:{sandbox.port}/api/v2/admin/users?limit=1",
                           {**auth, "Host": host, "Accept": "application/json"}, connections, seconds)
-            results["http"][connections] = {"nudj": nudj, "peer": python, "sandbox": ceiling}
-            print(f"  c={connections}: nudj {nudj['rps']:.0f}/s, peer {python['rps']:.0f}/s, sandbox {ceiling['rps']:.0f}/s", flush=True)
+            alone = urlsession_alone(sandbox, 2000 if quick else 10000, connections)
+            results["http"][connections] = {"nudj": nudj, "peer": python, "sandbox": ceiling, "urlsession": alone}
+            print(f"  c={connections}: nudj {nudj['rps']:.0f}/s, peer {python['rps']:.0f}/s, sandbox {ceiling['rps']:.0f}/s, "
+                  f"URLSession alone {alone['rps']:.0f}/s", flush=True)
         results["rss_peak_serve_kb"] = rss_kb(serve.pid, "VmHWM")
         results["rss_peak_peer_http_kb"] = rss_kb(peer_http.pid, "VmHWM")
         stop(peer_http, 5)
@@ -374,6 +390,7 @@ def write_report(r, args, machine_line):
     d50, d99 = percentile(r["direct"], 50), percentile(r["direct"], 99)
     n50, n99 = percentile(r["via_nudj"], 50), percentile(r["via_nudj"], 99)
     p50, p99 = percentile(r["via_peer"], 50), percentile(r["via_peer"], 99)
+    u50, u99 = r["urlsession_seq"]["p50_us"], r["urlsession_seq"]["p99_us"]
     lines = [
         "# Benchmarks",
         "",
@@ -400,23 +417,25 @@ def write_report(r, args, machine_line):
         "| path | p50 | p99 | added at p50 | added at p99 |",
         "|---|---|---|---|---|",
         f"| direct GET to the sandbox (keep-alive) | {d50:.0f} µs | {d99:.0f} µs | — | — |",
+        f"| URLSession alone, the client nudj-mcp uses (no MCP) | {u50:.0f} µs | {u99:.0f} µs | {u50 - d50:.0f} µs | {u99 - d99:.0f} µs |",
         f"| through nudj-mcp | {n50:.0f} µs | {n99:.0f} µs | {n50 - d50:.0f} µs | {n99 - d99:.0f} µs |",
         f"| through the Python peer | {p50:.0f} µs | {p99:.0f} µs | {p50 - d50:.0f} µs | {p99 - d99:.0f} µs |",
         "",
-        f"{len(r['via_nudj'])} calls after 100 warm-up calls; the client is the Python harness for every row.",
+        f"{len(r['via_nudj'])} calls after 100 warm-up calls; the client is the Python harness for every row but the "
+        "URLSession one, which is `bench/probes/urlsession.swift` timing its own requests.",
         "",
         "## 3. HTTP throughput (Streamable HTTP, `tools/call list_users`, wrk -t2, " + ("3" if args.quick else "10") + " s per cell)",
         "",
-        "| clients | nudj-mcp req/s | p99 | Python peer req/s | p99 | sandbox direct (ceiling) req/s | p99 | nudj ÷ peer |",
-        "|---|---|---|---|---|---|---|---|",
+        "| clients | nudj-mcp req/s | p99 | Python peer req/s | p99 | sandbox direct (ceiling) req/s | p99 | URLSession alone req/s | nudj ÷ peer |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for connections, cell in r["http"].items():
-        n, p, s = cell["nudj"], cell["peer"], cell["sandbox"]
+        n, p, s, u = cell["nudj"], cell["peer"], cell["sandbox"], cell["urlsession"]
         ratio = n["rps"] / p["rps"] if p["rps"] else float("inf")
         lines.append(f"| {connections} | {n['rps']:.0f} | {n['p99_ms']} ms | {p['rps']:.0f} | {p['p99_ms']} ms | "
-                     f"{s['rps']:.0f} | {s['p99_ms']} ms | {ratio:.1f}× |")
+                     f"{s['rps']:.0f} | {s['p99_ms']} ms | {u['rps']:.0f} | {ratio:.1f}× |")
         if n["errors"] or s["errors"]:
-            lines.append(f"|  | errors: {n['errors']} |  | errors: {p['errors']} |  | errors: {s['errors']} |  |  |")
+            lines.append(f"|  | errors: {n['errors']} |  | errors: {p['errors']} |  | errors: {s['errors']} |  |  |  |")
     st = r["streams"]
     lines += [
         "",

@@ -14,4 +14,8 @@ fi
 command -v wrk >/dev/null || { echo "bench/run.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
 swift build -c release --product nudj-mcp
 scripts/build-release >/dev/null
+mkdir -p .build-bench
+if [ ! -x .build-bench/urlsession-probe ] || [ bench/probes/urlsession.swift -nt .build-bench/urlsession-probe ]; then
+  swiftc -O bench/probes/urlsession.swift -o .build-bench/urlsession-probe
+fi
 exec .venv-bench/bin/python bench/run.py "$@"

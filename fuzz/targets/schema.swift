@@ -14,7 +14,9 @@ let schemas: [CompiledSchema] = {
             // Shared $refs are not resolved here; compile what stands alone and inline the common ones crudely.
             guard var schema = tool["inputSchema"]?.objectValue else { continue }
             if var properties = schema["properties"]?.objectValue {
-                for entry in properties where entry.value["$ref"] != nil { properties[entry.key] = ["type": "string", "pattern": "^[0-9a-fA-F]{24}$"] }
+                for entry in properties where entry.value["$ref"] != nil {
+                    properties[entry.key] = ["type": "string", "pattern": "^[0-9a-fA-F]{24}$"]
+                }
                 schema["properties"] = .object(properties)
             }
             if let compiledSchema = try? CompiledSchema(schema) { compiled.append(compiledSchema) }
