@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "nudj-mcp", targets: ["nudj-mcp"])
     ],
     targets: [
-        // System headers Glibc does not expose (epoll, eventfd). Header-only, no code.
+        // System headers Glibc does not expose (epoll, eventfd, mallopt). Header-only, no code.
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
         .target(name: "Log", swiftSettings: strict),
         .target(name: "Codecs", swiftSettings: strict),
@@ -37,7 +37,9 @@ let package = Package(
         .executableTarget(
             name: "nudj-mcp",
             dependencies: [
-                "JSONRPC", "MCP", "HTTPServer", "Tenancy", "NudjClient", "NudjTools", "Sandbox", "Transports", "Log",
+                "CSystem", "JSONRPC", "MCP", "HTTPServer", "Tenancy", "NudjClient", "NudjTools", "Sandbox",
+                "Transports",
+                "Log",
             ],
             swiftSettings: strict
         ),

@@ -1,4 +1,5 @@
 // Linux system headers and declarations that Swift's Glibc module does not export.
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>

@@ -48,6 +48,7 @@ guard commands.contains(command) else {
     exit(2)
 }
 
+MemoryTuning.apply(environment: ProcessInfo.processInfo.environment)
 do {
     let options = try Options(command: command, arguments: rest, environment: ProcessInfo.processInfo.environment)
     let code: Int32
