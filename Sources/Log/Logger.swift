@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -122,37 +123,93 @@ package struct NullLogSink: LogSink {
 
 /// Writes one JSON object per line to stderr: `{"ts":…,"level":…,"logger":…,"msg":…,<metadata>}`.
 ///
-/// stdout is the protocol channel on stdio, so logs must never go there.
+/// stdout is the protocol channel on stdio, so logs must never go there. Lines are written by a queue of their own:
+/// a parent that stops reading stderr fills the pipe, and a blocking write on the caller's thread would stall every
+/// call the server is answering. Beyond `capacity` bytes waiting, lines are dropped and counted, and the count is
+/// logged once stderr moves again. At exit, waiting lines get up to a second to go out.
 package final class StderrJSONLogSink: LogSink {
     package let minimumLevel: LogLevel
-    private let lock = Mutex(())
+    private let backlog = Mutex(Backlog())
+    private let writer = DispatchQueue(label: "nudj-mcp.stderr")
+    private let capacity: Int
 
-    package init(minimumLevel: LogLevel) { self.minimumLevel = minimumLevel }
+    private struct Backlog {
+        var bytes = 0
+        var dropped = 0
+    }
+
+    package init(minimumLevel: LogLevel, capacity: Int = 64 * 1024) {
+        self.minimumLevel = minimumLevel
+        self.capacity = capacity
+        Self.flushedAtExit.withLock { $0.append(self) }
+        _ = Self.registerExitFlush
+    }
 
     package func write(_ record: LogRecord) {
-        var line = "{\"ts\":\"\(Self.timestamp())\",\"level\":\"\(record.level.name)\",\"logger\":"
-        Self.appendQuoted(record.label, to: &line)
+        let line = Self.encode(record)
+        let size = line.utf8.count
+        let accepted = backlog.withLock { backlog in
+            guard backlog.bytes + size <= capacity else {
+                backlog.dropped += 1
+                return false
+            }
+            backlog.bytes += size
+            return true
+        }
+        guard accepted else { return }
+        writer.async { [self, line] in
+            Self.writeAll(line)
+            let dropped = backlog.withLock { backlog in
+                backlog.bytes -= size
+                defer { backlog.dropped = 0 }
+                return backlog.dropped
+            }
+            if dropped > 0 {
+                let message = "\(dropped) log lines dropped: stderr was not being read"
+                Self.writeAll(Self.encode(LogRecord(level: .warning, label: "log", message: message, metadata: [])))
+            }
+        }
+    }
+
+    /// Waits until the lines queued so far are written, or `timeout` seconds pass.
+    package func flush(timeout: Double) {
+        let done = DispatchSemaphore(value: 0)
+        writer.async { done.signal() }
+        _ = done.wait(timeout: .now() + timeout)
+    }
+
+    private static let flushedAtExit = Mutex<[StderrJSONLogSink]>([])
+    private static let registerExitFlush: Void = {
+        atexit {
+            for sink in StderrJSONLogSink.flushedAtExit.withLock({ $0 }) { sink.flush(timeout: 1) }
+        }
+    }()
+
+    private static func encode(_ record: LogRecord) -> String {
+        var line = "{\"ts\":\"\(timestamp())\",\"level\":\"\(record.level.name)\",\"logger\":"
+        appendQuoted(record.label, to: &line)
         line += ",\"msg\":"
-        Self.appendQuoted(record.message, to: &line)
+        appendQuoted(record.message, to: &line)
         for (key, value) in record.metadata {
             line += ","
-            Self.appendQuoted(key, to: &line)
+            appendQuoted(key, to: &line)
             line += ":"
-            Self.appendQuoted(value, to: &line)
+            appendQuoted(value, to: &line)
         }
-        line += "}\n"
-        lock.withLock { _ in
-            var line = line
-            line.withUTF8 { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        return
-                    }
-                    offset += written
+        return line + "}\n"
+    }
+
+    private static func writeAll(_ line: String) {
+        var line = line
+        line.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
                 }
+                offset += written
             }
         }
     }

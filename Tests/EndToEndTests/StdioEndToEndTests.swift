@@ -299,6 +299,25 @@ struct StdioEndToEndTests {
         }
     }
 
+    @Test("a parent that never reads stderr does not stall the server; dropped log lines are reported once it does")
+    func unreadStderr() async throws {
+        try await offPool {
+            // ~180 bytes of log per call: 1,200 calls overflow the 64 KiB pipe and the server's 64 KiB backlog.
+            let client = try StdioClient(
+                ["--sandbox", "--rate-limit-admin", "1000000", "--log-level", "debug"], drainStderr: false)
+            try client.initialize()
+            for call in 0..<1200 {
+                let result = try client.call("list_users", ["limit": 1, "skip": .int(Int64(call % 20))])
+                #expect(result["isError"] == nil)
+            }
+            client.process.drainStderr()
+            _ = try client.call("list_users", ["limit": 1])
+            client.process.closeInput()
+            #expect(try client.process.waitForExit(timeout: 10) == 0)
+            #expect(client.process.stderrText.contains("log lines dropped"), "\(client.process.stderrText.suffix(500))")
+        }
+    }
+
     @Test("SIGTERM: the server finishes and exits 0; stdout carried only protocol")
     func sigterm() async throws {
         try await offPool {

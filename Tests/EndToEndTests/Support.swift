@@ -41,8 +41,8 @@ final class StdioClient: @unchecked Sendable {
     let process: ChildProcess
     private var nextID: Int64 = 100
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        process = try ChildProcess(["stdio"] + arguments, environment: environment)
+    init(_ arguments: [String], environment: [String: String] = [:], drainStderr: Bool = true) throws {
+        process = try ChildProcess(["stdio"] + arguments, environment: environment, drainStderr: drainStderr)
     }
 
     deinit { process.terminate() }

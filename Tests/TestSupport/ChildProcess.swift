@@ -33,8 +33,10 @@ package final class ChildProcess: @unchecked Sendable {
     }
 
     /// Starts `executable` (default: the nudj-mcp binary) with `arguments` and extra environment.
+    /// - Parameter drainStderr: `false` leaves stderr unread, like a careless parent, until `drainStderr()`.
     package init(
-        _ arguments: [String], environment: [String: String] = [:], executable: String = nudjMCPBinary()
+        _ arguments: [String], environment: [String: String] = [:], executable: String = nudjMCPBinary(),
+        drainStderr: Bool = true
     ) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -48,7 +50,6 @@ package final class ChildProcess: @unchecked Sendable {
         try process.run()
         LiveChildren.add(process.processIdentifier)
         let stdout = stdoutPipe.fileHandleForReading
-        let stderr = stderrPipe.fileHandleForReading
         let output = output
         Thread {
             var pending: [UInt8] = []
@@ -70,6 +71,13 @@ package final class ChildProcess: @unchecked Sendable {
             output.stdoutClosed.withLock { $0 = true }
             output.lineSignal.signal()
         }.start()
+        if drainStderr { self.drainStderr() }
+    }
+
+    /// Starts reading stderr into `stderrText` (call once, only when the initialiser was told not to).
+    package func drainStderr() {
+        let stderr = stderrPipe.fileHandleForReading
+        let output = output
         Thread {
             while true {
                 let data = stderr.availableData
