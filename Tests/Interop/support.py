@@ -459,3 +459,15 @@ def assert_tool_error(result: Any, code: str, **expected: Any) -> dict[str, Any]
     assert code in summary and error["message"] in summary, blocks[0]
     assert json.loads(payload) == content, "the text block's last line must be the structured error as JSON"
     return error
+
+
+def assert_tenant_forbidden(result: Any, domain_org: dict[str, Any]) -> dict[str, Any]:
+    """Another organisation's token on `domain_org`'s API domain: a complete, non-retryable refusal naming it."""
+    return assert_tool_error(
+        result,
+        "tenant_forbidden",
+        httpStatus=403,
+        retryable=False,
+        apiDomain=domain_org["apiDomain"]["admin"],
+        organisation=domain_org["subdomain"],
+    )

@@ -15,6 +15,7 @@ from support import (
     Connection,
     ServerProcess,
     assert_list_page,
+    assert_tenant_forbidden,
     assert_tool_error,
     auth_headers,
     connect_sse,
@@ -104,14 +105,7 @@ async def test_session_with_another_orgs_token_gets_tenant_forbidden(
         before = sandbox_stats(sandbox.ready)
         result = await conn.call_tool("list_challenges", {"limit": 1})
         delta = stats_delta(before, sandbox_stats(sandbox.ready))
-    error = assert_tool_error(
-        result,
-        "tenant_forbidden",
-        httpStatus=403,
-        retryable=False,
-        apiDomain=acme["apiDomain"]["admin"],
-        organisation="acme",
-    )
+    error = assert_tenant_forbidden(result, acme)
     assert "acme" in error["hint"] and "globex" in error["message"], error
     assert delta["total"] == 0, delta
 

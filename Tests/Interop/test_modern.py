@@ -23,6 +23,7 @@ from support import (
     Connection,
     ServerProcess,
     assert_list_page,
+    assert_tenant_forbidden,
     assert_tool_error,
     auth_headers,
     connect_stdio,
@@ -243,7 +244,7 @@ async def test_http_modern_credentials_are_per_request(serve_sandbox: ServerProc
 
     async with connect_streamable_http(url, auth_headers(globex, domain_of=acme), mode=MODERN) as conn:
         result = await conn.call_tool("list_users", {"limit": 1})
-    assert_tool_error(result, "tenant_forbidden", httpStatus=403, organisation="acme", apiDomain=acme["apiDomain"]["admin"])
+    assert_tenant_forbidden(result, acme)
 
     with pytest.raises(BaseException) as caught:
         async with connect_streamable_http(url, {"x-api-domain": acme["apiDomain"]["admin"]}, mode=MODERN) as conn:

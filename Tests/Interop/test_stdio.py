@@ -15,6 +15,7 @@ import pytest
 from support import (
     ServerProcess,
     assert_list_page,
+    assert_tenant_forbidden,
     assert_tool_error,
     connect_stdio,
     input_schema,
@@ -167,14 +168,7 @@ async def test_cross_tenant_token_is_tenant_forbidden(
         result = await conn.call_tool("list_challenges", {"limit": 2})
         delta = stats_delta(before, sandbox_stats(sandbox.ready))
 
-    error = assert_tool_error(
-        result,
-        "tenant_forbidden",
-        httpStatus=403,
-        retryable=False,
-        apiDomain=acme["apiDomain"]["admin"],
-        organisation="acme",
-    )
+    error = assert_tenant_forbidden(result, acme)
     assert "globex" in error["message"], error["message"]
     assert "acme" in error["hint"] and "globex" in error["hint"], error["hint"]
     assert "retry" in error["hint"].lower(), error["hint"]

@@ -11,6 +11,16 @@ import pytest
 from support import read_json_lines
 
 
+def sandbox_stdio(binary: Path) -> subprocess.Popen[bytes]:
+    """A raw `nudj-mcp stdio --sandbox` process: the test speaks JSON lines to it directly."""
+    return subprocess.Popen(
+        [str(binary), "stdio", "--sandbox", "--log-level", "error"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def test_pipelined_handshake_is_processed_in_order(binary: Path) -> None:
     """stdio is one ordered stream: a request written after `initialize` must see the initialized session.
 
@@ -32,12 +42,7 @@ def test_pipelined_handshake_is_processed_in_order(binary: Path) -> None:
     attempts = 0
     while attempts < 80 and not refused:
         attempts += 1
-        process = subprocess.Popen(
-            [str(binary), "stdio", "--sandbox", "--log-level", "error"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        process = sandbox_stdio(binary)
         try:
             assert process.stdin is not None
             process.stdin.write(payload)
@@ -57,12 +62,7 @@ def test_pipelined_handshake_is_processed_in_order(binary: Path) -> None:
 def test_every_handshake_version_negotiates(binary: Path, requested: str) -> None:
     """The SDK clients only propose their newest handshake version; older clients propose these."""
     expected = requested if requested != "2023-01-01" else "2025-11-25"
-    process = subprocess.Popen(
-        [str(binary), "stdio", "--sandbox", "--log-level", "error"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
+    process = sandbox_stdio(binary)
     try:
         assert process.stdin is not None
 
