@@ -1,3 +1,4 @@
+import Dispatch
 import Log
 import Synchronization
 
@@ -20,8 +21,8 @@ enum LoopCommand: Sendable {
 
 /// Answers one request: either a complete response or a stream (SSE). Safe to use from any thread.
 ///
-/// If the client goes away first, `isClientGone` turns true and `onClientGone` handlers run once; writes after
-/// that are dropped. Only the first `respond` / `startStream` counts.
+/// If the client goes away first, `isClientGone` turns true and `onClientGone` handlers run once, on a global queue
+/// (never on the event loop); writes after that are dropped. Only the first `respond` / `startStream` counts.
 package final class HTTPResponder: Sendable {
     private enum Phase {
         case pending
@@ -161,7 +162,9 @@ package final class HTTPResponder: Sendable {
             if incomplete { state.phase = .done }
             return (handlers, incomplete)
         }
-        for handler in handlers { handler() }
+        // Called on the event loop: gone-handlers cancel work, and cancelling runs arbitrary cancellation handlers
+        // synchronously, so they run elsewhere — nothing that might wait may ever hold up the loop.
+        if !handlers.isEmpty { DispatchQueue.global().async { for handler in handlers { handler() } } }
         if wasIncomplete {
             annotate("client", "gone")
             complete()

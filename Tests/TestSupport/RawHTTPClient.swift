@@ -21,6 +21,7 @@ package final class RawHTTPClient {
 
     private let fd: Int32
     private var buffer: [UInt8] = []
+    private var isOpen = true
 
     /// Connects to `127.0.0.1:port`; `timeout` bounds every read.
     package init(port: Int, timeout: Double = 10) throws {
@@ -43,7 +44,7 @@ package final class RawHTTPClient {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { Glibc.close(fd) }
+    deinit { if isOpen { Glibc.close(fd) } }
 
     package func send(_ text: String) throws { try send(Array(text.utf8)) }
 
@@ -60,6 +61,15 @@ package final class RawHTTPClient {
 
     /// Closes the client's side completely (a client that goes away).
     package func close() { shutdown(fd, Int32(SHUT_RDWR)) }
+
+    /// Aborts the connection with a TCP reset (a client that crashes or gives up mid-request).
+    package func reset() {
+        guard isOpen else { return }
+        var abort = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, socklen_t(MemoryLayout<linger>.size))
+        Glibc.close(fd)
+        isOpen = false
+    }
 
     /// Reads more bytes; `false` on EOF.
     private func fill() throws -> Bool {
