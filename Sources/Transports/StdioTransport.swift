@@ -44,6 +44,7 @@ package struct StdioTransport: Sendable {
             }
             switch frame {
             case .line(let bytes):
+                channel.waitForRoom()
                 if !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
                     session.receive(bytes, provider: provider)
                 }
@@ -56,42 +57,108 @@ package struct StdioTransport: Sendable {
         await ended.wait()
         let abandoned = await session.drain(grace: shutdownGrace)
         if abandoned > 0 { logger.warning("cancelled in-flight requests at shutdown", [("count", String(abandoned))]) }
+        // Flushing may wait on a client that stopped reading: on a thread of its own, not the concurrency pool.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread {
+                channel.flush(timeout: .seconds(2))
+                done.resume()
+            }.start()
+        }
         logger.info("stdio session ended")
     }
 }
 
-/// Writes each message as one line with a single `write` per message, so concurrent responses never interleave.
-final class FileDescriptorChannel: MessageChannel {
+/// Writes each message as one line, in order, from a thread of its own. A client slow to read stdout then holds up
+/// only that thread — and, past `backlogLimit`, the reading of new requests — never the concurrency pool, where a
+/// blocked `write` would stall every call, cancellation and the shutdown drain.
+final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
+    /// Queued bytes past which the reader stops taking new requests until the client catches up.
+    static let backlogLimit = 8 << 20
+
     private let fd: Int32
-    private let lock = Mutex(false)  // true once the peer is gone
     private let logger: Logger
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [[UInt8]] = []
+    private var queuedBytes = 0
+    private var closed = false
 
     init(fd: Int32, logger: Logger) {
         self.fd = fd
         self.logger = logger
+        let thread = Thread { [self] in writeLoop() }
+        thread.name = "stdout"
+        thread.start()
     }
 
-    var isClosed: Bool { lock.withLock { $0 } }
+    var isClosed: Bool { locked { closed } }
 
     func send(_ message: JSONValue) {
         var writer = JSONWriter(capacity: 512)
         writer.write(message)
         var bytes = writer.bytes
         bytes.append(0x0A)
-        lock.withLock { closed in
+        locked {
             guard !closed else { return }
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    closed = true
+            queue.append(bytes)
+            queuedBytes += bytes.count
+            condition.broadcast()
+        }
+    }
+
+    /// Blocks the (reader) thread while the client is far behind reading replies.
+    func waitForRoom() {
+        locked { while queuedBytes > Self.backlogLimit && !closed { condition.wait() } }
+    }
+
+    /// Waits until every queued message is written, or `timeout` passes (a client that stopped reading stdout must
+    /// not keep the process alive).
+    func flush(timeout: Duration) {
+        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + 0.5)
+        locked { while queuedBytes > 0 && !closed && condition.wait(until: deadline) {} }
+    }
+
+    private func writeLoop() {
+        while true {
+            let batch = locked { () -> [[UInt8]]? in
+                while queue.isEmpty && !closed { condition.wait() }
+                guard !closed else { return nil }
+                defer { queue.removeAll(keepingCapacity: true) }
+                return queue
+            }
+            guard let batch else { return }
+            for bytes in batch {
+                let ok = writeAll(bytes)
+                locked {
+                    queuedBytes -= bytes.count
+                    if !ok { closed = true }
+                    condition.broadcast()
+                }
+                if !ok {
                     logger.notice("stdout closed; dropping further output", [("errno", String(errno))])
                     return
                 }
-                offset += written
             }
         }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += written
+        }
+        return true
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        return body()
     }
 }
 

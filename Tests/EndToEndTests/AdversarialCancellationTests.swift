@@ -228,4 +228,35 @@ struct AdversarialCancellationTests {
         }
         #expect(codes.filter { $0.key != "upstream_timeout" && $0.key != other }.isEmpty, "\(codes)")
     }
+
+    @Test("stdio: a client that stops reading stdout cannot wedge the server; SIGTERM still exits")
+    func stdioClientThatStopsReading() async throws {
+        try await offPool {
+            let sandbox = try SandboxProcess()
+            let process = try ChildProcess(
+                [
+                    "stdio", "--allow-insecure-localhost", "--toolsets", "all", "--token", sandbox.token("acme"),
+                    "--api-domain", sandbox.domain("acme"), "--shutdown-grace", "1",
+                ], readStdout: false)
+            try process.send(
+                json: [
+                    "jsonrpc": "2.0", "id": 0, "method": "initialize",
+                    "params": [
+                        "protocolVersion": "2025-06-18", "capabilities": [:],
+                        "clientInfo": ["name": "e2e", "version": "1"],
+                    ],
+                ])
+            // Replies to upstream calls are written from the concurrency pool: far more than a pipe holds.
+            for id in 1...300 {
+                try process.send(
+                    json: [
+                        "jsonrpc": "2.0", "id": .int(Int64(id)), "method": "tools/call",
+                        "params": ["name": "list_users", "arguments": ["limit": 100]],
+                    ])
+            }
+            Thread.sleep(forTimeInterval: 1)
+            process.signal(SIGTERM)
+            #expect(try process.waitForExit(timeout: 15) == 0)
+        }
+    }
 }

@@ -88,7 +88,7 @@ struct FaultEndToEndTests {
     @Test("SIGTERM under load: completed calls are delivered, the server exits 0")
     func sigtermUnderLoad() async throws {
         try await offPool {
-            let sandbox = try SandboxProcess(["--fault-latency-ms", "300"])
+            let sandbox = try SandboxProcess(["--fault-latency-ms", "1500"])
             let client = try StdioClient([
                 "--allow-insecure-localhost", "--token", sandbox.token("acme"), "--api-domain", sandbox.domain("acme"),
             ])
@@ -99,7 +99,8 @@ struct FaultEndToEndTests {
                     "params": ["name": "list_users", "arguments": ["limit": 1]],
                 ])
             }
-            Thread.sleep(forTimeInterval: 0.1)
+            // Long enough for a loaded machine to read all 20 lines; the calls take 1.5 s upstream.
+            Thread.sleep(forTimeInterval: 0.5)
             client.process.signal(SIGTERM)
             var answered = Set<Int64>()
             while let line = try client.process.readLine(timeout: 10) {

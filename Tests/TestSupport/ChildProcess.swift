@@ -34,9 +34,10 @@ package final class ChildProcess: @unchecked Sendable {
 
     /// Starts `executable` (default: the nudj-mcp binary) with `arguments` and extra environment.
     /// - Parameter drainStderr: `false` leaves stderr unread, like a careless parent, until `drainStderr()`.
+    /// - Parameter readStdout: `false` never reads stdout (a parent that stopped reading replies).
     package init(
         _ arguments: [String], environment: [String: String] = [:], executable: String = nudjMCPBinary(),
-        drainStderr: Bool = true
+        drainStderr: Bool = true, readStdout: Bool = true
     ) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -51,6 +52,11 @@ package final class ChildProcess: @unchecked Sendable {
         LiveChildren.add(process.processIdentifier)
         let stdout = stdoutPipe.fileHandleForReading
         let output = output
+        if readStdout { Self.readLines(stdout, into: output) }
+        if drainStderr { self.drainStderr() }
+    }
+
+    private static func readLines(_ stdout: FileHandle, into output: Output) {
         Thread {
             var pending: [UInt8] = []
             while true {
@@ -71,7 +77,6 @@ package final class ChildProcess: @unchecked Sendable {
             output.stdoutClosed.withLock { $0 = true }
             output.lineSignal.signal()
         }.start()
-        if drainStderr { self.drainStderr() }
     }
 
     /// Starts reading stderr into `stderrText` (call once, only when the initialiser was told not to).
