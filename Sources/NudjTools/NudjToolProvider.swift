@@ -70,11 +70,7 @@ package struct NudjToolProvider: ToolProvider {
         _ tool: ToolDefinition, arguments: JSONObject, context: ToolCallContext
     ) async -> Result<ToolCallResult, ToolError> {
         let domain = try? tenant.get().domain
-        if let reason = view.refusal(tool) {
-            return .failure(
-                ToolError(.forbidden, reason, hint: "Call tools/list for the tools this session may use.").scoped(
-                    to: domain))
-        }
+        if let refused = view.refusalError(tool) { return .failure(refused.scoped(to: domain)) }
         let tenant: TenantContext
         switch self.tenant {
         case .success(let context): tenant = context
@@ -120,11 +116,19 @@ package struct NudjToolProvider: ToolProvider {
             return .failure(error)
         }
         let effective = RequestBuilder.applyingDefaults(tool, to: arguments)
-        let call = RequestBuilder.build(tool, arguments: effective)
-        // Second line of defence: in read-only mode nothing but GET leaves the process.
+        let call: APICall
+        switch RequestBuilder.build(tool, arguments: effective) {
+        case .success(let built): call = built
+        case .failure(let error): return .failure(error.scoped(to: tenant.domain))
+        }
+        // Second line of defence, independent of the tool's listing: a session that may not write (read-only,
+        // planner, Viewer) sends nothing but GET.
         if view.readOnly && call.method != "GET" {
             return .failure(
-                ToolError(.forbidden, "Read-only mode refuses \(call.method) requests.").scoped(to: tenant.domain))
+                ToolError(
+                    .forbidden,
+                    "This session may not change data (read-only, planner mode or a Viewer token); \(call.method) refused; no request was sent."
+                ).scoped(to: tenant.domain))
         }
         context.progress.report(0, total: 1, message: "\(call.method) \(tool.api.basePath)\(tool.path)")
         let outcome = await client.send(call, tenant: tenant) { wait in

@@ -25,7 +25,8 @@ extension NudjRuntime {
     /// Authorises one HTTP request from its own headers, as every request must be (a session id proves nothing):
     /// `Authorization: Bearer <token>` (prefix optional, any case) or `x-api-token`, plus `x-api-domain`, normalised
     /// and allowlisted exactly as on stdio. Tool selection headers (`X-MCP-Toolsets`, `X-MCP-Tools`,
-    /// `X-MCP-Exclude-Tools`, `X-MCP-Readonly`, `x-agent-mode`) narrow the operator's selection, never widen it.
+    /// `X-MCP-Exclude-Tools`, `X-MCP-Readonly`, `x-agent-mode`) select within the operator's selection (its default
+    /// toolsets when it names none) and can only narrow it; unknown names are refused.
     package func authorize(header: (String) -> String?) -> Result<AuthorizedRequest, AuthorizationFailure> {
         let authorization = header("Authorization")
         let apiToken = header("x-api-token")
@@ -77,6 +78,25 @@ extension NudjRuntime {
         request.toolsets = header("X-MCP-Toolsets").map(ToolSelection.names)
         request.tools = header("X-MCP-Tools").map(ToolSelection.names) ?? []
         request.excludedTools = header("X-MCP-Exclude-Tools").map(ToolSelection.names) ?? []
+        // A misspelt name would silently select nothing: refuse it, naming what exists.
+        let toolsets = Set(catalogue.toolsets.map(\.name)).union(["all", "default"])
+        if let unknown = request.toolsets?.first(where: { !toolsets.contains($0) }) {
+            return .failure(
+                AuthorizationFailure(
+                    kind: .badHeader,
+                    message:
+                        "X-MCP-Toolsets names an unknown toolset '\(unknown)'; known: \(catalogue.toolsets.map(\.name).joined(separator: ", ")), all, default"
+                )
+            )
+        }
+        for (name, tools) in [("X-MCP-Tools", request.tools), ("X-MCP-Exclude-Tools", request.excludedTools)] {
+            if let unknown = tools.first(where: { catalogue.tool(named: $0) == nil }) {
+                return .failure(
+                    AuthorizationFailure(
+                        kind: .badHeader,
+                        message: "\(name) names an unknown tool '\(unknown)'; run `nudj-mcp tools` for the list"))
+            }
+        }
         if let readOnly = header("X-MCP-Readonly") {
             switch readOnly.lowercased() {
             case "true", "1", "yes", "on": request.readOnly = true
