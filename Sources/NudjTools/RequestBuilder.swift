@@ -26,7 +26,7 @@ package enum RequestBuilder {
                     var error = ToolError(
                         .invalidInput,
                         "Invalid arguments for \(tool.name): \(entry.key): \(problem); no request was sent.",
-                        path: entry.key,
+                        field: entry.key,
                         hint: "Pass the id or identifier exactly as a list or get tool returned it."
                     )
                     error.fields = [ValidationIssue(path: entry.key, message: problem)]

@@ -168,23 +168,23 @@ extension ToolView {
                 ? "The server excludes it: remove \(name) from --exclude-tools / NUDJ_EXCLUDE_TOOLS and restart nudj-mcp. A request header cannot enable a tool the server does not."
                 : "Restart nudj-mcp with --toolsets \((serverToolsets + [tool.toolset]).joined(separator: ",")) (env NUDJ_TOOLSETS) or add --tools \(name) (NUDJ_TOOLS). A request header cannot enable a tool the server does not."
             return ToolError(
-                .forbidden, "Tool \(name) (toolset '\(tool.toolset)') is not enabled on this server.", hint: hint)
+                .toolNotEnabled, "Tool \(name) (toolset '\(tool.toolset)') is not enabled on this server.", hint: hint)
         case .notEnabledByRequest:
             return ToolError(
-                .forbidden,
+                .toolNotEnabled,
                 "Tool \(name) (toolset '\(tool.toolset)') is not enabled by this request's X-MCP-* headers.",
                 hint:
                     "Add '\(tool.toolset)' to the X-MCP-Toolsets header or \(name) to X-MCP-Tools, or remove it from X-MCP-Exclude-Tools."
             )
         case .readOnly(let byServer):
             return ToolError(
-                .forbidden, "Tool \(name) changes data and this session is read-only; no request was sent.",
+                .toolNotEnabled, "Tool \(name) changes data and this session is read-only; no request was sent.",
                 hint: byServer
                     ? "The server runs with --read-only (NUDJ_READ_ONLY); restart it without that flag to allow changes."
                     : "This request sent X-MCP-Readonly: true; send it without that header to allow changes.")
         case .planner(let byServer):
             return ToolError(
-                .forbidden,
+                .toolNotEnabled,
                 "Tool \(name) changes data and the agent mode is planner (reads only); no request was sent.",
                 hint: byServer
                     ? "The server runs with --agent-mode planner (NUDJ_AGENT_MODE); restart it with --agent-mode builder to allow changes."

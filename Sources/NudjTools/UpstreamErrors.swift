@@ -18,7 +18,10 @@ package enum UpstreamErrors {
         let envelope = try? JSONParser.parse(response.body, maxDepth: 32)
         let secret = tenant.credential.secret.reveal()
         let upstreamCode = identifier(envelope?["code"]?.stringValue, maxLength: 64, secret: secret)
-        let procedure = identifier(envelope?["data"]?["path"]?.stringValue, maxLength: 128, secret: secret)
+        // A router's placeholder for "no procedure matched" says nothing: omit it.
+        let procedure = identifier(envelope?["data"]?["path"]?.stringValue, maxLength: 128, secret: secret).flatMap {
+            $0 == "unknown" ? nil : $0
+        }
         let rawMessage = envelope?["message"]?.stringValue ?? ""
         let message = sanitize(rawMessage, secret: secret)
         let domain = tenant.domain
@@ -29,10 +32,10 @@ package enum UpstreamErrors {
                 message.isEmpty ? fallback : message,
                 httpStatus: response.status,
                 upstreamCode: upstreamCode,
-                path: procedure,
+                upstreamProcedure: procedure,
                 retryable: retryable,
                 hint: hint
-            ).scoped(to: domain)
+            )
         }
 
         switch response.status {
@@ -108,17 +111,16 @@ package enum UpstreamErrors {
                 "The Nudj API did not answer within \(timeout.components.seconds) s",
                 retryable: true,
                 hint: "Retry; for lists, a smaller limit answers faster."
-            ).scoped(to: tenant.domain)
+            )
         case .unreachable(let reason):
             return ToolError(
                 .upstreamUnavailable,
                 "Could not reach \(tenant.domain.host): \(sanitize(reason, secret: tenant.credential.secret.reveal()))",
                 retryable: true,
                 hint: "Check the API domain and network; retry shortly."
-            ).scoped(to: tenant.domain)
+            )
         case .cancelled:
             return ToolError(.upstreamError, "The call was cancelled", hint: "Call again if you still need the result.")
-                .scoped(to: tenant.domain)
         }
     }
 

@@ -108,10 +108,11 @@ async def test_bad_arguments_are_invalid_input(binary: Path, errlog: IO[str]) ->
     async with connect_stdio(binary, ["stdio", "--sandbox"], errlog) as conn:
         result = await conn.call_tool("get_challenge", {"challengeId": "nope"})
         error = assert_tool_error(
-            result, "invalid_input", httpStatus=None, retryable=False, organisation="acme", path="challengeId"
+            result, "invalid_input", httpStatus=None, retryable=False, organisation="acme", field="challengeId"
         )
         assert "nope" in error["message"]
-        assert error["fields"] == [{"path": "challengeId", "message": error["fields"][0]["message"]}]
+        assert error["fields"] == [{"field": "challengeId", "message": error["fields"][0]["message"]}]
+        assert "list_challenges" in error["hint"]
 
 
 async def test_unknown_id_is_not_found(binary: Path, errlog: IO[str]) -> None:

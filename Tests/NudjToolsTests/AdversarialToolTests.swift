@@ -172,7 +172,7 @@ struct PathArgumentTests {
                         continue
                     }
                     #expect(error.code == .invalidInput)
-                    #expect(error.path == parameter)
+                    #expect(error.field == parameter)
                 }
             }
         }
@@ -211,7 +211,7 @@ struct PathArgumentTests {
                         #expect(
                             result.errorCode == "invalid_input",
                             "\(tool.name) \(parameter)=\(value.debugDescription): \(result.errorCode ?? "success")")
-                        #expect(result.error?["path"] == .string(parameter), "\(tool.name) \(parameter)")
+                        #expect(result.error?["field"] == .string(parameter), "\(tool.name) \(parameter)")
                         #expect(harness.requestCount("acme") == before, "\(tool.name) \(parameter) reached upstream")
                     }
                 }
@@ -291,7 +291,7 @@ struct SecretScrubbingTests {
         let result = try #require(await provider.call("update_challenge", ["challengeId": "0123456789abcdef01234567"]))
         #expect(result.error?["message"] == "Invalid input for body.details.title (100% required)")
         #expect(result.error?["upstreamCode"] == "BAD_REQUEST")
-        #expect(
-            result.error?["upstreamProcedure"] == "challenge.update" || result.error?["path"] == "challenge.update")
+        #expect(result.error?["upstreamProcedure"] == "challenge.update")
+        #expect(result.error?["field"] == nil)
     }
 }

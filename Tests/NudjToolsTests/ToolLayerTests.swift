@@ -105,7 +105,7 @@ struct RequestTests {
         let result = try #require(await tools.call("list_challenges", ["limit": 500, "skip": -1, "limt": 3]))
         #expect(result.errorCode == "invalid_input")
         let fields = result.error?["fields"]?.arrayValue ?? []
-        #expect(Set(fields.compactMap { $0["path"]?.stringValue }) == ["limit", "skip", "limt"])
+        #expect(Set(fields.compactMap { $0["field"]?.stringValue }) == ["limit", "skip", "limt"])
         #expect(fields.contains { $0["message"]?.stringValue?.contains("did you mean 'limit'") == true })
         #expect(transport.sent.withLock { $0.isEmpty })
     }
