@@ -148,6 +148,38 @@ struct SelectionNarrowingTests {
     }
 }
 
+extension SelectionNarrowingTests {
+    @Test("repeated selection headers: lists join (still capped by the server), disagreeing switches are refused")
+    func repeatedHeaders() throws {
+        let runtime = try runtime(ScriptedTransport([]), selection: ToolSelection(toolsets: ["users", "rewards"]))
+        let credentials = [("Authorization", "Bearer opaque-token-value"), ("x-api-domain", "acme")]
+        func authorize(_ headers: [(String, String)]) -> Result<AuthorizedRequest, AuthorizationFailure> {
+            let all = credentials + headers
+            return runtime.authorize(
+                header: { name in all.first { $0.0.lowercased() == name.lowercased() }?.1 },
+                values: { name in all.filter { $0.0.lowercased() == name.lowercased() }.map(\.1) })
+        }
+        let joined = try authorize([("X-MCP-Toolsets", "users"), ("X-MCP-Toolsets", "rewards,tags")]).get()
+        let names = Set(joined.provider.listTools().map(\.name))
+        #expect(names.contains("get_user") && names.contains("list_rewards") && !names.contains("list_tags"))
+        for (name, first, second) in [
+            ("X-MCP-Readonly", "false", "true"), ("x-agent-mode", "builder", "planner"),
+        ] {
+            guard case .failure(let failure) = authorize([(name, first), (name, second)]) else {
+                Issue.record("\(name) repeated with different values was accepted")
+                continue
+            }
+            #expect(failure.kind == .badHeader && failure.message.contains(name))
+        }
+        let same = try authorize([("X-MCP-Readonly", "true"), ("x-mcp-readonly", "TRUE")]).get()
+        #expect(same.provider.view.readOnly)
+        let empty = try authorize([("X-MCP-Toolsets", "")]).get()
+        #expect(
+            empty.provider.listTools().count
+                == ToolView(catalogue: Self.catalogue, server: runtime.selection).visible.count)
+    }
+}
+
 @Suite("Path arguments cannot change the endpoint")
 struct PathArgumentTests {
     /// Values a client or server could read as something other than one opaque segment.
