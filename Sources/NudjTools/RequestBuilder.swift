@@ -22,16 +22,7 @@ package enum RequestBuilder {
             switch location {
             case .path:
                 let text = scalarText(entry.value)
-                if let problem = segmentProblem(text) {
-                    var error = ToolError(
-                        .invalidInput,
-                        "Invalid arguments for \(tool.name): \(entry.key): \(problem); no request was sent.",
-                        field: entry.key,
-                        hint: "Pass the id or identifier exactly as a list or get tool returned it."
-                    )
-                    error.fields = [ValidationIssue(path: entry.key, message: problem)]
-                    return .failure(error)
-                }
+                if let problem = segmentProblem(text) { return .failure(refusal(tool, field: entry.key, problem)) }
                 path = path.replacingFirst("{\(entry.key)}", with: PercentEncoding.encode(text))
             case .query:
                 if case .array(let values) = entry.value {
@@ -45,7 +36,12 @@ package enum RequestBuilder {
             case .bodyRoot:
                 rootBody = entry.value
             case .header(let name):
-                if name.lowercased() == "x-language" { language = scalarText(entry.value) }
+                let text = scalarText(entry.value)
+                // A header value is one line: a CR or LF would start another header.
+                if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                    return .failure(refusal(tool, field: entry.key, "must not contain control characters"))
+                }
+                if name.lowercased() == "x-language" { language = text }
             }
         }
         // Writes always send a JSON body, even an empty one, as the API's POST endpoints expect.
@@ -54,6 +50,17 @@ package enum RequestBuilder {
             ?? (tool.method == "GET" || tool.method == "DELETE" ? nil : .object([:]))
         return .success(
             APICall(api: tool.api, method: tool.method, path: path, query: query, body: payload, language: language))
+    }
+
+    private static func refusal(_ tool: ToolDefinition, field: String, _ problem: String) -> ToolError {
+        var error = ToolError(
+            .invalidInput,
+            "Invalid arguments for \(tool.name): \(field): \(problem); no request was sent.",
+            field: field,
+            hint: "Pass the id or value exactly as a list or get tool returned it."
+        )
+        error.fields = [ValidationIssue(path: field, message: problem)]
+        return error
     }
 
     /// Why `text` cannot be one opaque path segment, or `nil` if it can.

@@ -140,7 +140,8 @@ package final class ToolView: Sendable {
         self.selection = selection
         self.role = role
         self.refusals = refusals
-        serverToolsets = server.toolsets.map { $0.sorted() } ?? ["default"]
+        // Without --toolsets, the defaults apply unless --tools names tools (then they are the whole selection).
+        serverToolsets = server.toolsets.map { $0.sorted() } ?? (server.tools.isEmpty ? ["default"] : [])
     }
 
     /// Why a catalogued tool may not be called in this session, or `nil` if it may.

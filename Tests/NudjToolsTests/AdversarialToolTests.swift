@@ -210,6 +210,23 @@ struct PathArgumentTests {
         }
     }
 
+    @Test("a header argument cannot carry a line break into the upstream request")
+    func headerInjection() throws {
+        let tool = try #require(try Catalogue.embedded().tool(named: "list_challenges"))
+        for value in ["fr\r\nX-Evil: 1", "fr\n", "\u{0}"] {
+            guard case .failure(let error) = RequestBuilder.build(tool, arguments: ["language": .string(value)]) else {
+                Issue.record("built a request with language \(value.debugDescription)")
+                continue
+            }
+            #expect(error.code == .invalidInput && error.field == "language")
+        }
+        guard case .success(let call) = RequestBuilder.build(tool, arguments: ["language": "fr"]) else {
+            Issue.record("fr refused")
+            return
+        }
+        #expect(call.language == "fr")
+    }
+
     @Test("ordinary ids, slugs and reserved characters still build one encoded segment")
     func ordinaryValues() throws {
         let tool = try #require(try Catalogue.embedded().tool(named: "integration_get_community"))

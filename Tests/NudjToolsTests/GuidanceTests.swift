@@ -112,6 +112,13 @@ struct ActionableErrorTests {
         #expect(hint.contains("--toolsets default,tags") && hint.contains("NUDJ_TOOLSETS"), "\(hint)")
     }
 
+    @Test("with --tools alone the hint adds the toolset without turning the defaults on")
+    func notEnabledWithToolsOnly() async throws {
+        let result = try #require(await provider(server: ToolSelection(tools: ["get_user"])).call("list_tags"))
+        let hint = result.error?["hint"]?.stringValue ?? ""
+        #expect(hint.contains("--toolsets tags ") && !hint.contains("default"), "\(hint)")
+    }
+
     @Test("a tool a request's header left out is tool_not_enabled and names the header")
     func notEnabledByRequest() async throws {
         let tools = try provider(server: ToolSelection(toolsets: ["all"]), request: ToolSelection(toolsets: ["users"]))
