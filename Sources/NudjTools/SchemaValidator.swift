@@ -160,7 +160,11 @@ package final class CompiledSchema: Sendable {
         if let format, !Self.knownFormats.contains(format) { throw fail("unsupported format '\(format)'") }
         switch schema[Self.idSourceKeyword] {
         case nil: idSource = inherited
-        case .string(let tool)? where Catalogue.isValidName(tool): idSource = tool
+        // A tool name (`^[a-z0-9_]{1,48}$`); checked here because this file also builds alone (fuzz/schema).
+        case .string(let tool)?
+        where !tool.isEmpty && tool.utf8.count <= 48
+            && tool.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }):
+            idSource = tool
         default: throw fail("\(Self.idSourceKeyword) must name a tool")
         }
         switch schema["items"] {
