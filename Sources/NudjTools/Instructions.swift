@@ -52,7 +52,7 @@ enum Instructions {
         let domain = context.domain
         if let claimed = context.mismatchedClaim {
             return
-                "The token belongs to the Nudj organisation '\(claimed)', but the API domain is \(domain.organisation)'s (\(domain.headerValue)), so every tool call returns tenant_forbidden and nothing is sent. Use a token minted for \(domain.organisation), or point the API domain at \(claimed)."
+                "The token belongs to the Nudj organisation '\(claimed)', but the API domain names the organisation '\(domain.organisation)' (\(domain.headerValue)), so every tool call returns tenant_forbidden and nothing is sent. Use a token minted for \(domain.organisation), or point the API domain at \(claimed)."
         }
         if let claims = context.claims, claims.isExpired(now: now) {
             return

@@ -101,7 +101,8 @@ async def test_session_with_another_orgs_token_gets_tenant_forbidden(
     """
     acme, globex = org(sandbox.ready, "acme"), org(sandbox.ready, "globex")
     async with session(serve_external, transport, auth_headers(globex, domain_of=acme)) as conn:
-        assert conn.instructions and "'acme'" in conn.instructions
+        assert conn.instructions and "'acme'" in conn.instructions and "'globex'" in conn.instructions
+        assert "Connected to" not in conn.instructions, conn.instructions
         before = sandbox_stats(sandbox.ready)
         result = await conn.call_tool("list_challenges", {"limit": 1})
         delta = stats_delta(before, sandbox_stats(sandbox.ready))

@@ -99,6 +99,7 @@ struct InstructionsTests {
             .instructions
         #expect(!text.contains("Connected to"))
         #expect(text.contains("belongs to the Nudj organisation 'globex'") && text.contains("tenant_forbidden"))
+        #expect(text.contains("names the organisation 'acme'"))
     }
 }
 
