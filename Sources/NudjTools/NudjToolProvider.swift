@@ -154,7 +154,7 @@ package struct NudjToolProvider: ToolProvider {
             context.progress.report(1, total: 1, message: "HTTP \(response.status)")
             context.clientLog.log(.debug, .string("\(call.method) \(tool.path) → \(response.status)"))
             guard (200..<300).contains(response.status) else {
-                return .failure(UpstreamErrors.classify(response, tenant: tenant))
+                return .failure(UpstreamErrors.classify(response, tenant: tenant, api: tool.api))
             }
             return shaper.shape(tool, arguments: effective, status: response.status, body: response.body)
         }

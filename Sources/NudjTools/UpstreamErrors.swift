@@ -13,6 +13,7 @@ package enum UpstreamErrors {
     package static func classify(
         _ response: UpstreamResponse,
         tenant: TenantContext,
+        api: NudjAPI = .admin,
         now: Double = Date().timeIntervalSince1970
     ) -> ToolError {
         let envelope = try? JSONParser.parse(response.body, maxDepth: 32)
@@ -83,8 +84,14 @@ package enum UpstreamErrors {
         case 429:
             var limited = error(.rateLimited, "Rate limit reached for \(domain.organisation)", retryable: true)
             limited.retryAfterSeconds = RateLimit.retryAfterSeconds(response.headers, now: now)
+            // The limit the API reports, else the documented one.
+            let perMinute =
+                response.headers["x-ratelimit-limit"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                .flatMap { (1...1_000_000).contains($0) ? $0 : nil }
+                ?? Instructions.rateLimits.first { $0.api == api }?.perMinute
+            let limit = perMinute.map { "the \(api.rawValue) API allows \($0) requests/min per organisation, " } ?? ""
             limited.hint =
-                "Wait \(limited.retryAfterSeconds.map { "\(Int($0.rounded(.up))) s" } ?? "a minute") before calling again; the limit is shared by every agent on this organisation."
+                "Wait \(limited.retryAfterSeconds.map { "\(Int($0.rounded(.up))) s" } ?? "a minute") before calling again; \(limit)shared by every agent on \(domain.organisation). Avoid fanning out many calls at once."
             return limited
         case 502, 503, 504:
             return error(

@@ -181,6 +181,21 @@ struct ActionableErrorTests {
         }
     }
 
+    @Test("a rate_limited hint gives the limit of the API that was called")
+    func rateLimitHint() async throws {
+        let tools = try provider(
+            ScriptedTransport([
+                ScriptedTransport.status(429, "{}", headers: ["retry-after": "30"]),
+                ScriptedTransport.status(429, "{}", headers: ["retry-after": "30", "x-ratelimit-limit": "42"]),
+            ]),
+            server: ToolSelection(toolsets: ["all"]))
+        let analytics = try #require(
+            await tools.call("analytics_get_user_details", ["userId": "0123456789abcdef01234567"]))
+        #expect(analytics.error?["hint"]?.stringValue?.contains("analytics API allows 100 requests/min") == true)
+        let admin = try #require(await tools.call("get_user", ["userId": "0123456789abcdef01234567"]))
+        #expect(admin.error?["hint"]?.stringValue?.contains("admin API allows 42 requests/min") == true)
+    }
+
     @Test("apiDomain is the API the tool calls, not always the admin API")
     func apiDomain() async throws {
         let tools = try provider(
