@@ -233,7 +233,7 @@ package struct Catalogue: Sendable {
             name: name,
             title: title,
             description: description,
-            inputSchema: inputSchema,
+            inputSchema: CompiledSchema.published(inputSchema),
             outputSchema: outputSchema,
             annotations: annotations
         )

@@ -1,18 +1,20 @@
 import Foundation
 import Tenancy
 
-/// The `instructions` an agent receives at initialize / discover: where it is connected, what it can do, how
-/// results and errors read.
+/// The `instructions` an agent receives at initialize / discover: where it is connected, what it can and cannot do
+/// and how to change that, the rate limits it shares, and how results and errors read.
 enum Instructions {
-    static func text(view: ToolView, tenant: Result<TenantContext, TenantProblem>) -> String {
+    /// Documented per-organisation limits (requests per minute), shared by every agent on the organisation.
+    static let rateLimits: [(api: NudjAPI, perMinute: Int)] = [(.admin, 500), (.integration, 1000), (.analytics, 100)]
+
+    static func text(
+        catalogue: Catalogue, view: ToolView, tenant: Result<TenantContext, TenantProblem>,
+        now: Int64 = Int64(Date().timeIntervalSince1970)
+    ) -> String {
         var lines: [String] = []
         switch tenant {
         case .success(let context):
-            var who =
-                "Connected to the Nudj organisation '\(context.domain.organisation)' (\(context.domain.headerValue))"
-            if let role = context.claims?.role { who += " with \(role == .admin ? "an" : "a") \(role.name)-role token" }
-            lines.append(
-                who + ". Every tool acts on this organisation only; no tool takes an organisation or domain argument.")
+            lines.append(connection(context, now: now))
         case .failure(.notConfigured(let hint)):
             lines.append(
                 "No Nudj credentials are configured, so every tool call returns the error not_configured. \(hint)")
@@ -23,14 +25,76 @@ enum Instructions {
         let apis = Set(view.visible.map(\.api.rawValue)).sorted()
         lines.append(
             "\(view.visible.count) tools from toolsets \(view.toolsetNames.joined(separator: ", ")) (APIs: \(apis.joined(separator: ", ")))."
-                + (view.readOnly ? " Read-only mode: tools that change data are not available." : "")
+        )
+        if let readOnly = readOnlyReason(view) {
+            lines.append("This session is read-only (\(readOnly)): tools that change data are not available.")
+        }
+        lines += offToolsets(catalogue: catalogue, view: view)
+        lines.append(
+            "Rate limits per organisation, shared by every agent on it: "
+                + rateLimits.map { "\($0.api.rawValue) API \($0.perMinute) requests/min" }.joined(separator: ", ")
+                + ". A rate_limited error says how long to wait; avoid fanning out many calls at once."
         )
         lines.append(
             "Lists are paginated (limit 1-100, skip ≥ 0); each list result has a page object with returned, totalCount, hasMore and nextArguments to call for the next page."
         )
         lines.append(
-            "Failures are tool results with isError and a structured error {code, httpStatus, message, retryable, retryAfterSeconds, hint}. Codes: unauthorized, token_expired, tenant_forbidden, forbidden, not_found, invalid_input, conflict, rate_limited, upstream_error, upstream_unavailable, upstream_timeout, invalid_upstream_response, domain_not_allowed, not_configured. On tenant_forbidden or token_expired do not retry: the credentials must change."
+            "Failures are tool results with isError and a structured error {code, message, retryable, hint, and when known httpStatus, field (the argument), upstreamCode, upstreamProcedure, apiDomain, retryAfterSeconds}. Codes: "
+                + ToolErrorCode.all.map(\.rawValue).joined(separator: ", ")
+                + ". On tenant_forbidden or token_expired do not retry: the credentials must change. tool_not_enabled names the setting that enables the tool."
         )
         return lines.joined(separator: "\n")
+    }
+
+    /// Who the session acts as. A token that cannot work (expired, or minted for another organisation) is said
+    /// plainly instead of being announced as a connection.
+    private static func connection(_ context: TenantContext, now: Int64) -> String {
+        let domain = context.domain
+        if let claimed = context.mismatchedClaim {
+            return
+                "The token belongs to the Nudj organisation '\(claimed)', but the API domain names the organisation '\(domain.organisation)' (\(domain.headerValue)), so every tool call returns tenant_forbidden and nothing is sent. Use a token minted for \(domain.organisation), or point the API domain at \(claimed)."
+        }
+        if let claims = context.claims, claims.isExpired(now: now) {
+            return
+                "The token for the Nudj organisation '\(domain.organisation)' (\(domain.headerValue)) has expired, so every tool call returns token_expired and nothing is sent. Generate a new token in the admin panel (Settings → Developer) and update the client configuration."
+        }
+        var who = "Connected to the Nudj organisation '\(domain.organisation)' (\(domain.headerValue))"
+        if let role = context.claims?.role { who += " with \(role == .admin ? "an" : "a") \(role.name)-role token" }
+        return who + ". Every tool acts on this organisation only; no tool takes an organisation or domain argument."
+    }
+
+    private static func readOnlyReason(_ view: ToolView) -> String? {
+        var reasons: [String] = []
+        if view.selection.serverReadOnly { reasons.append("the server runs with --read-only") }
+        if view.selection.readOnly && !view.selection.serverReadOnly { reasons.append("X-MCP-Readonly: true") }
+        if view.selection.serverPlanner { reasons.append("the server's agent mode is planner") }
+        if view.selection.planner && !view.selection.serverPlanner { reasons.append("x-agent-mode: planner") }
+        if view.role == .viewer { reasons.append("the token's role is Viewer") }
+        return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
+    }
+
+    /// The toolsets this session does not have, and the exact switch that turns each group on.
+    private static func offToolsets(catalogue: Catalogue, view: ToolView) -> [String] {
+        var byServer: [String] = []
+        var byRequest: [String] = []
+        for toolset in catalogue.toolsets where toolset.tools.allSatisfy({ !view.selection.tools.contains($0) }) {
+            if toolset.tools.allSatisfy({ !view.selection.serverTools.contains($0) }) {
+                byServer.append(toolset.name)
+            } else {
+                byRequest.append(toolset.name)
+            }
+        }
+        var lines: [String] = []
+        if !byServer.isEmpty {
+            lines.append(
+                "Toolsets off on this server: \(byServer.joined(separator: ", ")). To enable them, restart nudj-mcp with --toolsets \((view.serverToolsets + byServer).joined(separator: ",")) (or NUDJ_TOOLSETS; `all` enables every toolset); request headers cannot enable them."
+            )
+        }
+        if !byRequest.isEmpty {
+            lines.append(
+                "Toolsets left out by this request's X-MCP-Toolsets / X-MCP-Tools headers: \(byRequest.joined(separator: ", ")); add them to X-MCP-Toolsets to use them."
+            )
+        }
+        return lines
     }
 }

@@ -24,7 +24,7 @@ package struct NudjToolProvider: ToolProvider {
     package let logger: Logger
 
     /// Built on demand: only `initialize` and `server/discover` read it.
-    package var instructions: String { Instructions.text(view: view, tenant: tenant) }
+    package var instructions: String { Instructions.text(catalogue: catalogue, view: view, tenant: tenant) }
 
     package init(
         catalogue: Catalogue,
@@ -57,7 +57,8 @@ package struct NudjToolProvider: ToolProvider {
         case .success(let result):
             logger.info("tool call", audit + [("outcome", "ok")])
             return result
-        case .failure(let error):
+        case .failure(let unscoped):
+            let error = unscoped.scoped(to: try? tenant.get().domain, api: tool.api)
             logger.info(
                 "tool call",
                 audit + [("outcome", error.code.rawValue), ("status", error.httpStatus.map(String.init) ?? "-")])
@@ -66,15 +67,21 @@ package struct NudjToolProvider: ToolProvider {
         }
     }
 
+    /// For an id field that failed: the tool that lists its ids, and how to enable that tool if this session cannot
+    /// call it.
+    private func idHint(_ issues: [ValidationIssue]) -> String? {
+        guard let issue = issues.first(where: { $0.idSource != nil }), let source = issue.idSource else { return nil }
+        var hint = "\(issue.fieldName) takes ids from \(source): call it and pass an item's id."
+        if let lister = catalogue.tool(named: source), let refused = view.refusalError(lister) {
+            hint += " \(source) is not enabled in this session: \(refused.hint ?? refused.message)"
+        }
+        return hint
+    }
+
     private func run(
         _ tool: ToolDefinition, arguments: JSONObject, context: ToolCallContext
     ) async -> Result<ToolCallResult, ToolError> {
-        let domain = try? tenant.get().domain
-        if let reason = view.refusal(tool) {
-            return .failure(
-                ToolError(.forbidden, reason, hint: "Call tools/list for the tools this session may use.").scoped(
-                    to: domain))
-        }
+        if let refused = view.refusalError(tool) { return .failure(refused) }
         let tenant: TenantContext
         switch self.tenant {
         case .success(let context): tenant = context
@@ -94,7 +101,6 @@ package struct NudjToolProvider: ToolProvider {
         if let claims = tenant.claims, claims.isExpired(now: Int64(Date().timeIntervalSince1970)) {
             return .failure(
                 ToolError(.tokenExpired, "The token expired; no request was sent.", hint: UpstreamErrors.expiredHint)
-                    .scoped(to: tenant.domain)
             )
         }
         if let claimed = tenant.mismatchedClaim {
@@ -105,7 +111,7 @@ package struct NudjToolProvider: ToolProvider {
                     httpStatus: 403,
                     hint:
                         "Use a token minted in the admin panel of \(tenant.domain.organisation) (https://\(tenant.domain.host)/admin → Settings → Developer), or point the API domain at \(claimed). Do not retry with this token."
-                ).scoped(to: tenant.domain)
+                )
             )
         }
         let issues = tool.validator.validate(.object(arguments))
@@ -113,18 +119,27 @@ package struct NudjToolProvider: ToolProvider {
             var error = ToolError(
                 .invalidInput,
                 "Invalid arguments for \(tool.name): " + issues.prefix(3).map(\.description).joined(separator: "; "),
-                path: issues[0].path,
-                hint: "Fix the listed fields; the tool's inputSchema gives every field's type and range."
-            ).scoped(to: tenant.domain)
+                field: issues[0].path,
+                hint: idHint(issues)
+                    ?? "Fix the listed fields; the tool's inputSchema gives every field's type and range."
+            )
             error.fields = issues
             return .failure(error)
         }
         let effective = RequestBuilder.applyingDefaults(tool, to: arguments)
-        let call = RequestBuilder.build(tool, arguments: effective)
-        // Second line of defence: in read-only mode nothing but GET leaves the process.
+        let call: APICall
+        switch RequestBuilder.build(tool, arguments: effective) {
+        case .success(let built): call = built
+        case .failure(let error): return .failure(error)
+        }
+        // Second line of defence, independent of the tool's listing: a session that may not write (read-only,
+        // planner, Viewer) sends nothing but GET.
         if view.readOnly && call.method != "GET" {
             return .failure(
-                ToolError(.forbidden, "Read-only mode refuses \(call.method) requests.").scoped(to: tenant.domain))
+                ToolError(
+                    view.selection.allowsWrites ? .forbidden : .toolNotEnabled,
+                    "This session may not change data (read-only, planner mode or a Viewer token); \(call.method) refused; no request was sent."
+                ))
         }
         context.progress.report(0, total: 1, message: "\(call.method) \(tool.api.basePath)\(tool.path)")
         let outcome = await client.send(call, tenant: tenant) { wait in
@@ -139,10 +154,9 @@ package struct NudjToolProvider: ToolProvider {
             context.progress.report(1, total: 1, message: "HTTP \(response.status)")
             context.clientLog.log(.debug, .string("\(call.method) \(tool.path) → \(response.status)"))
             guard (200..<300).contains(response.status) else {
-                return .failure(UpstreamErrors.classify(response, tenant: tenant))
+                return .failure(UpstreamErrors.classify(response, tenant: tenant, api: tool.api))
             }
             return shaper.shape(tool, arguments: effective, status: response.status, body: response.body)
-                .mapError { $0.scoped(to: tenant.domain) }
         }
     }
 }

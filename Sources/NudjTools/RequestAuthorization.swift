@@ -25,8 +25,16 @@ extension NudjRuntime {
     /// Authorises one HTTP request from its own headers, as every request must be (a session id proves nothing):
     /// `Authorization: Bearer <token>` (prefix optional, any case) or `x-api-token`, plus `x-api-domain`, normalised
     /// and allowlisted exactly as on stdio. Tool selection headers (`X-MCP-Toolsets`, `X-MCP-Tools`,
-    /// `X-MCP-Exclude-Tools`, `X-MCP-Readonly`, `x-agent-mode`) narrow the operator's selection, never widen it.
-    package func authorize(header: (String) -> String?) -> Result<AuthorizedRequest, AuthorizationFailure> {
+    /// `X-MCP-Exclude-Tools`, `X-MCP-Readonly`, `x-agent-mode`) select within the operator's selection (its default
+    /// toolsets when it names none) and can only narrow it; unknown names are refused. A repeated list header counts
+    /// as its values joined (RFC 9110); a repeated `X-MCP-Readonly` or `x-agent-mode` that disagrees is refused.
+    ///
+    /// - Parameters:
+    ///   - header: the first value of a header, by case-insensitive name.
+    ///   - values: every value of a header, in order; defaults to the first one only.
+    package func authorize(
+        header: (String) -> String?, values: ((String) -> [String])? = nil
+    ) -> Result<AuthorizedRequest, AuthorizationFailure> {
         let authorization = header("Authorization")
         let apiToken = header("x-api-token")
         let credential: Credential
@@ -74,9 +82,36 @@ extension NudjRuntime {
                 AuthorizationFailure(kind: .domainRefused, message: "x-api-domain refused: \(error.message)"))
         }
         var request = ToolSelection()
-        request.toolsets = header("X-MCP-Toolsets").map(ToolSelection.names)
-        request.tools = header("X-MCP-Tools").map(ToolSelection.names) ?? []
-        request.excludedTools = header("X-MCP-Exclude-Tools").map(ToolSelection.names) ?? []
+        func all(_ name: String) -> [String] { values?(name) ?? header(name).map { [$0] } ?? [] }
+        func list(_ name: String) -> Set<String> { ToolSelection.names(all(name).joined(separator: ",")) }
+        let chosenToolsets = list("X-MCP-Toolsets")
+        request.toolsets = chosenToolsets.isEmpty ? nil : chosenToolsets  // an empty header chooses nothing
+        request.tools = list("X-MCP-Tools")
+        request.excludedTools = list("X-MCP-Exclude-Tools")
+        for name in ["X-MCP-Readonly", "x-agent-mode"]
+        where Set(all(name).map { Substring($0).trimmingASCIIWhitespace().lowercased() }).count > 1 {
+            return .failure(
+                AuthorizationFailure(kind: .badHeader, message: "\(name) is sent more than once with different values"))
+        }
+        // A misspelt name would silently select nothing: refuse it, naming what exists.
+        let toolsets = Set(catalogue.toolsets.map(\.name)).union(["all", "default"])
+        if let unknown = request.toolsets?.first(where: { !toolsets.contains($0) }) {
+            return .failure(
+                AuthorizationFailure(
+                    kind: .badHeader,
+                    message:
+                        "X-MCP-Toolsets names an unknown toolset '\(unknown)'; known: \(catalogue.toolsets.map(\.name).joined(separator: ", ")), all, default"
+                )
+            )
+        }
+        for (name, tools) in [("X-MCP-Tools", request.tools), ("X-MCP-Exclude-Tools", request.excludedTools)] {
+            if let unknown = tools.first(where: { catalogue.tool(named: $0) == nil }) {
+                return .failure(
+                    AuthorizationFailure(
+                        kind: .badHeader,
+                        message: "\(name) names an unknown tool '\(unknown)'; run `nudj-mcp tools` for the list"))
+            }
+        }
         if let readOnly = header("X-MCP-Readonly") {
             switch readOnly.lowercased() {
             case "true", "1", "yes", "on": request.readOnly = true

@@ -1,13 +1,17 @@
 import Codecs
+import Foundation
 import JSONRPC
 import NudjClient
 
 /// Turns validated arguments into an `APICall`, each argument placed where the schema says.
 ///
-/// Path values are percent-encoded as single segments, so no argument can change which endpoint is called; the
+/// No argument can change which endpoint is called: a path value that a client or server could read as anything
+/// but one opaque segment (empty, a dot segment, a slash or backslash, a control character, or any of these
+/// percent-encoded or in a compatibility form) is refused, and the rest is percent-encoded as a single segment. The
 /// host never comes from arguments at all (the tenant's domain is applied by `NudjClient`).
 package enum RequestBuilder {
-    package static func build(_ tool: ToolDefinition, arguments: JSONObject) -> APICall {
+    /// The upstream call for validated arguments, or `invalid_input` naming the path argument that is refused.
+    package static func build(_ tool: ToolDefinition, arguments: JSONObject) -> Result<APICall, ToolError> {
         var path = tool.path
         var query: [(name: String, value: String)] = []
         var body: JSONObject?
@@ -17,7 +21,9 @@ package enum RequestBuilder {
             guard let location = tool.locations[entry.key] else { continue }
             switch location {
             case .path:
-                path = path.replacingFirst("{\(entry.key)}", with: PercentEncoding.encode(scalarText(entry.value)))
+                let text = scalarText(entry.value)
+                if let problem = segmentProblem(text) { return .failure(refusal(tool, field: entry.key, problem)) }
+                path = path.replacingFirst("{\(entry.key)}", with: PercentEncoding.encode(text))
             case .query:
                 if case .array(let values) = entry.value {
                     for value in values { query.append((entry.key, scalarText(value))) }
@@ -30,14 +36,69 @@ package enum RequestBuilder {
             case .bodyRoot:
                 rootBody = entry.value
             case .header(let name):
-                if name.lowercased() == "x-language" { language = scalarText(entry.value) }
+                let text = scalarText(entry.value)
+                // A header value is one line: a CR or LF would start another header.
+                if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                    return .failure(refusal(tool, field: entry.key, "must not contain control characters"))
+                }
+                if name.lowercased() == "x-language" { language = text }
             }
         }
         // Writes always send a JSON body, even an empty one, as the API's POST endpoints expect.
         let payload =
             rootBody ?? body.map(JSONValue.object)
             ?? (tool.method == "GET" || tool.method == "DELETE" ? nil : .object([:]))
-        return APICall(api: tool.api, method: tool.method, path: path, query: query, body: payload, language: language)
+        return .success(
+            APICall(api: tool.api, method: tool.method, path: path, query: query, body: payload, language: language))
+    }
+
+    private static func refusal(_ tool: ToolDefinition, field: String, _ problem: String) -> ToolError {
+        var error = ToolError(
+            .invalidInput,
+            "Invalid arguments for \(tool.name): \(field): \(problem); no request was sent.",
+            field: field,
+            hint: "Pass the id or value exactly as a list or get tool returned it."
+        )
+        error.fields = [ValidationIssue(path: field, message: problem)]
+        return error
+    }
+
+    /// Why `text` cannot be one opaque path segment, or `nil` if it can.
+    ///
+    /// Checked on the value itself, on up to three rounds of percent-decoding (servers and proxies decode once or
+    /// more) and on its Unicode compatibility form (some servers apply NFKC, turning `．` into `.`).
+    static func segmentProblem(_ text: String) -> String? {
+        if text.isEmpty { return "must not be empty" }
+        if let problem = literalProblem(text) { return problem }
+        var current = text
+        for _ in 0..<3 {
+            guard current.contains("%"), let decoded = PercentEncoding.decode(current, plusAsSpace: false),
+                decoded != current
+            else { break }
+            if decoded.isEmpty || literalProblem(decoded) != nil {
+                return "must not contain percent-encoded dots, slashes or control characters"
+            }
+            current = decoded
+        }
+        if !text.unicodeScalars.allSatisfy(\.isASCII) {
+            let compatible = text.precomposedStringWithCompatibilityMapping
+            if compatible != text, literalProblem(compatible) != nil {
+                return "must not contain characters that normalise to dots or slashes"
+            }
+        }
+        return nil
+    }
+
+    private static func literalProblem(_ text: String) -> String? {
+        if text == "." || text == ".." { return "must not be '.' or '..' (a path would drop or climb the segment)" }
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x2F, 0x5C: return "must not contain '/' or '\\'"
+            case 0..<0x20, 0x7F..<0xA0: return "must not contain control characters"
+            default: continue
+            }
+        }
+        return nil
     }
 
     /// Arguments with schema defaults filled in for absent top-level properties (so pagination is explicit).

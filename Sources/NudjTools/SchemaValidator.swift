@@ -5,6 +5,24 @@ import Synchronization
 package struct ValidationIssue: Sendable, Equatable, CustomStringConvertible {
     package var path: String
     package var message: String
+    /// The tool that lists the ids this field takes (the schema's `x-idSource`), when it is an id field.
+    package var idSource: String? = nil
+
+    /// The argument's name without array indices (`tags[0]` → `tags`).
+    package var fieldName: String {
+        var field = ""
+        var depth = 0
+        for character in path {
+            if character == "[" {
+                depth += 1
+            } else if character == "]" {
+                depth -= 1
+            } else if depth == 0 {
+                field.append(character)
+            }
+        }
+        return field
+    }
 
     package var description: String { path.isEmpty ? message : "\(path): \(message)" }
 }
@@ -49,6 +67,8 @@ package final class CompiledSchema: Sendable {
     private let additional: Additional
     private let minProperties: Int?
     private let maxProperties: Int?
+    /// The tool that lists valid values for this id field (`x-idSource`), named in hints when a value is refused.
+    package let idSource: String?
 
     package static let objectIDPattern = "^[0-9a-fA-F]{24}$"
 
@@ -65,8 +85,12 @@ package final class CompiledSchema: Sendable {
         package var description: String { "\(path.isEmpty ? "schema" : path): \(message)" }
     }
 
-    /// Compiles a schema object; `path` locates it in error messages.
-    package init(_ schema: JSONObject, path: String = "") throws(CompileError) {
+    /// The server-only keyword naming the tool an id field's values come from: `"x-idSource": "list_tags"` on a
+    /// property (an array of ids passes it to its items). Not published in `tools/list`; it feeds error hints.
+    package static let idSourceKeyword = "x-idSource"
+
+    /// Compiles a schema object; `path` locates it in error messages; `idSource` is inherited by array items.
+    package init(_ schema: JSONObject, path: String = "", idSource inherited: String? = nil) throws(CompileError) {
         func fail(_ message: String) -> CompileError { CompileError(path: path, message: message) }
         func number(_ key: String) throws(CompileError) -> Double? {
             guard let value = schema[key] else { return nil }
@@ -83,7 +107,8 @@ package final class CompiledSchema: Sendable {
             switch entry.key {
             case "type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
                 "minLength", "maxLength", "pattern", "format", "items", "minItems", "maxItems", "uniqueItems",
-                "properties", "required", "additionalProperties", "minProperties", "maxProperties":
+                "properties", "required", "additionalProperties", "minProperties", "maxProperties",
+                Self.idSourceKeyword:
                 continue
             default:
                 throw fail("unsupported schema keyword '\(entry.key)'")
@@ -133,9 +158,18 @@ package final class CompiledSchema: Sendable {
         }
         format = schema["format"]?.stringValue
         if let format, !Self.knownFormats.contains(format) { throw fail("unsupported format '\(format)'") }
+        switch schema[Self.idSourceKeyword] {
+        case nil: idSource = inherited
+        // A tool name (`^[a-z0-9_]{1,48}$`); checked here because this file also builds alone (fuzz/schema).
+        case .string(let tool)?
+        where !tool.isEmpty && tool.utf8.count <= 48
+            && tool.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }):
+            idSource = tool
+        default: throw fail("\(Self.idSourceKeyword) must name a tool")
+        }
         switch schema["items"] {
         case nil: items = nil
-        case .object(let object)?: items = try CompiledSchema(object, path: path + "[]")
+        case .object(let object)?: items = try CompiledSchema(object, path: path + "[]", idSource: idSource)
         default: throw fail("items must be a schema object")
         }
         minItems = try count("minItems")
@@ -188,8 +222,9 @@ package final class CompiledSchema: Sendable {
 
     private func check(_ value: JSONValue, path: String, into issues: inout [ValidationIssue], limit: Int) {
         guard issues.count < limit else { return }
-        func report(_ message: String, at reportPath: String? = nil) {
-            if issues.count < limit { issues.append(ValidationIssue(path: reportPath ?? path, message: message)) }
+        func report(_ message: String, at reportPath: String? = nil, idSource: String? = idSource) {
+            guard issues.count < limit else { return }
+            issues.append(ValidationIssue(path: reportPath ?? path, message: message, idSource: idSource))
         }
 
         if let types, !types.contains(where: { Self.matches(value, type: $0) }) {
@@ -250,7 +285,9 @@ package final class CompiledSchema: Sendable {
                 report("must have at least \(minProperties) field(s)")
             }
             if let maxProperties, object.count > maxProperties { report("must have at most \(maxProperties) fields") }
-            for name in required where object[name] == nil { report("is required", at: Self.join(path, name)) }
+            for name in required where object[name] == nil {
+                report("is required", at: Self.join(path, name), idSource: property(name)?.idSource)
+            }
             for entry in object {
                 let childPath = Self.join(path, entry.key)
                 if let schema = property(entry.key) {
@@ -267,7 +304,7 @@ package final class CompiledSchema: Sendable {
                     } else if !propertyNames.isEmpty {
                         message += "; known fields: \(propertyNames.joined(separator: ", "))"
                     }
-                    report(message, at: childPath)
+                    report(message, at: childPath, idSource: nil)
                 }
             }
         case .bool, .null:
@@ -276,6 +313,20 @@ package final class CompiledSchema: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// `schema` as clients see it: server-only keywords (`x-idSource`) removed at every depth.
+    package static func published(_ schema: JSONObject) -> JSONObject {
+        func strip(_ value: JSONValue) -> JSONValue {
+            switch value {
+            case .object(let object): .object(published(object))
+            case .array(let elements): .array(elements.map(strip))
+            default: value
+            }
+        }
+        var result = JSONObject()
+        for entry in schema where entry.key != idSourceKeyword { result.appendUnchecked(entry.key, strip(entry.value)) }
+        return result
+    }
 
     private static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 

@@ -12,8 +12,11 @@ package struct ToolErrorCode: RawRepresentable, Sendable, Hashable, CustomString
     package static let tokenExpired = ToolErrorCode(rawValue: "token_expired")
     /// 403: the token belongs to a different organisation than the API domain.
     package static let tenantForbidden = ToolErrorCode(rawValue: "tenant_forbidden")
-    /// 403 for any other reason (role too low), or refused locally (read-only mode, Viewer token, tool disabled).
+    /// A permission: 403 for any other reason (the token's role is too low), or a Viewer token's write refused locally.
     package static let forbidden = ToolErrorCode(rawValue: "forbidden")
+    /// A configuration: the tool is outside this session's selection (toolsets, tools, exclusions, read-only,
+    /// planner mode). The hint names the flag, env var or header that enables it.
+    package static let toolNotEnabled = ToolErrorCode(rawValue: "tool_not_enabled")
     package static let notFound = ToolErrorCode(rawValue: "not_found")
     /// Arguments failed validation (locally, before any call) or upstream rejected them (400/422).
     package static let invalidInput = ToolErrorCode(rawValue: "invalid_input")
@@ -31,7 +34,8 @@ package struct ToolErrorCode: RawRepresentable, Sendable, Hashable, CustomString
     package static let notConfigured = ToolErrorCode(rawValue: "not_configured")
 
     package static let all: [ToolErrorCode] = [
-        .unauthorized, .tokenExpired, .tenantForbidden, .forbidden, .notFound, .invalidInput, .conflict, .rateLimited,
+        .unauthorized, .tokenExpired, .tenantForbidden, .forbidden, .toolNotEnabled, .notFound, .invalidInput,
+        .conflict, .rateLimited,
         .upstreamError, .upstreamUnavailable, .upstreamTimeout, .invalidUpstreamResponse, .domainNotAllowed,
         .notConfigured,
     ]
@@ -47,9 +51,10 @@ package struct ToolError: Error, Sendable, Equatable {
     package var httpStatus: Int?
     package var upstreamCode: String?
     /// The argument the error concerns (`details.title`, `tags[2]`), when one is known.
-    package var path: String?
+    package var field: String?
     /// The API procedure that refused the call (the tRPC envelope's `data.path`), for correlating with Nudj's logs.
     package var upstreamProcedure: String?
+    /// The base URL of the API the tool calls (`…/api/v2/admin`, `…/integration` or `…/analytics`).
     package var apiDomain: String?
     package var organisation: String?
     package var retryable: Bool
@@ -63,7 +68,8 @@ package struct ToolError: Error, Sendable, Equatable {
         _ message: String,
         httpStatus: Int? = nil,
         upstreamCode: String? = nil,
-        path: String? = nil,
+        field: String? = nil,
+        upstreamProcedure: String? = nil,
         retryable: Bool = false,
         retryAfterSeconds: Double? = nil,
         hint: String? = nil
@@ -72,36 +78,38 @@ package struct ToolError: Error, Sendable, Equatable {
         self.message = message
         self.httpStatus = httpStatus
         self.upstreamCode = upstreamCode
-        self.path = path
+        self.field = field
+        self.upstreamProcedure = upstreamProcedure
         self.retryable = retryable
         self.retryAfterSeconds = retryAfterSeconds
         self.hint = hint
     }
 
-    /// Adds the tenant so the agent sees which organisation the failure concerns.
-    package func scoped(to domain: APIDomain?) -> ToolError {
+    /// Adds where the call went: the organisation and the base URL of the API the tool calls.
+    package func scoped(to domain: APIDomain?, api: NudjAPI) -> ToolError {
         var copy = self
-        copy.apiDomain = domain?.headerValue
+        copy.apiDomain = domain?.baseURL(api)
         copy.organisation = domain?.organisation
         return copy
     }
 
+    /// The structured error. A field that is not known is omitted, never filled with a placeholder.
     package var json: JSONValue {
         var error: JSONObject = ["code": .string(code.rawValue)]
-        error.appendUnchecked("httpStatus", httpStatus.map { .int(Int64($0)) } ?? .null)
-        error.appendUnchecked("upstreamCode", upstreamCode.map { .string($0) } ?? .null)
+        if let httpStatus { error.appendUnchecked("httpStatus", .int(Int64(httpStatus))) }
+        if let upstreamCode { error.appendUnchecked("upstreamCode", .string(upstreamCode)) }
         error.appendUnchecked("message", .string(message))
-        error.appendUnchecked("path", path.map { .string($0) } ?? .null)
+        if let field { error.appendUnchecked("field", .string(field)) }
         if let upstreamProcedure { error.appendUnchecked("upstreamProcedure", .string(upstreamProcedure)) }
-        error.appendUnchecked("apiDomain", apiDomain.map { .string($0) } ?? .null)
-        error.appendUnchecked("organisation", organisation.map { .string($0) } ?? .null)
+        if let apiDomain { error.appendUnchecked("apiDomain", .string(apiDomain)) }
+        if let organisation { error.appendUnchecked("organisation", .string(organisation)) }
         error.appendUnchecked("retryable", .bool(retryable))
-        error.appendUnchecked("retryAfterSeconds", retryAfterSeconds.map { .double($0) } ?? .null)
-        error.appendUnchecked("hint", hint.map { .string($0) } ?? .null)
+        if let retryAfterSeconds { error.appendUnchecked("retryAfterSeconds", .double(retryAfterSeconds)) }
+        if let hint { error.appendUnchecked("hint", .string(hint)) }
         if !fields.isEmpty {
             error.appendUnchecked(
                 "fields",
-                .array(fields.map { .object(["path": .string($0.path), "message": .string($0.message)]) })
+                .array(fields.map { .object(["field": .string($0.path), "message": .string($0.message)]) })
             )
         }
         return .object(["error": .object(error)])

@@ -5,20 +5,26 @@ import Tenancy
 
 /// Turns an upstream failure (non-2xx or no response) into a `ToolError` an agent can act on.
 ///
-/// Upstream messages are length-capped and scrubbed of the caller's token before they are repeated.
+/// Every upstream-derived value is sanitised (controls dropped, length capped) and then scrubbed of any piece of the
+/// caller's token before it is repeated; code-like values are kept only when identifier-shaped.
 package enum UpstreamErrors {
     static let maxMessageLength = 300
 
     package static func classify(
         _ response: UpstreamResponse,
         tenant: TenantContext,
+        api: NudjAPI = .admin,
         now: Double = Date().timeIntervalSince1970
     ) -> ToolError {
         let envelope = try? JSONParser.parse(response.body, maxDepth: 32)
-        let upstreamCode = envelope?["code"]?.stringValue
-        let procedure = envelope?["data"]?["path"]?.stringValue
+        let secret = tenant.credential.secret.reveal()
+        let upstreamCode = identifier(envelope?["code"]?.stringValue, maxLength: 64, secret: secret)
+        // A router's placeholder for "no procedure matched" says nothing: omit it.
+        let procedure = identifier(envelope?["data"]?["path"]?.stringValue, maxLength: 128, secret: secret).flatMap {
+            $0 == "unknown" ? nil : $0
+        }
         let rawMessage = envelope?["message"]?.stringValue ?? ""
-        let message = sanitize(rawMessage, tenant: tenant)
+        let message = sanitize(rawMessage, secret: secret)
         let domain = tenant.domain
         func error(_ code: ToolErrorCode, _ fallback: String, retryable: Bool = false, hint: String? = nil) -> ToolError
         {
@@ -27,10 +33,10 @@ package enum UpstreamErrors {
                 message.isEmpty ? fallback : message,
                 httpStatus: response.status,
                 upstreamCode: upstreamCode,
-                path: procedure,
+                upstreamProcedure: procedure,
                 retryable: retryable,
                 hint: hint
-            ).scoped(to: domain)
+            )
         }
 
         switch response.status {
@@ -78,8 +84,14 @@ package enum UpstreamErrors {
         case 429:
             var limited = error(.rateLimited, "Rate limit reached for \(domain.organisation)", retryable: true)
             limited.retryAfterSeconds = RateLimit.retryAfterSeconds(response.headers, now: now)
+            // The limit the API reports, else the documented one.
+            let perMinute =
+                response.headers["x-ratelimit-limit"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                .flatMap { (1...1_000_000).contains($0) ? $0 : nil }
+                ?? Instructions.rateLimits.first { $0.api == api }?.perMinute
+            let limit = perMinute.map { "the \(api.rawValue) API allows \($0) requests/min per organisation, " } ?? ""
             limited.hint =
-                "Wait \(limited.retryAfterSeconds.map { "\(Int($0.rounded(.up))) s" } ?? "a minute") before calling again; the limit is shared by every agent on this organisation."
+                "Wait \(limited.retryAfterSeconds.map { "\(Int($0.rounded(.up))) s" } ?? "a minute") before calling again; \(limit)shared by every agent on \(domain.organisation). Avoid fanning out many calls at once."
             return limited
         case 502, 503, 504:
             return error(
@@ -106,30 +118,17 @@ package enum UpstreamErrors {
                 "The Nudj API did not answer within \(timeout.components.seconds) s",
                 retryable: true,
                 hint: "Retry; for lists, a smaller limit answers faster."
-            ).scoped(to: tenant.domain)
+            )
         case .unreachable(let reason):
             return ToolError(
                 .upstreamUnavailable,
-                "Could not reach \(tenant.domain.host): \(reason)",
+                "Could not reach \(tenant.domain.host): \(sanitize(reason, secret: tenant.credential.secret.reveal()))",
                 retryable: true,
                 hint: "Check the API domain and network; retry shortly."
-            ).scoped(to: tenant.domain)
+            )
         case .cancelled:
             return ToolError(.upstreamError, "The call was cancelled", hint: "Call again if you still need the result.")
-                .scoped(to: tenant.domain)
         }
-    }
-
-    /// The argument an upstream validation message names (`Invalid input for body.details.title` → `details.title`).
-    static func argumentPath(in message: String) -> String? {
-        for prefix in ["body.", "query."] {
-            guard let range = message.firstRange(of: prefix) else { continue }
-            let path = message[range.upperBound...].prefix {
-                $0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "[" || $0 == "]"
-            }
-            if !path.isEmpty { return String(path) }
-        }
-        return nil
     }
 
     static let expiredHint =
@@ -151,13 +150,118 @@ package enum UpstreamErrors {
         return lowered.contains("expired") || lowered.contains("jwt exp")
     }
 
-    /// Caps length, drops control characters and removes any echo of the caller's token.
-    static func sanitize(_ message: String, tenant: TenantContext) -> String {
-        var text = message
-        let secret = tenant.credential.secret.reveal()
-        if secret.count >= 8 { text = text.replacingOccurrences(of: secret, with: "[redacted]") }
-        text = String(text.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\t" }.map(Character.init))
-        if text.count > maxMessageLength { text = String(text.prefix(maxMessageLength)) + "…" }
-        return text.trimmingCharacters(in: .whitespaces)
+    /// Upstream text made safe to repeat: percent-escapes decoded, control characters dropped and the length capped
+    /// first, so no split or encoded echo of the token survives the redaction that follows.
+    static func sanitize(_ text: String, secret: String, maxLength: Int = maxMessageLength) -> String {
+        var scalars = String.UnicodeScalarView()
+        var count = 0
+        var capped = false
+        for scalar in String(decoding: decodingPercentEscapes(Array(text.utf8)), as: UTF8.self).unicodeScalars
+        where !isControl(scalar) {
+            guard count < maxLength else {
+                capped = true
+                break
+            }
+            scalars.append(scalar)
+            count += 1
+        }
+        var clean = String(scalars)
+        clean = redact(clean, secret: secret)
+        if capped { clean += "…" }
+        return clean.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// A code-like upstream value (`BAD_REQUEST`, `challenge.create`), kept only when it is identifier-shaped and
+    /// carries no piece of the token; anything else is dropped rather than repeated.
+    static func identifier(_ value: String?, maxLength: Int, secret: String) -> String? {
+        guard let value, !value.isEmpty, value.utf8.count <= maxLength,
+            value.utf8.allSatisfy({ byte in
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                    UInt8(ascii: "/"), UInt8(ascii: ":"):
+                    true
+                default: false
+                }
+            })
+        else { return nil }
+        return redact(value, secret: secret) == value ? value : nil
+    }
+
+    /// The shortest run of the token's characters that counts as a piece of it: every JWT segment and any other
+    /// slice of a real token is longer, while shorter runs occur in ordinary words.
+    static let secretPieceLength = 8
+
+    /// Replaces every run of `text` that repeats `secretPieceLength` or more consecutive characters of `secret` (the
+    /// whole token, a JWT segment, or any other slice of it) with `[redacted]`. Short secrets are replaced only whole.
+    static func redact(_ text: String, secret: String) -> String {
+        let token = Array(secret.utf8)
+        let bytes = Array(text.utf8)
+        guard token.count >= 4, bytes.count >= min(token.count, secretPieceLength) else { return text }
+        let piece = min(token.count, secretPieceLength)
+        // Longest common substring ending at each position (one DP row): O(text × token), on error paths only.
+        var covered = [Bool](repeating: false, count: bytes.count)
+        var previous = [Int](repeating: 0, count: token.count + 1)
+        var current = previous
+        var any = false
+        for i in 1...bytes.count {
+            for j in 1...token.count {
+                current[j] = bytes[i - 1] == token[j - 1] ? previous[j - 1] + 1 : 0
+                if current[j] >= piece {
+                    any = true
+                    for k in (i - current[j])..<i { covered[k] = true }
+                }
+            }
+            swap(&previous, &current)
+        }
+        guard any else { return text }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if covered[index] {
+                output += Array("[redacted]".utf8)
+                while index < bytes.count && covered[index] { index += 1 }
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Decodes every well-formed `%XX` escape and keeps anything else as it is (a stray `%` is ordinary text).
+    private static func decodingPercentEscapes(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.contains(UInt8(ascii: "%")) else { return bytes }
+        func hex(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count, let high = hex(bytes[index + 1]),
+                let low = hex(bytes[index + 2])
+            {
+                output.append(high << 4 | low)
+                index += 3
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return output
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0..<0x20, 0x7F..<0xA0, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x2064, 0xFEFF: true
+        default: false
+        }
     }
 }

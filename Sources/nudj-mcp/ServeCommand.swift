@@ -117,7 +117,7 @@ struct RuntimeGateway: HTTPGateway {
     let runtime: NudjRuntime
 
     func authorize(_ headers: HTTPHeaders) -> Result<GatewayGrant, GatewayRefusal> {
-        switch runtime.authorize(header: { headers[$0] }) {
+        switch runtime.authorize(header: { headers[$0] }, values: { headers.values($0) }) {
         case .success(let authorized):
             return .success(
                 GatewayGrant(

@@ -40,7 +40,7 @@ struct StdioEndToEndTests {
             let bad = try client.call("get_challenge", ["challengeId": "nope"])
             #expect(bad["isError"] == true)
             #expect(bad.toolErrorCode == "invalid_input")
-            #expect(bad["structuredContent"]?["error"]?["path"] == "challengeId")
+            #expect(bad["structuredContent"]?["error"]?["field"] == "challengeId")
         }
     }
 
@@ -341,7 +341,7 @@ struct StdioEndToEndTests {
             #expect(!tools.isEmpty && tools.allSatisfy { $0["annotations"]?["readOnlyHint"] == true })
             #expect(
                 try readOnly.call("update_challenge", ["challengeId": "0123456789abcdef01234567"]).toolErrorCode
-                    == "forbidden")
+                    == "tool_not_enabled")
 
             let narrow = try StdioClient(["--sandbox", "--toolsets", "users", "--exclude-tools", "anonymise_user"])
             try narrow.initialize()

@@ -84,10 +84,10 @@ async def test_bad_arguments(serve_sandbox: ServerProcess, transport: str, live)
     acme = org(serve_sandbox.ready, "acme")
     async with session(serve_sandbox, transport, auth_headers(acme)) as conn:
         result = await conn.call_tool("get_challenge", {"challengeId": "nope"})
-        assert_tool_error(result, "invalid_input", httpStatus=None, organisation="acme", path="challengeId")
+        assert_tool_error(result, "invalid_input", httpStatus=None, organisation="acme", field="challengeId")
         result = await conn.call_tool("create_challenge", {"communityId": "0" * 24, "details": {}})
         error = assert_tool_error(result, "invalid_input")
-        assert any(field["path"] == "details.title" for field in error["fields"]), error
+        assert any(field["field"] == "details.title" for field in error["fields"]), error
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -101,7 +101,8 @@ async def test_session_with_another_orgs_token_gets_tenant_forbidden(
     """
     acme, globex = org(sandbox.ready, "acme"), org(sandbox.ready, "globex")
     async with session(serve_external, transport, auth_headers(globex, domain_of=acme)) as conn:
-        assert conn.instructions and "'acme'" in conn.instructions
+        assert conn.instructions and "'acme'" in conn.instructions and "'globex'" in conn.instructions
+        assert "Connected to" not in conn.instructions, conn.instructions
         before = sandbox_stats(sandbox.ready)
         result = await conn.call_tool("list_challenges", {"limit": 1})
         delta = stats_delta(before, sandbox_stats(sandbox.ready))
@@ -128,15 +129,15 @@ async def test_each_session_sees_only_its_own_org(serve_sandbox: ServerProcess, 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_read_only_header_narrows_the_session(serve_sandbox: ServerProcess, transport: str, live) -> None:
     """`X-MCP-Readonly: true` on the client's requests: only read-only tools are listed, and a write call is refused
-    locally with a forbidden tool error."""
+    locally with a tool_not_enabled tool error."""
     acme = org(serve_sandbox.ready, "acme")
     async with session(serve_sandbox, transport, {**auth_headers(acme), "X-MCP-Readonly": "true"}) as conn:
-        assert conn.instructions and "Read-only mode" in conn.instructions
+        assert conn.instructions and "This session is read-only (X-MCP-Readonly: true)" in conn.instructions
         tools = (await conn.list_tools()).tools
         assert tools and all(read_only_hint(tool) is True for tool in tools), [t.name for t in tools]
         assert "list_challenges" in {tool.name for tool in tools}
         result = await conn.call_tool("create_challenge", {"communityId": "0" * 24, "details": {"title": "no"}})
-        error = assert_tool_error(result, "forbidden", httpStatus=None, retryable=False, organisation="acme")
+        error = assert_tool_error(result, "tool_not_enabled", httpStatus=None, retryable=False, organisation="acme")
         assert "read-only" in error["message"]
 
 

@@ -265,7 +265,7 @@ async def test_http_modern_selection_headers_apply_per_request(serve_sandbox: Se
         assert reads and all(tool.annotations and tool.annotations.read_only_hint for tool in reads)
         assert {tool.name for tool in reads} < everything and "create_challenge" in everything
         refused = await read_only.call_tool("create_challenge", {"communityId": "0" * 24, "details": {"title": "no"}})
-        assert_tool_error(refused, "forbidden", retryable=False)
+        assert_tool_error(refused, "tool_not_enabled", retryable=False)
         communities = structured(await full.call_tool("list_communities", {"limit": 1}))["edges"]
         created = await full.call_tool("create_challenge", {"communityId": communities[0]["id"], "details": {"title": "modern"}})
         assert created.is_error is not True and structured(created)["details"]["title"] == "modern"

@@ -64,7 +64,7 @@ struct CatalogueCoverageTests {
                 arguments["definitelyNotAnArgument"] = true
                 let invalid = try #require(await provider.call(tool.name, arguments))
                 #expect(invalid.errorCode == "invalid_input", "\(tool.name): \(invalid.errorCode ?? "no error")")
-                #expect(invalid.error?["path"] == .string("definitelyNotAnArgument"))
+                #expect(invalid.error?["field"] == .string("definitelyNotAnArgument"))
                 #expect(harness.requestCount("acme") == before, "\(tool.name) called upstream with invalid arguments")
 
                 guard let parameter = Catalogue.pathParameters(tool.path).first else { continue }

@@ -72,12 +72,12 @@ struct RequestTests {
             await tools.call(
                 "create_points_transaction",
                 [
-                    "userId": "../../admin?x=1#y", "amount": 5, "direction": "credit",
+                    "userId": "ext?x=1#y&z", "amount": 5, "direction": "credit",
                     "externalTransactionReference": "r",
                 ]))
         #expect(!result.isError)
         let request = try #require(transport.sent.withLock { $0.first })
-        #expect(request.url == "https://acme.nudj.cx/api/v2/admin/users/..%2F..%2Fadmin%3Fx%3D1%23y/points-transaction")
+        #expect(request.url == "https://acme.nudj.cx/api/v2/admin/users/ext%3Fx%3D1%23y%26z/points-transaction")
         #expect(request.method == "POST")
         #expect(request.headers.contains { $0.name == "Authorization" && $0.value == "Bearer opaque-token-value" })
         #expect(
@@ -105,7 +105,7 @@ struct RequestTests {
         let result = try #require(await tools.call("list_challenges", ["limit": 500, "skip": -1, "limt": 3]))
         #expect(result.errorCode == "invalid_input")
         let fields = result.error?["fields"]?.arrayValue ?? []
-        #expect(Set(fields.compactMap { $0["path"]?.stringValue }) == ["limit", "skip", "limt"])
+        #expect(Set(fields.compactMap { $0["field"]?.stringValue }) == ["limit", "skip", "limt"])
         #expect(fields.contains { $0["message"]?.stringValue?.contains("did you mean 'limit'") == true })
         #expect(transport.sent.withLock { $0.isEmpty })
     }
