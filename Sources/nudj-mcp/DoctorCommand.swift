@@ -151,7 +151,7 @@ struct Doctor {
     let runtime: NudjRuntime
     let tools: [ToolDefinition]
     /// A rate-limited tool is retried once after waits up to this long; longer waits pause that API for the run.
-    var maxRetryWait: Double = 10
+    let maxRetryWait: Double = 10
     private var firstItems: [String: ListPage] = [:]
     private var pausedUntil: [NudjAPI: Date] = [:]
     private var calls: Int64 = 0
@@ -207,42 +207,33 @@ struct Doctor {
         }
         let reach = await probe(first, provider: provider)
         report.reachability = reach
+        // The API's refusals of the setup carry the tool layer's own message and hint.
+        let hint = reach.error?["hint"]?.stringValue
         switch reach.errorCode {
         case ToolErrorCode.upstreamUnavailable.rawValue, ToolErrorCode.upstreamTimeout.rawValue,
             ToolErrorCode.invalidUpstreamResponse.rawValue:
             return report.failing(
                 .apiUnreachable,
-                "The API at \(tenant.domain.headerValue) did not answer as the Nudj API: \(reach.message).",
+                "The API at \(tenant.domain.headerValue) did not answer as the Nudj API: \(reach.message)",
                 hint: "Check the API domain and the network (a proxy or VPN?), then run nudj-mcp doctor again.")
         case ToolErrorCode.unauthorized.rawValue:
-            return report.failing(
-                .tokenRejected, "The API did not accept the token: \(reach.message).",
-                hint:
-                    "Paste the token again (whole, without spaces) or generate a new one in the admin panel of \(organisation) (Settings → Developer → MCP Tokens)."
-            )
+            return report.failing(.tokenRejected, "The API did not accept the token: \(reach.message)", hint: hint)
         case ToolErrorCode.tokenExpired.rawValue:
-            return report.failing(
-                .tokenExpired, "The API says the token has expired.",
-                hint:
-                    "Generate a new MCP token in the admin panel of \(organisation) (Settings → Developer → MCP Tokens)."
-            )
+            return report.failing(.tokenExpired, "The API says the token has expired: \(reach.message)", hint: hint)
         case ToolErrorCode.tenantForbidden.rawValue:
             return report.failing(
-                .otherOrganisation, "The API says the token belongs to another organisation than \(organisation).",
-                hint:
-                    "Use a token from the admin panel of \(organisation), or point the API domain at the token's organisation."
-            )
+                .otherOrganisation,
+                "The API says the token belongs to another organisation than \(organisation): \(reach.message)",
+                hint: hint)
         default:
             break  // the API answered; a 403, 404 or 429 here concerns that one tool
         }
 
         // Lists before the tools that take an id from them; reported in catalogue order.
+        let needNoArguments = tools.filter { Self.requiredArguments($0).isEmpty }
+        let needIds = tools.filter { !Self.requiredArguments($0).isEmpty }
         var probes: [String: Probe] = [first.name: reach]
-        for tool in tools.filter({ Self.requiredArguments($0).isEmpty })
-            + tools.filter({
-                !Self.requiredArguments($0).isEmpty
-            }) where probes[tool.name] == nil
-        {
+        for tool in needNoArguments + needIds where probes[tool.name] == nil {
             probes[tool.name] = await probe(tool, provider: provider)
         }
         report.probes = tools.map { probes[$0.name]! }
