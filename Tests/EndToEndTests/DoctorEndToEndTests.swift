@@ -222,6 +222,14 @@ struct DoctorEndToEndTests {
             #expect(analytics.dropFirst(2).allSatisfy { $0["outcome"] == "rate_limited" })
             #expect(run.tools.filter { $0["api"] != "analytics" }.allSatisfy { $0["outcome"] == "works" })
 
+            // A short wait is waited out: the third analytics tool is retried once the 5 s window has passed.
+            let brief = try SandboxProcess(["--rate-limit-analytics", "2", "--rate-window", "5"])
+            let patient = try Run(Self.insecure(brief, domain: "acme") + ["--token", brief.token("acme"), "--json"])
+            #expect(patient.status == 0)
+            #expect(
+                patient.tools.allSatisfy { $0["outcome"] == "works" },
+                "\(patient.tools.filter { $0["outcome"] != "works" })")
+
             // The API answering 503 is not a working setup.
             let down = try SandboxProcess(["--fault", "status", "--fault-status", "503"])
             let unavailable = try Run(Self.insecure(down, domain: "acme") + ["--token", down.token("acme"), "--json"])
