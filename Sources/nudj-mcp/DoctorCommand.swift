@@ -264,7 +264,9 @@ struct Doctor {
             case .failed(let failed):
                 return Probe(
                     tool: tool, outcome: .skipped,
-                    note: "needs an id: \(source.name) failed (\(failed.errorCode ?? failed.outcome.rawValue))")
+                    note:
+                        "needs an id: \(source.name) \(failed.outcome == .endpointAbsent ? "is absent" : "failed (\(failed.errorCode ?? failed.outcome.rawValue))")"
+                )
             case .first(nil):
                 return Probe(tool: tool, outcome: .skipped, note: "needs an id: \(source.name) returned no items")
             case .first(let item?):

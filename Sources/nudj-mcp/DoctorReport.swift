@@ -61,7 +61,7 @@ struct DoctorReport: Sendable {
         }
         if count(.skipped) > 0 {
             steps.append(
-                "\(Self.tools(count(.skipped))) skipped: each needs an id and no list supplied one (the table says why); try again once such data exists."
+                "\(Self.tools(count(.skipped))) skipped: each needs an id and no list supplied one (the table says why; an empty list means no data to try yet)."
             )
         }
         if count(.other) > 0 {
