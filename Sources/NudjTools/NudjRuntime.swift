@@ -43,12 +43,16 @@ package struct NudjRuntime: Sendable {
             catalogue: catalogue, view: view, tenant: tenant, client: client, shaper: shaper, logger: logger)
     }
 
+    /// The configured credential: a Bearer MCP token is preferred over a legacy API token; `nil` when neither parses.
+    package static func credential(bearer: String?, apiToken: String?) -> Credential? {
+        bearer.flatMap { Credential.parse($0, kind: .bearer) }
+            ?? apiToken.flatMap { Credential.parse($0, kind: .apiToken) }
+    }
+
     /// Resolves configured credentials (env or flags) into a tenant: a Bearer MCP token is preferred over a legacy
     /// API token; the domain is normalised and allowlisted.
     package func tenant(bearer: String?, apiToken: String?, domain: String?) -> Result<TenantContext, TenantProblem> {
-        let credential =
-            bearer.flatMap { Credential.parse($0, kind: .bearer) }
-            ?? apiToken.flatMap { Credential.parse($0, kind: .apiToken) }
+        let credential = Self.credential(bearer: bearer, apiToken: apiToken)
         let domainText = domain.map { String(Substring($0).trimmingASCIIWhitespace()) }.flatMap {
             $0.isEmpty ? nil : $0
         }

@@ -30,6 +30,9 @@ package struct Credential: Sendable, Hashable, CustomStringConvertible {
         return Credential(kind: kind, secret: Secret(String(value)))
     }
 
+    /// The claims of a JWT-shaped credential, decoded without verifying the signature; `nil` for an opaque one.
+    package var claims: TokenClaims? { TokenClaims.decode(secret.reveal()) }
+
     package var description: String { "\(kind.rawValue) credential <redacted>" }
 }
 

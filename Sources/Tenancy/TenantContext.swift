@@ -8,7 +8,7 @@ package struct TenantContext: Sendable, CustomStringConvertible {
     package init(domain: APIDomain, credential: Credential) {
         self.domain = domain
         self.credential = credential
-        claims = TokenClaims.decode(credential.secret.reveal())
+        claims = credential.claims
         binding = TenantBinding(origin: domain.origin, fingerprint: CredentialFingerprint(credential))
     }
 

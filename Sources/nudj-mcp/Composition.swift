@@ -15,8 +15,8 @@ enum Composition {
             "Nudj community gamification (communities, challenges, rewards, users, analytics) for one organisation"
     )
 
-    static func logger(_ options: Options, label: String) throws(UsageError) -> Logger {
-        let name = options.string(.logLevel) ?? "info"
+    static func logger(_ options: Options, label: String, defaultLevel: String = "info") throws(UsageError) -> Logger {
+        let name = options.string(.logLevel) ?? defaultLevel
         guard let level = LogLevel(name: name) else {
             throw UsageError(
                 "--log-level / NUDJ_LOG_LEVEL must be one of debug, info, notice, warning, error (got '\(name)')")
@@ -63,10 +63,13 @@ enum Composition {
         return (logger, runtime, try server(options))
     }
 
+    /// - Parameter selection: the tools the runtime may call, when not the options' (doctor probes its own set).
     static func runtime(
-        _ options: Options, catalogue: Catalogue, logger: Logger, insecureLocalhost: Bool
+        _ options: Options, catalogue: Catalogue, logger: Logger, insecureLocalhost: Bool,
+        selection override: ToolSelection? = nil
     ) throws(UsageError) -> NudjRuntime {
-        let selection = try selection(options)
+        var selection: ToolSelection
+        if let override { selection = override } else { selection = try self.selection(options) }
         try check(selection, against: catalogue)
         let timeout = try options.int(.timeout, default: 30, range: 1...600)
         let budget = try options.int(.budget, default: 20_000, range: 1_000...1_000_000)

@@ -1,6 +1,9 @@
 import Foundation
 import JSONRPC
+import Log
+import NudjTools
 import Sandbox
+import Tenancy
 import Transports
 
 /// `nudj-mcp sandbox`: the Nudj API simulator as its own process. Prints one JSON ready line on stdout.
@@ -26,5 +29,32 @@ enum SandboxCommand {
             await sandbox.shutdown(grace: .seconds(2))
         }
         return 0
+    }
+
+    /// The in-process sandbox (`--sandbox`), not yet running, and the tenant `--sandbox-org` and `--sandbox-token`
+    /// choose in it: how `stdio` and `doctor` try nudj-mcp without a Nudj account.
+    static func inProcess(
+        _ options: Options, runtime: NudjRuntime, logger: Logger
+    ) throws -> (
+        sandbox: Sandbox, organisation: String, tokenName: String, tenant: Result<TenantContext, TenantProblem>
+    ) {
+        let sandbox = try Sandbox(
+            configuration: Composition.sandboxConfiguration(options, port: 0),
+            logger: logger.with("component", "sandbox"))
+        let organisationName = options.string(.sandboxOrganisation) ?? sandbox.organisations[0].subdomain
+        guard let organisation = sandbox.organisations.first(where: { $0.subdomain == organisationName }) else {
+            throw UsageError(
+                "--sandbox-org must be one of \(sandbox.organisations.map(\.subdomain).joined(separator: ", "))")
+        }
+        let tokenName = options.string(.sandboxToken) ?? "admin"
+        guard let token = organisation.tokens[tokenName] else {
+            throw UsageError("--sandbox-token must be one of admin, viewer, expired, apiToken")
+        }
+        let domain = sandbox.apiDomain(organisation.subdomain)
+        let tenant =
+            tokenName == "apiToken"
+            ? runtime.tenant(bearer: nil, apiToken: token, domain: domain)
+            : runtime.tenant(bearer: token, apiToken: nil, domain: domain)
+        return (sandbox, organisation.subdomain, tokenName, tenant)
     }
 }

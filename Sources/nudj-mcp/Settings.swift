@@ -15,35 +15,39 @@ struct Setting: Sendable, Hashable {
 
     static let token = Setting(
         flag: "--token", env: "NUDJ_MCP_TOKEN", kind: .value,
-        help: "MCP/Bearer token; sent upstream as Authorization: Bearer with x-api-domain", commands: ["stdio"])
+        help: "MCP/Bearer token; sent upstream as Authorization: Bearer with x-api-domain",
+        commands: ["stdio", "doctor"])
     static let apiToken = Setting(
         flag: "--api-token", env: "NUDJ_API_TOKEN", kind: .value,
-        help: "Legacy API token; sent upstream as x-api-token", commands: ["stdio"])
+        help: "Legacy API token; sent upstream as x-api-token", commands: ["stdio", "doctor"])
     static let apiDomain = Setting(
         flag: "--api-domain", env: "NUDJ_API_DOMAIN", kind: .value,
-        help: "Organisation API domain: https://<org>.nudj.cx/api/v2/admin, <org>.nudj.cx or <org>", commands: ["stdio"]
+        help: "Organisation API domain: https://<org>.nudj.cx/api/v2/admin, <org>.nudj.cx or <org>",
+        commands: ["stdio", "doctor"]
     )
     static let allowDomain = Setting(
         flag: "--allow-domain", env: "NUDJ_ALLOWED_DOMAINS", kind: .list,
-        help: "Extra allowed API hosts (*.example.com or api.example.com); https only", commands: ["stdio", "serve"])
+        help: "Extra allowed API hosts (*.example.com or api.example.com); https only",
+        commands: ["stdio", "serve", "doctor"])
     static let allowInsecureLocalhost = Setting(
         flag: "--allow-insecure-localhost", env: "NUDJ_ALLOW_INSECURE_LOCALHOST", kind: .flag,
         help: "Allow plain http to localhost / *.localhost API domains (e.g. a separate sandbox)",
-        commands: ["stdio", "serve"])
+        commands: ["stdio", "serve", "doctor"])
     static let sandbox = Setting(
         flag: "--sandbox", env: "NUDJ_SANDBOX", kind: .flag, help: "Start the Nudj API simulator in-process and use it",
-        commands: ["stdio", "serve"])
+        commands: ["stdio", "serve", "doctor"])
     static let sandboxOrganisation = Setting(
         flag: "--sandbox-org", env: "NUDJ_SANDBOX_ORG", kind: .value,
-        help: "stdio --sandbox: organisation to serve (acme or globex; default acme)", commands: ["stdio"])
+        help: "stdio/doctor --sandbox: organisation to serve (acme or globex; default acme)",
+        commands: ["stdio", "doctor"])
     static let sandboxToken = Setting(
         flag: "--sandbox-token", env: "NUDJ_SANDBOX_TOKEN", kind: .value,
-        help: "stdio --sandbox: which minted token to use (admin, viewer, expired, apiToken; default admin)",
-        commands: ["stdio"])
+        help: "stdio/doctor --sandbox: which minted token to use (admin, viewer, expired, apiToken; default admin)",
+        commands: ["stdio", "doctor"])
     static let toolsets = Setting(
         flag: "--toolsets", env: "NUDJ_TOOLSETS", kind: .list,
-        help: "Toolsets to enable (names, 'default' or 'all'); see `nudj-mcp tools`",
-        commands: ["stdio", "serve", "tools"])
+        help: "Toolsets to enable (names, 'default' or 'all'; doctor probes all by default); see `nudj-mcp tools`",
+        commands: ["stdio", "serve", "tools", "doctor"])
     static let tools = Setting(
         flag: "--tools", env: "NUDJ_TOOLS", kind: .list,
         help: "Individual tools to enable (alone: exactly these; with --toolsets: added)",
@@ -62,7 +66,7 @@ struct Setting: Sendable, Hashable {
         help: "Largest tool result, in tokens (default 20000)", commands: ["stdio", "serve"])
     static let timeout = Setting(
         flag: "--timeout", env: "NUDJ_TIMEOUT_SECONDS", kind: .value,
-        help: "Upstream call timeout in seconds (default 30)", commands: ["stdio", "serve"])
+        help: "Upstream call timeout in seconds (default 30)", commands: ["stdio", "serve", "doctor"])
     static let maxLineBytes = Setting(
         flag: "--max-line-bytes", env: "NUDJ_MAX_LINE_BYTES", kind: .value,
         help: "Largest stdio message in bytes (default 4194304)", commands: ["stdio"])
@@ -74,8 +78,8 @@ struct Setting: Sendable, Hashable {
         help: "Seconds in-flight calls get to finish on exit (default 5)", commands: ["stdio", "serve"])
     static let logLevel = Setting(
         flag: "--log-level", env: "NUDJ_LOG_LEVEL", kind: .value,
-        help: "stderr log level: debug, info, notice, warning, error (default info)",
-        commands: ["stdio", "serve", "sandbox"])
+        help: "stderr log level: debug, info, notice, warning, error (default info; doctor: warning)",
+        commands: ["stdio", "serve", "sandbox", "doctor"])
     static let host = Setting(
         flag: "--host", env: "NUDJ_HOST", kind: .value, help: "Interface to bind (default 127.0.0.1)",
         commands: ["serve"])
@@ -125,7 +129,9 @@ struct Setting: Sendable, Hashable {
         flag: "--fault-latency-ms", env: "NUDJ_SANDBOX_LATENCY_MS", kind: .value,
         help: "Sandbox: latency added to every request", commands: ["sandbox", "stdio", "serve"])
     static let json = Setting(
-        flag: "--json", env: nil, kind: .flag, help: "tools: print the full definitions as JSON", commands: ["tools"])
+        flag: "--json", env: nil, kind: .flag,
+        help: "tools: print the full definitions as JSON; doctor: print the report as one JSON document",
+        commands: ["tools", "doctor"])
     static let stats = Setting(
         flag: "--stats", env: nil, kind: .flag,
         help: "tools: print tool counts and tools/list size in bytes and tokens", commands: ["tools"])

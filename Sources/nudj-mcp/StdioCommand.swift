@@ -32,25 +32,10 @@ enum StdioCommand {
         }
 
         // The in-process sandbox: the one-command way to try the server.
-        let sandbox = try Sandbox(
-            configuration: Composition.sandboxConfiguration(options, port: 0),
-            logger: logger.with("component", "sandbox"))
-        let organisationName = options.string(.sandboxOrganisation) ?? sandbox.organisations[0].subdomain
-        guard let organisation = sandbox.organisations.first(where: { $0.subdomain == organisationName }) else {
-            throw UsageError(
-                "--sandbox-org must be one of \(sandbox.organisations.map(\.subdomain).joined(separator: ", "))")
-        }
-        let tokenName = options.string(.sandboxToken) ?? "admin"
-        guard let token = organisation.tokens[tokenName] else {
-            throw UsageError("--sandbox-token must be one of admin, viewer, expired, apiToken")
-        }
-        let domain = sandbox.apiDomain(organisation.subdomain)
-        let tenant =
-            tokenName == "apiToken"
-            ? runtime.tenant(bearer: nil, apiToken: token, domain: domain)
-            : runtime.tenant(bearer: token, apiToken: nil, domain: domain)
+        let (sandbox, organisation, tokenName, tenant) = try SandboxCommand.inProcess(
+            options, runtime: runtime, logger: logger)
         logger.info(
-            "sandbox started", [("url", sandbox.url), ("organisation", organisation.subdomain), ("token", tokenName)])
+            "sandbox started", [("url", sandbox.url), ("organisation", organisation), ("token", tokenName)])
         logStart(tenant, logger: logger)
         let stdio = try transport(runtime.provider(for: tenant))
         await withTaskGroup(of: Void.self) { group in

@@ -1,7 +1,7 @@
 import Foundation
 
 // nudj-mcp: an MCP server for the Nudj community-gamification platform.
-// Commands: stdio (default), serve, sandbox, tools, version, help.
+// Commands: stdio (default), serve, sandbox, tools, doctor, version, help.
 
 let usage = """
     nudj-mcp — MCP server for the Nudj platform
@@ -11,6 +11,7 @@ let usage = """
       nudj-mcp serve [options]     MCP over HTTP: Streamable HTTP at /mcp, legacy HTTP+SSE at /sse
       nudj-mcp sandbox [options]   run the Nudj API simulator on its own
       nudj-mcp tools [options]     list the tool catalogue (--json, --stats)
+      nudj-mcp doctor [options]    check token, API domain and which tools work for your organisation (--json)
       nudj-mcp version
 
     Try it without a Nudj account:  nudj-mcp stdio --sandbox   (or: nudj-mcp serve --sandbox)
@@ -25,11 +26,12 @@ func help(for command: String?) -> String {
         text +=
             "\n  \(names.padding(toLength: 36, withPad: " ", startingAt: 0)) \(setting.env.map { "\($0): " } ?? "")\(setting.help)"
     }
+    if command == "doctor" { text += "\n\n" + DoctorCommand.exitStatusHelp }
     return text + "\n"
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-let commands = ["stdio", "serve", "sandbox", "tools", "version", "help"]
+let commands = ["stdio", "serve", "sandbox", "tools", "doctor", "version", "help"]
 let command =
     arguments.first.flatMap { commands.contains($0) ? $0 : nil }
     ?? (arguments.first?.hasPrefix("-") == false ? arguments.first! : "stdio")
@@ -56,6 +58,7 @@ do {
     case "serve": code = try await ServeCommand.run(options)
     case "sandbox": code = try await SandboxCommand.run(options)
     case "tools": code = try ToolsCommand.run(options)
+    case "doctor": code = try await DoctorCommand.run(options)
     default: code = try await StdioCommand.run(options)
     }
     exit(code)
