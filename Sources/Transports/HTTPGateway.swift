@@ -43,7 +43,7 @@ package struct MCPHTTPConfiguration: Sendable {
     /// Sessions that have not yet made a successful call expire after this much idle time.
     package var sessionProbationIdleTimeout: Duration = .seconds(300)
     /// Sessions on probation one peer (remote address) may hold; its oldest is evicted past this.
-    package var maxProbationSessionsPerPeer = 100
+    package var maxProbationSessionsPerPeer = 1_000
     package var version = "0.0.0"
 
     package init() {}

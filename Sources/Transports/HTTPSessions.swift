@@ -83,7 +83,7 @@ struct SessionLimits: Sendable {
     /// Idle time after which a session still on probation expires.
     var probationIdleTimeout: Duration = .seconds(300)
     /// Sessions on probation one peer may hold; opening another evicts that peer's oldest.
-    var probationPerPeer = 100
+    var probationPerPeer = 1_000
     var requests = RequestLimits()
 }
 
@@ -101,11 +101,22 @@ final class HTTPSessionTable: Sendable {
         var probation: [String] = []
         var probationHead = 0
 
-        /// The peer's sessions still on probation, pruned of the others.
-        mutating func probationary(of peer: String) -> [String] {
-            let live = (probationByPeer[peer] ?? []).filter { sessions[$0]?.onProbation == true }
-            probationByPeer[peer] = live.isEmpty ? nil : live
-            return live
+        /// Records a new session on probation for `peer`; when the peer is at `cap`, evicts and returns its oldest
+        /// session still on probation. Amortised O(1): stale entries are dropped from the front here and from the
+        /// middle by `sweep`.
+        mutating func enterProbation(_ id: String, peer: String, cap: Int) -> HTTPSession? {
+            var list = probationByPeer.removeValue(forKey: peer) ?? []  // owned, so no copy on write
+            var evicted: HTTPSession?
+            if list.count >= cap {
+                while let first = list.first, sessions[first]?.onProbation != true { list.removeFirst() }
+                if list.count >= cap {
+                    evicted = sessions.removeValue(forKey: list.removeFirst())
+                }
+            }
+            list.append(id)
+            probationByPeer[peer] = list
+            probation.append(id)
+            return evicted
         }
 
         /// The oldest session on probation anywhere, taken off the list.
@@ -121,7 +132,10 @@ final class HTTPSessionTable: Sendable {
         mutating func sweep() {
             probation = probation[probationHead...].filter { sessions[$0]?.onProbation == true }
             probationHead = 0
-            for peer in Array(probationByPeer.keys) { _ = probationary(of: peer) }
+            probationByPeer = probationByPeer.compactMapValues { ids in
+                let live = ids.filter { sessions[$0]?.onProbation == true }
+                return live.isEmpty ? nil : live
+            }
         }
     }
 
@@ -145,20 +159,16 @@ final class HTTPSessionTable: Sendable {
             id: id, kind: kind, binding: binding, organisation: organisation, peer: peer, limits: limits.requests)
         let (created, evicted) = state.withLock { state -> (Bool, [(HTTPSession, String)]) in
             var evicted: [(HTTPSession, String)] = []
-            let mine = state.probationary(of: peer)
-            if mine.count >= limits.probationPerPeer, let oldest = state.sessions.removeValue(forKey: mine[0]) {
-                state.probationByPeer[peer]?.removeFirst()
-                evicted.append(
-                    (oldest, "evicted: its peer opened more than \(limits.probationPerPeer) sessions on probation"))
-            }
             if state.sessions.count >= limits.capacity {
                 guard let oldest = state.oldestProbationary() else { return (false, evicted) }
                 state.sessions[oldest.id] = nil
-                evicted.append((oldest, "evicted: the table is full and it is the oldest session on probation"))
+                evicted.append((oldest, "evicted: the table is full and it was the oldest session on probation"))
             }
             state.sessions[id] = session
-            state.probationByPeer[peer, default: []].append(id)
-            state.probation.append(id)
+            if let oldest = state.enterProbation(id, peer: peer, cap: limits.probationPerPeer) {
+                evicted.append(
+                    (oldest, "evicted: its peer opened more than \(limits.probationPerPeer) sessions on probation"))
+            }
             if state.probation.count > 2 * limits.capacity + 1024 { state.sweep() }
             return (true, evicted)
         }

@@ -29,7 +29,7 @@ enum ServeCommand {
         mcp.sessionProbationIdleTimeout = .seconds(
             try options.int(.sessionProbation, default: 300, range: 10...(30 * 86_400)))
         mcp.maxProbationSessionsPerPeer = try options.int(
-            .maxProbationSessionsPerPeer, default: 100, range: 1...1_000_000)
+            .maxProbationSessionsPerPeer, default: 1_000, range: 1...1_000_000)
         logger.info(
             "session limits",
             [

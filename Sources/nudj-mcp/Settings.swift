@@ -84,7 +84,7 @@ struct Setting: Sendable, Hashable {
         commands: ["serve"])
     static let maxProbationSessionsPerPeer = Setting(
         flag: "--max-probation-sessions-per-peer", env: "NUDJ_MAX_PROBATION_SESSIONS_PER_PEER", kind: .value,
-        help: "Sessions without a successful call one remote address may hold; more evict its oldest (default 100)",
+        help: "Sessions without a successful call one remote address may hold; more evict its oldest (default 1000)",
         commands: ["serve"])
     static let maxLineBytes = Setting(
         flag: "--max-line-bytes", env: "NUDJ_MAX_LINE_BYTES", kind: .value,
