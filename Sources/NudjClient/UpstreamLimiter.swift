@@ -22,6 +22,8 @@ package final class UpstreamLimiter: Sendable {
         var order: [UInt64] = []
         var head = 0
         var nextTicket: UInt64 = 0
+        /// Turns given back since start: lets a watcher tell a quiet process from one that just finished work.
+        var released: UInt64 = 0
 
         mutating func takeOldestWaiter() -> Waiter? {
             defer {
@@ -53,6 +55,11 @@ package final class UpstreamLimiter: Sendable {
     /// Requests on the wire now, and callers waiting for a turn.
     package var occupancy: (active: Int, waiting: Int) {
         state.withLock { (limit - $0.available, $0.waiters.count) }
+    }
+
+    /// Requests on the wire now, and how many have finished since start.
+    package var activity: (active: Int, finished: UInt64) {
+        state.withLock { (limit - $0.available, $0.released) }
     }
 
     /// Waits for a turn until `deadline`. Returns `true` with a turn that must be given back with `release()`, or
@@ -96,6 +103,7 @@ package final class UpstreamLimiter: Sendable {
     /// Gives a turn back: straight to the oldest waiter, if any.
     package func release() {
         let next = state.withLock { state -> Waiter? in
+            state.released &+= 1
             if let waiter = state.takeOldestWaiter() { return waiter }
             state.available += 1
             return nil

@@ -69,6 +69,7 @@ enum ServeCommand {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await httpServer.run() }
             if let sandbox { group.addTask { await sandbox.run() } }
+            group.addTask { await MemoryTuning.releaseAfterBursts(runtime.client.limiter) }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(30))
