@@ -70,9 +70,11 @@ enum ServeCommand {
             group.addTask { await httpServer.run() }
             if let sandbox { group.addTask { await sandbox.run() } }
             group.addTask { await MemoryTuning.releaseAfterBursts(runtime.client.limiter) }
+            // Often enough that a session on probation outlives its timeout by at most half of it.
+            let sweepInterval = min(.seconds(30), mcp.sessionProbationIdleTimeout / 2)
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(30))
+                    try? await Task.sleep(for: sweepInterval)
                     handler.expireIdleSessions()
                 }
             }

@@ -195,6 +195,25 @@ struct AdversarialFloodTests {
         }
     }
 
+    @Test("a session that never made a successful call expires after the probation timeout; a proven one stays")
+    func probationExpiry() async throws {
+        try await offPool {
+            let sandbox = try SandboxProcess()
+            let serve = try ServeProcess(["--session-probation-timeout", "10"])
+            let acme = ServeProcess.credentials(sandbox, token: "acme", domain: "acme")
+            let proven = try serve.initialize(acme)
+            #expect(try serve.rpc(proven, acme, HTTPEndToEndTests.callUsers).json["result"]?["isError"] == nil)
+            let bogus = try serve.initialize(Self.bogus(sandbox))
+            let refused = try serve.rpc(bogus, Self.bogus(sandbox), HTTPEndToEndTests.callUsers)
+            #expect(refused.json["result"]?["isError"] == true, "a refused call does not end probation")
+            let untried = try serve.initialize(acme)
+            Thread.sleep(forTimeInterval: 16)
+            #expect(try serve.rpc(bogus, Self.bogus(sandbox), HTTPEndToEndTests.callUsers).status == 404)
+            #expect(try serve.rpc(untried, acme, HTTPEndToEndTests.callUsers).status == 404)
+            #expect(try serve.rpc(proven, acme, HTTPEndToEndTests.callUsers).status == 200)
+        }
+    }
+
     /// `count` initializes with `credentials` from the peer 127.0.0.2, over four keep-alive connections.
     static func floodInitialize(_ serve: ServeProcess, _ credentials: [(String, String)], count: Int) {
         let initialize =
