@@ -71,7 +71,7 @@ struct Setting: Sendable, Hashable {
         flag: "--max-calls-per-session", env: "NUDJ_MAX_CALLS_PER_SESSION", kind: .value,
         help: "tools/call requests one session runs at once; the rest wait (default 16)", commands: ["stdio", "serve"])
     static let maxQueuedCallsPerSession = Setting(
-        flag: "--max-queued-calls-per-session", env: "NUDJ_MAX_QUEUED_CALLS_PER_SESSION", kind: .value,
+        flag: "--max-queued-calls", env: "NUDJ_MAX_QUEUED_CALLS", kind: .value,
         help: "tools/call requests one session may have waiting; more get a retryable -32000 (default 256)",
         commands: ["stdio", "serve"])
     static let maxUpstreamRequests = Setting(
@@ -83,7 +83,7 @@ struct Setting: Sendable, Hashable {
         help: "Idle seconds before an HTTP session that never made a successful call expires (default 300)",
         commands: ["serve"])
     static let maxProbationSessionsPerPeer = Setting(
-        flag: "--max-probation-sessions-per-peer", env: "NUDJ_MAX_PROBATION_SESSIONS_PER_PEER", kind: .value,
+        flag: "--max-probation-per-peer", env: "NUDJ_MAX_PROBATION_PER_PEER", kind: .value,
         help: "Sessions without a successful call one remote address may hold; more evict its oldest (default 1000)",
         commands: ["serve"])
     static let maxLineBytes = Setting(
@@ -114,7 +114,8 @@ struct Setting: Sendable, Hashable {
         help: "Idle seconds before an HTTP session expires (default 28800 = 8 h)", commands: ["serve"])
     static let maxSessions = Setting(
         flag: "--max-sessions", env: "NUDJ_MAX_SESSIONS", kind: .value,
-        help: "Live HTTP session cap (default 10000; further initializes get 503)", commands: ["serve"])
+        help: "Live HTTP session cap (default 10000); when full, the oldest session on probation is evicted, else 503",
+        commands: ["serve"])
     static let maxBodyBytes = Setting(
         flag: "--max-body-bytes", env: "NUDJ_MAX_BODY_BYTES", kind: .value,
         help: "Largest HTTP request body (default 4194304)", commands: ["serve"])
