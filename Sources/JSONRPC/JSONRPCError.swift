@@ -10,6 +10,8 @@ package struct ErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConv
     package static let methodNotFound = ErrorCode(rawValue: -32601)
     package static let invalidParams = ErrorCode(rawValue: -32602)
     package static let internalError = ErrorCode(rawValue: -32603)
+    /// The server is at a capacity limit (e.g. a session's in-flight calls); retrying later can succeed.
+    package static let serverBusy = ErrorCode(rawValue: -32000)
     /// MCP 2026-07-28: an HTTP header is missing or disagrees with the body.
     package static let headerMismatch = ErrorCode(rawValue: -32020)
     /// MCP 2026-07-28: the request needs a client capability it did not declare.

@@ -16,12 +16,13 @@ package protocol MessageChannel: Sendable {
 package final class ChannelSession: Sendable {
     package let server: MCPServer
     package let legacy = LegacySession()
-    package let inflight = InflightRequests()
+    package let inflight: InflightRequests
     private let channel: any MessageChannel
     private let logger: Logger
 
     package init(server: MCPServer, channel: any MessageChannel, logger: Logger) {
         self.server = server
+        inflight = InflightRequests(limits: server.limits)
         self.channel = channel
         self.logger = logger
     }
@@ -88,6 +89,7 @@ package final class ChannelSession: Sendable {
             let modern = ModernMeta.isModern(request)
             let started = inflight.start(
                 request.id,
+                takesSlot: RequestLimits.takesCallSlot(request),
                 work: {
                     if modern {
                         await server.respondModern(to: request, provider: provider, notifications: notifications)
@@ -105,14 +107,8 @@ package final class ChannelSession: Sendable {
                     completion?()
                 }
             )
-            switch started {
-            case .started: break
-            case .duplicate:
-                deliver(
-                    .error(request.id, JSONRPCError(.invalidRequest, "Request id \(request.id) is already in flight")))
-                completion?()
-            case .shuttingDown:
-                deliver(.error(request.id, JSONRPCError(.internalError, "Server is shutting down")))
+            if let refusal = inflight.refusal(started, id: request.id) {
+                deliver(.error(request.id, refusal))
                 completion?()
             }
         }
@@ -131,18 +127,9 @@ package final class ChannelSession: Sendable {
 
     /// JSON-RPC batches, which only 2025-03-26 allows: every reply is collected and sent back as one array.
     private func receiveBatch(_ elements: [JSONValue], provider: any ToolProvider) {
-        guard legacy.negotiatedVersion?.allowsBatches == true else {
-            let version = legacy.negotiatedVersion.map { "protocol version \($0)" } ?? "an uninitialized session"
-            let error = JSONRPCError(
-                .invalidRequest,
-                "Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26, not in \(version)"
-            )
-            channel.send(JSONRPC.errorResponse(id: nil, error: error))
-            return
-        }
-        guard !elements.isEmpty else {
-            channel.send(
-                JSONRPC.errorResponse(id: nil, error: JSONRPCError(.invalidRequest, "Invalid Request: empty batch")))
+        if let refusal = server.limits.batchRefusal(length: elements.count, version: legacy.negotiatedVersion) {
+            logger.warning("batch refused", [("length", String(elements.count)), ("reason", refusal.message)])
+            channel.send(JSONRPC.errorResponse(id: nil, error: refusal))
             return
         }
         let collector = BatchCollector(expected: elements.count, channel: channel)

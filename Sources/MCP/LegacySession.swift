@@ -12,6 +12,7 @@ package final class LegacySession: Sendable {
         var clientInitialized = false
         var clientLogLevel: LogLevel?
         var clientName: String?
+        var callSucceeded = false
     }
 
     private let state = Mutex(State())
@@ -35,6 +36,12 @@ package final class LegacySession: Sendable {
             return true
         }
     }
+
+    /// Whether a `tools/call` has succeeded, which proves the upstream accepted the session's credential: until
+    /// then an HTTP session is on probation (it may be bogus) and is the first to go under pressure.
+    package var hasSucceededCall: Bool { state.withLock { $0.callSucceeded } }
+
+    func markCallSucceeded() { state.withLock { $0.callSucceeded = true } }
 
     func markClientInitialized() { state.withLock { $0.clientInitialized = true } }
 

@@ -12,10 +12,16 @@ package struct MCPServer: Sendable {
     package let toolsPageSize: Int
     /// Cache lifetime advertised on modern list and discover results.
     package let listTTLMilliseconds: Int64
+    /// How much work one client may start; every transport enforces them.
+    package let limits: RequestLimits
 
-    package init(identity: ServerIdentity, toolsPageSize: Int = 200, listTTLMilliseconds: Int64 = 300_000) {
+    package init(
+        identity: ServerIdentity, toolsPageSize: Int = 200, listTTLMilliseconds: Int64 = 300_000,
+        limits: RequestLimits = RequestLimits()
+    ) {
         precondition(toolsPageSize > 0)
         self.identity = identity
+        self.limits = limits
         self.toolsPageSize = toolsPageSize
         self.listTTLMilliseconds = listTTLMilliseconds
     }
@@ -97,7 +103,7 @@ package struct MCPServer: Sendable {
             return listTools(request.params, version: version, provider: provider)
         case "tools/call":
             let clientLog = ClientLogger(threshold: { session.clientLogLevel }, sink: notifications)
-            return await callTool(
+            let outcome = await callTool(
                 request,
                 version: version,
                 progressToken: request.params?["_meta"]?["progressToken"],
@@ -105,6 +111,8 @@ package struct MCPServer: Sendable {
                 provider: provider,
                 notifications: notifications
             )
+            if case .success(let result) = outcome, result["isError"] != .bool(true) { session.markCallSucceeded() }
+            return outcome
         case "logging/setLevel":
             guard let name = request.params?["level"]?.stringValue, let level = LogLevel(name: name), level.name == name
             else {

@@ -47,6 +47,8 @@ package struct NudjClient: Sendable {
     package let timeout: Duration
     /// The longest wait a 429 on a GET may be retried after, automatically.
     package let maxAutomaticRetryWait: Double
+    /// Shared by every copy of this client: the process-wide cap on concurrent upstream requests.
+    package let limiter: UpstreamLimiter
     package let logger: Logger
 
     package init(
@@ -54,12 +56,14 @@ package struct NudjClient: Sendable {
         version: String,
         timeout: Duration = .seconds(30),
         maxAutomaticRetryWait: Double = 2,
+        maxConcurrentRequests: Int = 256,
         logger: Logger
     ) {
         self.transport = transport
         userAgent = "nudj-mcp/\(version)"
         self.timeout = timeout
         self.maxAutomaticRetryWait = maxAutomaticRetryWait
+        limiter = UpstreamLimiter(limit: maxConcurrentRequests)
         self.logger = logger
     }
 
@@ -68,7 +72,18 @@ package struct NudjClient: Sendable {
         tenant: TenantContext,
         onRetry: @Sendable (Double) -> Void = { _ in }
     ) async -> CallOutcome {
-        let request = build(call, tenant: tenant)
+        var request = build(call, tenant: tenant)
+        // Waiting for a turn counts toward the call's deadline: the caller sees one timeout, however it is spent.
+        let started = ContinuousClock.now
+        guard await limiter.acquire(deadline: started + timeout) else {
+            return CallOutcome(
+                result: .failure(Task.isCancelled ? .cancelled : .timeout), attempts: 0, url: request.url)
+        }
+        defer { limiter.release() }
+        request.timeout = timeout - started.duration(to: .now)
+        guard request.timeout > .zero else {
+            return CallOutcome(result: .failure(.timeout), attempts: 0, url: request.url)
+        }
         var attempts = 1
         var result = await transport.send(request)
         if case .success(let response) = result, response.status == 429, call.method == "GET",

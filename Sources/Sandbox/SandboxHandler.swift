@@ -28,6 +28,9 @@ final class SandboxHandler: HTTPHandler {
     let logger: Logger
     private let counters = Mutex<[String: Int]>([:])
     private let windows = Mutex<[String: (start: Int64, count: Int)]>([:])
+    /// API requests being handled now (up to their injected latency and fault), and the most ever at once: what
+    /// flood tests assert the server's caps on.
+    private let concurrency = Mutex<(current: Int, highWater: Int)>((0, 0))
     private let faults: FaultInjector
 
     init(
@@ -61,7 +64,15 @@ final class SandboxHandler: HTTPHandler {
             counters.withLock { $0[organisation, default: 0] += 1 }
             let (api, rest) = try splitPath(request.path)
             rateHeaders = try rateLimit(organisation: organisation, api: api)
-            if let fault = await faults.next() {
+            // Counted while no answer can have been sent yet, so the count never includes a request the client
+            // already has its answer to (and may have followed with the next one).
+            concurrency.withLock {
+                $0.current += 1
+                $0.highWater = max($0.highWater, $0.current)
+            }
+            let fault = await faults.next()
+            concurrency.withLock { $0.current -= 1 }
+            if let fault {
                 await deliver(fault, responder: responder, headers: rateHeaders)
                 return
             }
@@ -256,7 +267,13 @@ final class SandboxHandler: HTTPHandler {
             var byOrganisation = JSONObject()
             for name in store.organisationNames { byOrganisation[name] = .int(Int64(counts[name] ?? 0)) }
             let total = counts.values.reduce(0, +)
-            return .json(200, JSONWriter.encode(["requests": .object(byOrganisation), "total": .int(Int64(total))]))
+            let (inFlight, highWater) = concurrency.withLock { $0 }
+            return .json(
+                200,
+                JSONWriter.encode([
+                    "requests": .object(byOrganisation), "total": .int(Int64(total)),
+                    "inFlight": .int(Int64(inFlight)), "maxInFlight": .int(Int64(highWater)),
+                ]))
         case "/_sandbox/fixtures":
             // One real id per resource (plus a few special ones) so tests can address existing entities.
             guard let organisation = request.query("org"),

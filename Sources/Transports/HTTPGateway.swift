@@ -40,6 +40,10 @@ package struct MCPHTTPConfiguration: Sendable {
     package var maxSessions = 10_000
     /// Sessions live long: mcp-remote cannot re-initialise after a 404.
     package var sessionIdleTimeout: Duration = .seconds(8 * 3600)
+    /// Sessions that have not yet made a successful call expire after this much idle time.
+    package var sessionProbationIdleTimeout: Duration = .seconds(300)
+    /// Sessions on probation one peer (remote address) may hold; its oldest is evicted past this.
+    package var maxProbationSessionsPerPeer = 1_000
     package var version = "0.0.0"
 
     package init() {}

@@ -25,6 +25,7 @@ extension MCPHTTPHandler {
             server: server, channel: SSEChannel(stream: events),
             logger: logger.with("session", String(session.id.prefix(8))))
         session.setChannelSession(channel)
+        session.attach(events)  // so ending the session (eviction, shutdown) closes its stream
         _ = events.sendRaw(SSE.event("endpoint", id: nil, data: Array("/messages?sessionId=\(session.id)".utf8)))
         let sessions = sessions
         events.onClientGone { sessions.remove(session.id, reason: "stream closed") }

@@ -20,11 +20,13 @@ package final class MCPHTTPHandler: HTTPHandler {
         self.gateway = gateway
         self.configuration = configuration
         self.logger = logger
-        sessions = HTTPSessionTable(
-            capacity: configuration.maxSessions,
-            idleTimeout: configuration.sessionIdleTimeout,
-            logger: logger
-        )
+        var limits = SessionLimits()
+        limits.capacity = configuration.maxSessions
+        limits.idleTimeout = configuration.sessionIdleTimeout
+        limits.probationIdleTimeout = configuration.sessionProbationIdleTimeout
+        limits.probationPerPeer = configuration.maxProbationSessionsPerPeer
+        limits.requests = server.limits
+        sessions = HTTPSessionTable(limits: limits, logger: logger)
     }
 
     package var sessionCount: Int { sessions.count }
@@ -101,9 +103,11 @@ package final class MCPHTTPHandler: HTTPHandler {
         _ code: ErrorCode,
         _ message: String,
         id: RequestID? = nil,
-        headers: HTTPHeaders = [:]
+        headers: HTTPHeaders = [:],
+        data extra: JSONValue? = nil
     ) -> HTTPResponse {
-        var data: JSONObject = ["httpStatus": .int(Int64(status))]
+        var data: JSONObject = extra?.objectValue ?? [:]
+        data["httpStatus"] = .int(Int64(status))
         if status == 401 {
             data["hint"] =
                 "Configure the client to send Authorization: Bearer <token> and x-api-domain on every request."
@@ -219,8 +223,12 @@ extension MCPHTTPHandler {
             responder.respond(refusal)
             return nil
         }
-        guard let session = sessions.create(kind: kind, binding: grant.binding, organisation: grant.organisation) else {
-            let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
+        guard
+            let session = sessions.create(
+                kind: kind, binding: grant.binding, organisation: grant.organisation, peer: request.peer)
+        else {
+            let message =
+                "Session capacity reached (\(sessions.capacity) established sessions); retry shortly"
             responder.respond(Self.rpcError(503, .internalError, message, id: id, headers: ["Retry-After": "5"]))
             return nil
         }

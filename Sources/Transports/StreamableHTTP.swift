@@ -86,11 +86,9 @@ extension MCPHTTPHandler {
         }
         session.touch()
         let version = session.legacy.negotiatedVersion ?? .v2025_03_26
-        if isBatch && (!version.allowsBatches || elements.isEmpty) {
-            let why =
-                elements.isEmpty
-                ? "empty batch" : "JSON-RPC batches are only allowed in protocol version 2025-03-26, not \(version)"
-            responder.respond(Self.rpcError(400, .invalidRequest, "Invalid Request: \(why)"))
+        if isBatch, let refusal = server.limits.batchRefusal(length: elements.count, version: version) {
+            logger.warning("batch refused", [("length", String(elements.count)), ("reason", refusal.message)])
+            responder.respond(Self.rpcError(400, refusal.code, refusal.message, data: refusal.data))
             return
         }
 
@@ -182,6 +180,7 @@ extension MCPHTTPHandler {
                     let reply = await withCheckedContinuation { (continuation: CheckedContinuation<Reply?, Never>) in
                         let started = session.inflight.start(
                             request.id,
+                            takesSlot: RequestLimits.takesCallSlot(request),
                             work: {
                                 await self.server.respond(
                                     to: request, session: session.legacy, provider: provider,
@@ -189,16 +188,8 @@ extension MCPHTTPHandler {
                             },
                             deliver: { continuation.resume(returning: $0) }
                         )
-                        switch started {
-                        case .started: break
-                        case .duplicate:
-                            continuation.resume(
-                                returning: .error(
-                                    request.id,
-                                    JSONRPCError(.invalidRequest, "Request id \(request.id) is already in flight")))
-                        case .shuttingDown:
-                            continuation.resume(
-                                returning: .error(request.id, JSONRPCError(.internalError, "Session is closing")))
+                        if let refusal = session.inflight.refusal(started, id: request.id) {
+                            continuation.resume(returning: .error(request.id, refusal))
                         }
                     }
                     return (index, reply)

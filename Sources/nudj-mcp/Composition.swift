@@ -60,7 +60,16 @@ enum Composition {
         let logger = try logger(options, label: "nudj-mcp")
         let runtime = try runtime(
             options, catalogue: try catalogue(), logger: logger, insecureLocalhost: options.flag(.sandbox))
-        return (logger, runtime, try server(options))
+        let server = try server(options)
+        logger.info(
+            "work limits",
+            [
+                ("maxBatchLength", String(server.limits.maxBatchLength)),
+                ("maxCallsPerSession", String(server.limits.maxRunningCalls)),
+                ("maxQueuedCallsPerSession", String(server.limits.maxQueuedCalls)),
+                ("maxUpstreamRequests", String(runtime.client.limiter.limit)),
+            ])
+        return (logger, runtime, server)
     }
 
     /// - Parameter selection: the tools the runtime may call, when not the options' (doctor probes its own set).
@@ -73,10 +82,12 @@ enum Composition {
         try check(selection, against: catalogue)
         let timeout = try options.int(.timeout, default: 30, range: 1...600)
         let budget = try options.int(.budget, default: 20_000, range: 1_000...1_000_000)
+        let maxUpstream = try options.int(.maxUpstreamRequests, default: 256, range: 1...100_000)
         let client = NudjClient(
             transport: URLSessionTransport(),
             version: Build.version,
             timeout: .seconds(timeout),
+            maxConcurrentRequests: maxUpstream,
             logger: logger.with("component", "upstream")
         )
         let policy = DomainPolicy(
@@ -94,7 +105,17 @@ enum Composition {
     }
 
     static func server(_ options: Options) throws(UsageError) -> MCPServer {
-        MCPServer(identity: identity, toolsPageSize: try options.int(.toolsPageSize, default: 200, range: 1...10_000))
+        MCPServer(
+            identity: identity, toolsPageSize: try options.int(.toolsPageSize, default: 200, range: 1...10_000),
+            limits: try requestLimits(options))
+    }
+
+    static func requestLimits(_ options: Options) throws(UsageError) -> RequestLimits {
+        var limits = RequestLimits()
+        limits.maxBatchLength = try options.int(.maxBatchLength, default: 100, range: 1...10_000)
+        limits.maxRunningCalls = try options.int(.maxCallsPerSession, default: 16, range: 1...10_000)
+        limits.maxQueuedCalls = try options.int(.maxQueuedCallsPerSession, default: 256, range: 0...100_000)
+        return limits
     }
 
     static func sandboxConfiguration(_ options: Options, port: Int) throws(UsageError) -> SandboxConfiguration {

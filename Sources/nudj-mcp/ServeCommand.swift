@@ -26,6 +26,18 @@ enum ServeCommand {
         mcp.requireLoopbackHost = loopback
         mcp.maxSessions = try options.int(.maxSessions, default: 10_000, range: 1...1_000_000)
         mcp.sessionIdleTimeout = .seconds(try options.int(.sessionIdle, default: 8 * 3600, range: 10...(30 * 86_400)))
+        mcp.sessionProbationIdleTimeout = .seconds(
+            try options.int(.sessionProbation, default: 300, range: 10...(30 * 86_400)))
+        mcp.maxProbationSessionsPerPeer = try options.int(
+            .maxProbationSessionsPerPeer, default: 1_000, range: 1...1_000_000)
+        logger.info(
+            "session limits",
+            [
+                ("maxSessions", String(mcp.maxSessions)),
+                ("idleSeconds", String(mcp.sessionIdleTimeout.components.seconds)),
+                ("probationIdleSeconds", String(mcp.sessionProbationIdleTimeout.components.seconds)),
+                ("maxProbationSessionsPerPeer", String(mcp.maxProbationSessionsPerPeer)),
+            ])
         mcp.version = Build.version
         let handler = MCPHTTPHandler(
             server: server, gateway: RuntimeGateway(runtime: runtime), configuration: mcp,
@@ -57,9 +69,12 @@ enum ServeCommand {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await httpServer.run() }
             if let sandbox { group.addTask { await sandbox.run() } }
+            group.addTask { await MemoryTuning.releaseAfterBursts(runtime.client.limiter) }
+            // Often enough that a session on probation outlives its timeout by at most half of it.
+            let sweepInterval = min(.seconds(30), mcp.sessionProbationIdleTimeout / 2)
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(30))
+                    try? await Task.sleep(for: sweepInterval)
                     handler.expireIdleSessions()
                 }
             }

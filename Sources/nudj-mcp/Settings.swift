@@ -67,6 +67,29 @@ struct Setting: Sendable, Hashable {
     static let timeout = Setting(
         flag: "--timeout", env: "NUDJ_TIMEOUT_SECONDS", kind: .value,
         help: "Upstream call timeout in seconds (default 30)", commands: ["stdio", "serve", "doctor"])
+    static let maxBatchLength = Setting(
+        flag: "--max-batch-length", env: "NUDJ_MAX_BATCH_LENGTH", kind: .value,
+        help: "Longest JSON-RPC batch (2025-03-26 only); longer ones get one -32600 (default 100)",
+        commands: ["stdio", "serve"])
+    static let maxCallsPerSession = Setting(
+        flag: "--max-calls-per-session", env: "NUDJ_MAX_CALLS_PER_SESSION", kind: .value,
+        help: "tools/call requests one session runs at once; the rest wait (default 16)", commands: ["stdio", "serve"])
+    static let maxQueuedCallsPerSession = Setting(
+        flag: "--max-queued-calls", env: "NUDJ_MAX_QUEUED_CALLS", kind: .value,
+        help: "tools/call requests one session may have waiting; more get a retryable -32000 (default 256)",
+        commands: ["stdio", "serve"])
+    static let maxUpstreamRequests = Setting(
+        flag: "--max-upstream-requests", env: "NUDJ_MAX_UPSTREAM_REQUESTS", kind: .value,
+        help: "Concurrent upstream requests for the whole process; the rest wait within their timeout (default 256)",
+        commands: ["stdio", "serve"])
+    static let sessionProbation = Setting(
+        flag: "--session-probation-timeout", env: "NUDJ_SESSION_PROBATION_SECONDS", kind: .value,
+        help: "Idle seconds before an HTTP session that never made a successful call expires (default 300)",
+        commands: ["serve"])
+    static let maxProbationSessionsPerPeer = Setting(
+        flag: "--max-probation-per-peer", env: "NUDJ_MAX_PROBATION_PER_PEER", kind: .value,
+        help: "Sessions without a successful call one remote address may hold; more evict its oldest (default 1000)",
+        commands: ["serve"])
     static let maxLineBytes = Setting(
         flag: "--max-line-bytes", env: "NUDJ_MAX_LINE_BYTES", kind: .value,
         help: "Largest stdio message in bytes (default 4194304)", commands: ["stdio"])
@@ -95,7 +118,8 @@ struct Setting: Sendable, Hashable {
         help: "Idle seconds before an HTTP session expires (default 28800 = 8 h)", commands: ["serve"])
     static let maxSessions = Setting(
         flag: "--max-sessions", env: "NUDJ_MAX_SESSIONS", kind: .value,
-        help: "Live HTTP session cap (default 10000; further initializes get 503)", commands: ["serve"])
+        help: "Live HTTP session cap (default 10000); when full, the oldest session on probation is evicted, else 503",
+        commands: ["serve"])
     static let maxBodyBytes = Setting(
         flag: "--max-body-bytes", env: "NUDJ_MAX_BODY_BYTES", kind: .value,
         help: "Largest HTTP request body (default 4194304)", commands: ["serve"])
@@ -140,7 +164,8 @@ struct Setting: Sendable, Hashable {
         token, apiToken, apiDomain, allowDomain, allowInsecureLocalhost, sandbox, sandboxOrganisation, sandboxToken,
         toolsets,
         tools, excludeTools, readOnly, agentMode, budget, timeout, maxLineBytes, toolsPageSize, shutdownGrace, logLevel,
-        host,
+        host, maxBatchLength, maxCallsPerSession, maxQueuedCallsPerSession, maxUpstreamRequests, sessionProbation,
+        maxProbationSessionsPerPeer,
         port, allowOrigin, sessionIdle, maxSessions, maxBodyBytes, maxConnections, rateLimitAdmin, rateLimitIntegration,
         rateLimitAnalytics, rateWindow, faultKind, faultRate, faultStatus, faultLatency, json, stats,
     ]

@@ -27,7 +27,12 @@ enum StdioCommand {
             let tenant = runtime.tenant(
                 bearer: options.string(.token), apiToken: options.string(.apiToken), domain: options.string(.apiDomain))
             logStart(tenant, logger: logger)
-            try await transport(runtime.provider(for: tenant)).run(stop: stop)
+            let stdio = try transport(runtime.provider(for: tenant))
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await MemoryTuning.releaseAfterBursts(runtime.client.limiter) }
+                await stdio.run(stop: stop)
+                group.cancelAll()
+            }
             return 0
         }
 
@@ -40,8 +45,10 @@ enum StdioCommand {
         let stdio = try transport(runtime.provider(for: tenant))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await sandbox.run() }
+            group.addTask { await MemoryTuning.releaseAfterBursts(runtime.client.limiter) }
             await stdio.run(stop: stop)
             await sandbox.shutdown(grace: .seconds(1))
+            group.cancelAll()
         }
         return 0
     }

@@ -23,10 +23,25 @@ package final class RawHTTPClient {
     private var buffer: [UInt8] = []
     private var isOpen = true
 
-    /// Connects to `127.0.0.1:port`; `timeout` bounds every read.
-    package init(port: Int, timeout: Double = 10) throws {
+    /// Connects to `127.0.0.1:port`; `timeout` bounds every read. `source` (another loopback address such as
+    /// `127.0.0.2`) makes the connection come from a different peer.
+    package init(port: Int, timeout: Double = 10, source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                Glibc.close(fd)
+                throw Failure(description: "bind to \(source) failed (errno \(errno))")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
