@@ -181,7 +181,9 @@ struct AdversarialCancellationTests {
             ])
             let client = try StdioClient(
                 [
-                    "--allow-insecure-localhost", "--timeout", "1", "--token", sandbox.token("acme"),
+                    // All 200 at once (the default runs 16 per session and queues the rest).
+                    "--allow-insecure-localhost", "--timeout", "1", "--max-calls-per-session", "200",
+                    "--token", sandbox.token("acme"),
                     "--api-domain", sandbox.domain("acme"),
                 ])
             try client.initialize()
