@@ -54,17 +54,19 @@ enum Composition {
 
     static func catalogue() throws -> Catalogue { try Catalogue.embedded() }
 
-    /// What every serving command starts from: the logger, the tool runtime and the MCP engine. `--sandbox` also
-    /// allows the in-process sandbox's plain-http localhost domains.
-    static func core(_ options: Options) throws -> (logger: Logger, runtime: NudjRuntime, server: MCPServer) {
-        let logger = try logger(options, label: "nudj-mcp")
-        let runtime = try runtime(
-            options, catalogue: try catalogue(), logger: logger, insecureLocalhost: options.flag(.sandbox))
-        return (logger, runtime, try server(options))
+    /// What every serving command starts from: the tool runtime and the MCP engine. `sandboxPort` (the in-process
+    /// sandbox's port) allows plain-http localhost domains on that port only.
+    static func core(
+        _ options: Options, logger: Logger, sandboxPort: Int?
+    ) throws -> (
+        runtime: NudjRuntime, server: MCPServer
+    ) {
+        let runtime = try runtime(options, catalogue: try catalogue(), logger: logger, sandboxPort: sandboxPort)
+        return (runtime, try server(options))
     }
 
     static func runtime(
-        _ options: Options, catalogue: Catalogue, logger: Logger, insecureLocalhost: Bool
+        _ options: Options, catalogue: Catalogue, logger: Logger, sandboxPort: Int?
     ) throws(UsageError) -> NudjRuntime {
         let selection = try selection(options)
         try check(selection, against: catalogue)
@@ -76,10 +78,14 @@ enum Composition {
             timeout: .seconds(timeout),
             logger: logger.with("component", "upstream")
         )
+        let insecureLocalhost: DomainPolicy.InsecureLocalhost =
+            if options.flag(.allowInsecureLocalhost) { .anyPort } else if let sandboxPort {
+                .onlyPort(sandboxPort)
+            } else {
+                .refused
+            }
         let policy = DomainPolicy(
-            extraPatterns: options.list(.allowDomain) ?? [],
-            allowInsecureLocalhost: insecureLocalhost || options.flag(.allowInsecureLocalhost)
-        )
+            extraPatterns: options.list(.allowDomain) ?? [], insecureLocalhost: insecureLocalhost)
         return NudjRuntime(
             catalogue: catalogue,
             client: client,

@@ -8,11 +8,11 @@ import Transports
 /// `nudj-mcp stdio`: one process, one organisation, MCP over stdin/stdout.
 enum StdioCommand {
     static func run(_ options: Options) async throws -> Int32 {
-        let (logger, runtime, server) = try Composition.core(options)
+        let logger = try Composition.logger(options, label: "nudj-mcp")
         let useSandbox = options.flag(.sandbox)
         let stop = ShutdownSignal()
         stop.installProcessHandlers()
-        let transport = { (provider: NudjToolProvider) throws(UsageError) -> StdioTransport in
+        let transport = { (server: MCPServer, provider: NudjToolProvider) throws(UsageError) -> StdioTransport in
             StdioTransport(
                 server: server,
                 provider: provider,
@@ -24,10 +24,11 @@ enum StdioCommand {
         }
 
         guard useSandbox else {
+            let (runtime, server) = try Composition.core(options, logger: logger, sandboxPort: nil)
             let tenant = runtime.tenant(
                 bearer: options.string(.token), apiToken: options.string(.apiToken), domain: options.string(.apiDomain))
             logStart(tenant, logger: logger)
-            try await transport(runtime.provider(for: tenant)).run(stop: stop)
+            try await transport(server, runtime.provider(for: tenant)).run(stop: stop)
             return 0
         }
 
@@ -35,6 +36,7 @@ enum StdioCommand {
         let sandbox = try Sandbox(
             configuration: Composition.sandboxConfiguration(options, port: 0),
             logger: logger.with("component", "sandbox"))
+        let (runtime, server) = try Composition.core(options, logger: logger, sandboxPort: sandbox.port)
         let organisationName = options.string(.sandboxOrganisation) ?? sandbox.organisations[0].subdomain
         guard let organisation = sandbox.organisations.first(where: { $0.subdomain == organisationName }) else {
             throw UsageError(
@@ -52,7 +54,7 @@ enum StdioCommand {
         logger.info(
             "sandbox started", [("url", sandbox.url), ("organisation", organisation.subdomain), ("token", tokenName)])
         logStart(tenant, logger: logger)
-        let stdio = try transport(runtime.provider(for: tenant))
+        let stdio = try transport(server, runtime.provider(for: tenant))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await sandbox.run() }
             await stdio.run(stop: stop)
