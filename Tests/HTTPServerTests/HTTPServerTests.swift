@@ -334,8 +334,9 @@ struct HTTPServerDeliveryTests {
                 for index in 0..<50 {
                     #expect(try client.readResponse().text == "GET /p\(index) 0 ")
                 }
-                // Each reply used to wait for the loop's 250 ms poll timeout: 50 took ~12 s.
-                #expect(ContinuousClock.now - started < .seconds(2))
+                // Each reply used to wait for the loop's 250 ms poll timeout: 50 took 12.3 s. Unloaded they take
+                // milliseconds; the bound leaves room for a machine busy with other work.
+                #expect(ContinuousClock.now - started < .seconds(6))
             }
         }
     }
