@@ -15,6 +15,11 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
     private var listenFD: Int32
+    /// Whether the listener is out of epoll because the process ran out of descriptors (see `acceptConnections`).
+    private var listenerPaused = false
+    /// A descriptor held back so that, out of descriptors, the loop can still accept, answer 503 and close.
+    private var reserveFD: Int32 = -1
+    private var lastExhaustionWarning: UInt64 = 0
     private let inbox = Mutex<[LoopCommand]>([])
     private let running = Atomic<Bool>(true)
     private let draining = Atomic<Bool>(false)
@@ -37,6 +42,7 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         guard epollFD >= 0, wakeFD >= 0 else { throw Socket.Failure(call: "epoll_create1/eventfd", code: errno) }
         register(listenFD, events: EPOLLIN.rawValue)
         register(wakeFD, events: EPOLLIN.rawValue)
+        reserveFD = Socket.openReserve()
     }
 
     var connectionCount: Int { openConnections.load(ordering: .relaxed) }
@@ -48,8 +54,8 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             inbox.append(command)
             return inbox.count == 1
         }
-        // On the loop thread itself (a handler that answered before suspending) the loop drains the inbox at the
-        // end of this iteration; no wake-up needed.
+        // On the loop thread itself (a handler that answered before suspending) the loop drains the inbox before
+        // it next sleeps (`run` polls without waiting while the inbox is non-empty); no wake-up needed.
         if wasEmpty && !isLoopThread { wake() }
     }
 
@@ -89,7 +95,10 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         var events = [epoll_event](repeating: epoll_event(), count: 512)
         var wasDraining = false
         while running.load(ordering: .relaxed) {
-            let count = epoll_wait(epollFD, &events, Int32(events.count), 250)
+            // A reply enqueued on this thread (a pipelined request answered during the last drain) skipped the
+            // wake-up: poll without sleeping until the inbox is empty, or it would wait for the timeout.
+            let timeout: Int32 = inbox.withLock { $0.isEmpty } ? 250 : 0
+            let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
             if count < 0 && errno != EINTR { logger.error("epoll_wait failed", [("errno", String(errno))]) }
             for index in 0..<max(0, Int(count)) {
                 let event = events[index]
@@ -127,13 +136,41 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         stopListening()
         Glibc.close(epollFD)
         Glibc.close(wakeFD)
+        if reserveFD >= 0 { Glibc.close(reserveFD) }
     }
 
     private func stopListening() {
         guard listenFD >= 0 else { return }
-        epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+        if !listenerPaused { epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil) }
         Glibc.close(listenFD)
         listenFD = -1
+    }
+
+    /// Out of descriptors and no reserve to shed with: a level-triggered listener with a pending connection would
+    /// wake epoll forever, so it leaves epoll until a descriptor may be free again (a connection closed, or the
+    /// next sweep).
+    private func pauseListening() {
+        guard listenFD >= 0, !listenerPaused else { return }
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+        listenerPaused = true
+        warnOutOfDescriptors()
+    }
+
+    /// At most one warning per 10 s: exhaustion comes in floods.
+    private func warnOutOfDescriptors() {
+        let now = monotonicNanoseconds()
+        guard lastExhaustionWarning == 0 || now &- lastExhaustionWarning > 10_000_000_000 else { return }
+        lastExhaustionWarning = now
+        logger.warning(
+            "out of file descriptors: new connections get 503 until connections close",
+            [("connections", String(connectionCount)), ("paused", String(listenerPaused))])
+    }
+
+    private func resumeListening() {
+        if reserveFD < 0 { reserveFD = Socket.openReserve() }
+        guard listenFD >= 0, listenerPaused else { return }
+        listenerPaused = false
+        register(listenFD, events: EPOLLIN.rawValue)
     }
 
     private func register(_ fd: Int32, events: UInt32) {
@@ -168,27 +205,69 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
 
     private func acceptConnections() {
         for _ in 0..<256 {
-            guard listenFD >= 0, let (fd, remote) = Socket.accept(listenFD) else { return }
-            if connectionCount >= configuration.maxConnections {
-                let response = configuration.errorBody(503, "server is at its connection limit; retry shortly")
-                var bytes = Array(
-                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: \(response.body.count)\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-                        .utf8
-                )
-                bytes += response.body
-                _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-                Glibc.close(fd)
-                logger.warning("connection refused: limit reached", [("limit", String(configuration.maxConnections))])
+            guard listenFD >= 0, !listenerPaused else { return }
+            switch Socket.accept(listenFD) {
+            case .accepted(let fd, let remote):
+                if connectionCount >= configuration.maxConnections {
+                    refuse(fd, reason: "server is at its connection limit; retry shortly")
+                    logger.warning(
+                        "connection refused: limit reached", [("limit", String(configuration.maxConnections))])
+                    continue
+                }
+                adopt(fd, remote: remote)
+            case .nonePending:
+                return
+            case .outOfDescriptors:
+                // The level-triggered listener stays readable while a connection waits, so the waiting client must
+                // be taken off the queue: the reserve descriptor lets the loop accept it, answer 503 and close.
+                // Without a reserve the listener leaves epoll until a descriptor is freed. Either way, no spin.
+                guard reserveFD >= 0 else {
+                    pauseListening()
+                    return
+                }
+                Glibc.close(reserveFD)
+                let result = Socket.accept(listenFD)
+                if case .accepted(let fd, _) = result {
+                    refuse(fd, reason: "server is out of file descriptors; retry shortly")
+                }
+                reserveFD = Socket.openReserve()
+                warnOutOfDescriptors()
+                guard reserveFD >= 0, case .accepted = result else {
+                    if case .nonePending = result { return }
+                    pauseListening()
+                    return
+                }
+            case .transientFailure:
                 continue
+            case .failed:
+                return
             }
-            generation &+= 1
-            let connection = Connection(fd: fd, generation: generation, remote: remote, now: monotonicNanoseconds())
-            while connections.count <= Int(fd) { connections.append(nil) }
-            connections[Int(fd)] = connection
-            openConnections.add(1, ordering: .relaxed)
-            connection.interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
-            register(fd, events: connection.interest)
         }
+    }
+
+    private func adopt(_ fd: Int32, remote: String) {
+        generation &+= 1
+        let connection = Connection(fd: fd, generation: generation, remote: remote, now: monotonicNanoseconds())
+        while connections.count <= Int(fd) { connections.append(nil) }
+        connections[Int(fd)] = connection
+        openConnections.add(1, ordering: .relaxed)
+        connection.interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+        register(fd, events: connection.interest)
+    }
+
+    /// Answers a connection the server will not serve with 503 and closes it. Whatever the client already sent is
+    /// read first, so the close does not turn into a reset that destroys the answer in flight.
+    private func refuse(_ fd: Int32, reason: String) {
+        let response = configuration.errorBody(503, reason)
+        var bytes = Array(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: \(response.body.count)\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+                .utf8
+        )
+        bytes += response.body
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        shutdown(fd, Int32(SHUT_WR))
+        _ = readBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        Glibc.close(fd)
     }
 
     // MARK: - Events
@@ -207,6 +286,10 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     }
 
     private func readAvailable(_ connection: Connection) {
+        if case .lingering = connection.state {
+            discardInput(connection)
+            return
+        }
         let limit = configuration.limits.maxHeadBytes + configuration.limits.maxBodyBytes + 64 * 1024
         while true {
             let count = readBuffer.withUnsafeMutableBytes { Glibc.read(connection.fd, $0.baseAddress, $0.count) }
@@ -239,7 +322,7 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     private func processInput(_ connection: Connection) {
         while connection.isOpen {
             switch connection.state {
-            case .awaitingResponse, .streaming, .closing:
+            case .awaitingResponse, .streaming, .lingering, .closing:
                 return
             case .head:
                 guard !connection.input.isEmpty else {
@@ -429,7 +512,7 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         connection.afterFlush = nil
         switch next {
         case .close:
-            close(connection, clientGone: false)
+            linger(connection)
             return false
         case .keepAlive:
             connection.state = .head
@@ -453,6 +536,7 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             connections[Int(connection.fd)] = nil
         }
         openConnections.subtract(1, ordering: .relaxed)
+        if listenerPaused { resumeListening() }
         switch connection.state {
         case .awaitingResponse(let responder), .streaming(let responder):
             if clientGone { responder.clientDisconnected() }
@@ -460,6 +544,43 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             break
         }
         connection.state = .closing
+    }
+
+    /// Closes after a response without destroying it: closing a socket with unread input (a body the server
+    /// refused, pipelined requests) sends a reset that can overtake the response in flight. So the write side is
+    /// shut (the client sees the end of the response), what the client still sends is read and dropped, and the
+    /// socket closes at the client's EOF — or after `lingerTimeout` / `lingerBytes`, whichever comes first.
+    private func linger(_ connection: Connection) {
+        guard shutdown(connection.fd, Int32(SHUT_WR)) == 0 else {
+            close(connection, clientGone: false)
+            return
+        }
+        connection.state = .lingering(until: monotonicNanoseconds() &+ Self.lingerTimeout, budget: Self.lingerBytes)
+        connection.input = []
+        connection.readPaused = false
+        updateInterest(connection)
+        discardInput(connection)
+    }
+
+    private static let lingerTimeout: UInt64 = 2_000_000_000
+    private static let lingerBytes = 1024 * 1024
+
+    private func discardInput(_ connection: Connection) {
+        guard case .lingering(let until, var budget) = connection.state else { return }
+        while budget > 0 {
+            let count = readBuffer.withUnsafeMutableBytes { Glibc.read(connection.fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                budget -= count
+                continue
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                connection.state = .lingering(until: until, budget: budget)
+                return
+            }
+            break  // EOF or error: the client has what it will read
+        }
+        close(connection, clientGone: false)
     }
 
     private func closeIdleConnections() {
@@ -471,6 +592,8 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     }
 
     private func sweep(now: UInt64) {
+        // Descriptors may also have been freed outside the loop (upstream sockets, log files): try again.
+        if listenerPaused || reserveFD < 0 { resumeListening() }
         let head = configuration.headTimeout.nanoseconds
         let body = configuration.bodyTimeout.nanoseconds
         let idle = configuration.idleTimeout.nanoseconds
@@ -504,6 +627,8 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
                     connection.lastStreamWrite = now
                     write(bytes, to: connection)
                 }
+            case .lingering(let until, _):
+                if now > until { close(connection, clientGone: false) }
             case .awaitingResponse, .closing:
                 break
             }
@@ -523,6 +648,8 @@ final class Connection {
         case body(HTTPRequestHead, BodyProgress, startedAt: UInt64)
         case awaitingResponse(HTTPResponder)
         case streaming(HTTPResponder)
+        /// The response is sent and the write side shut; input is dropped until the client's EOF or the deadline.
+        case lingering(until: UInt64, budget: Int)
         case closing
     }
 

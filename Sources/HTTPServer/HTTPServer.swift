@@ -16,6 +16,8 @@ package final class HTTPServer: Sendable {
     /// The bound port (useful when the configuration asked for port 0).
     package let port: Int
     package let host: String
+    /// The connection cap in force: the configured one, lowered to fit the open-file limit (see `OpenFileLimit`).
+    package let maxConnections: Int
     private let loop: EventLoop
     private let thread: LoopThread
     private let handler: any HTTPHandler
@@ -30,6 +32,20 @@ package final class HTTPServer: Sendable {
         logger: Logger,
         accessLogger: Logger? = nil
     ) throws {
+        var configuration = configuration
+        let fileLimit = OpenFileLimit.current
+        let cap = OpenFileLimit.connectionCap(requested: configuration.maxConnections, limit: fileLimit)
+        let fields = [
+            ("maxConnections", String(cap)), ("requested", String(configuration.maxConnections)),
+            ("openFileLimit", String(fileLimit)),
+        ]
+        if cap < configuration.maxConnections {
+            logger.warning("connection cap lowered to fit the open-file limit (raise it with ulimit -n)", fields)
+        } else {
+            logger.info("connection cap", fields)
+        }
+        configuration.maxConnections = cap
+        maxConnections = cap
         let (fd, port) = try Socket.listen(host: configuration.host, port: configuration.port)
         let loop = try EventLoop(listenFD: fd, configuration: configuration, logger: logger)
         self.port = port

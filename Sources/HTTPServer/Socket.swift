@@ -49,8 +49,18 @@ enum Socket {
         return portAndAddress(storage).port
     }
 
-    /// Accepts one pending connection; `nil` when none is pending.
-    static func accept(_ listener: Int32) -> (fd: Int32, remote: String)? {
+    enum AcceptResult {
+        case accepted(fd: Int32, remote: String)
+        case nonePending
+        /// EMFILE / ENFILE / ENOBUFS / ENOMEM: the connection stays queued until a descriptor is free.
+        case outOfDescriptors
+        /// The connection died in the queue (ECONNABORTED, EPROTO) or a signal interrupted: try the next.
+        case transientFailure
+        case failed
+    }
+
+    /// Accepts one pending connection.
+    static func accept(_ listener: Int32) -> AcceptResult {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let fd = withUnsafeMutablePointer(to: &storage) {
@@ -58,12 +68,22 @@ enum Socket {
                 accept4(listener, $0, &length, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
             }
         }
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else {
+            switch errno {
+            case EAGAIN, EWOULDBLOCK: return .nonePending
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM: return .outOfDescriptors
+            case EINTR, ECONNABORTED, EPROTO, EPERM: return .transientFailure
+            default: return .failed
+            }
+        }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         let (port, address) = portAndAddress(storage)
-        return (fd, "\(address):\(port)")
+        return .accepted(fd: fd, remote: "\(address):\(port)")
     }
+
+    /// A spare descriptor (on /dev/null) that the loop can give up to accept a connection when out of descriptors.
+    static func openReserve() -> Int32 { Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC) }
 
     private static func portAndAddress(_ storage: sockaddr_storage) -> (port: Int, address: String) {
         var storage = storage
@@ -111,4 +131,42 @@ func monotonicNanoseconds() -> UInt64 {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC, &spec)
     return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// The process's open-file limit (RLIMIT_NOFILE), which bounds connections more tightly than any setting.
+package enum OpenFileLimit {
+    /// Raises the soft limit to the hard limit (idempotent) and returns the soft limit now in force. Servers need
+    /// one descriptor per connection, and the common default soft limit (1,024) is far below the default
+    /// connection cap.
+    @discardableResult
+    package static func raiseToHard() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return current }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) != 0 {
+                // An unlimited hard limit is still capped by the kernel (fs.nr_open); ask for a large finite one.
+                raised.rlim_cur = min(limit.rlim_max, 1 << 20)
+                _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised)
+            }
+        }
+        return current
+    }
+
+    /// The soft limit in force.
+    package static var current: Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        return limit.rlim_cur >= rlim_t(Int.max) ? Int.max : Int(limit.rlim_cur)
+    }
+
+    /// Descriptors kept back from connections for everything else the process opens: upstream sockets, the
+    /// sandbox, log and session files, epoll itself. A quarter of the limit, between 32 and 1,024.
+    package static func reserve(for limit: Int) -> Int { min(1024, max(32, limit / 4)) }
+
+    /// The connection cap that fits under `limit`: `requested`, lowered to leave the reserve free.
+    package static func connectionCap(requested: Int, limit: Int) -> Int {
+        max(1, min(requested, limit - reserve(for: limit)))
+    }
 }

@@ -124,9 +124,9 @@ final class SandboxHandler: HTTPHandler {
 
     /// `acme.localhost:4011` → `acme`.
     private static func organisation(fromHost host: String?) -> String? {
-        guard let host else { return nil }
-        let name = host.split(separator: ":").first.map(String.init)?.lowercased() ?? ""
-        guard name.hasSuffix(".localhost") else { return nil }
+        guard let host, var name = LoopbackHost.split(authority: host)?.host else { return nil }
+        if name.hasSuffix(".") { name.removeLast() }
+        guard name != "localhost", LoopbackHost.isLocalhostName(name) else { return nil }
         return String(name.dropLast(".localhost".count))
     }
 

@@ -9,16 +9,30 @@ package struct DomainError: Error, Sendable, Equatable, CustomStringConvertible 
 ///
 /// The server must never become a proxy to arbitrary hosts, so by default only `https` hosts under `nudj.cx` pass.
 /// Operators add patterns (`*.example.com`, `api.example.com`); plain `http` is possible only for `localhost` and
-/// `*.localhost`, and only when insecure localhost is enabled (the in-process sandbox, or an explicit flag).
+/// `*.localhost`, and only when insecure localhost is enabled: on any port by an explicit flag, or on the in-process
+/// sandbox's one port.
 package struct DomainPolicy: Sendable {
+    /// Which plain-http localhost domains pass.
+    package enum InsecureLocalhost: Sendable, Equatable {
+        case refused
+        /// `--allow-insecure-localhost`: an operator pointing at a local API of their choosing.
+        case anyPort
+        /// The in-process sandbox: only its own port, so a token never goes to another local service.
+        case onlyPort(Int)
+    }
+
     package static let defaultPatterns = ["*.nudj.cx"]
 
     package let patterns: [String]
-    package let allowInsecureLocalhost: Bool
+    package let insecureLocalhost: InsecureLocalhost
 
-    package init(extraPatterns: [String] = [], allowInsecureLocalhost: Bool = false) {
+    package init(extraPatterns: [String] = [], insecureLocalhost: InsecureLocalhost = .refused) {
         patterns = Self.defaultPatterns + extraPatterns.map { $0.lowercased() }.filter { !$0.isEmpty }
-        self.allowInsecureLocalhost = allowInsecureLocalhost
+        self.insecureLocalhost = insecureLocalhost
+    }
+
+    package init(extraPatterns: [String] = [], allowInsecureLocalhost: Bool) {
+        self.init(extraPatterns: extraPatterns, insecureLocalhost: allowInsecureLocalhost ? .anyPort : .refused)
     }
 
     /// Accepts `https://acme.nudj.cx/api/v2/admin`, `acme.nudj.cx` or `acme` (meaning `acme.nudj.cx`).
@@ -76,10 +90,20 @@ package struct DomainPolicy: Sendable {
             host += ".nudj.cx"
         }
 
-        let loopback = host == "localhost" || host.hasSuffix(".localhost")
+        let loopback = LoopbackHost.isLocalhostName(host)
         let resolvedScheme = scheme ?? (loopback ? "http" : "https")
         if loopback {
-            guard allowInsecureLocalhost else {
+            switch insecureLocalhost {
+            case .anyPort:
+                break
+            case .onlyPort(let allowed) where port == allowed:
+                break
+            case .onlyPort(let allowed):
+                return .failure(
+                    DomainError(
+                        "localhost API domains are limited to the in-process sandbox's port \(allowed)"
+                            + " (--allow-insecure-localhost allows other local APIs)"))
+            case .refused:
                 return .failure(
                     DomainError(
                         "localhost API domains need the in-process sandbox or --allow-insecure-localhost"

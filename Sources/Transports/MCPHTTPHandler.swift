@@ -135,7 +135,9 @@ package final class MCPHTTPHandler: HTTPHandler {
     // MARK: - Origin, Host, CORS
 
     private func checkHostAndOrigin(_ request: HTTPRequest) -> HTTPResponse? {
-        if configuration.requireLoopbackHost, let host = request.headers["Host"], !Self.isLoopbackHost(host) {
+        if configuration.requireLoopbackHost, let host = request.headers["Host"],
+            !LoopbackHost.isLoopback(authority: host)
+        {
             return Self.rpcError(
                 403, Self.forbiddenCode, "Host '\(host)' is not allowed: this server only answers to localhost names")
         }
@@ -145,21 +147,11 @@ package final class MCPHTTPHandler: HTTPHandler {
         return nil
     }
 
+    /// An origin the operator listed (exactly, or `*`), or a loopback origin under the one strict classifier.
     func originAllowed(_ origin: String) -> Bool {
         if origin == "null" { return false }
         if configuration.allowedOrigins.contains(origin) || configuration.allowedOrigins.contains("*") { return true }
-        guard let schemeEnd = origin.firstRange(of: "://") else { return false }
-        return Self.isLoopbackHost(String(origin[schemeEnd.upperBound...]))
-    }
-
-    static func isLoopbackHost(_ hostAndPort: String) -> Bool {
-        var host = hostAndPort.lowercased()
-        if host.hasPrefix("[") {
-            host = String(host.dropFirst().prefix { $0 != "]" })
-            return host == "::1"
-        }
-        if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
-        return host == "localhost" || host.hasSuffix(".localhost") || host == "127.0.0.1" || host.hasPrefix("127.")
+        return LoopbackHost.isLoopback(origin: origin)
     }
 
     private func preflight(_ request: HTTPRequest) -> HTTPResponse {

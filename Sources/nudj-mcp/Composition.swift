@@ -54,12 +54,14 @@ enum Composition {
 
     static func catalogue() throws -> Catalogue { try Catalogue.embedded() }
 
-    /// What every serving command starts from: the logger, the tool runtime and the MCP engine. `--sandbox` also
-    /// allows the in-process sandbox's plain-http localhost domains.
-    static func core(_ options: Options) throws -> (logger: Logger, runtime: NudjRuntime, server: MCPServer) {
-        let logger = try logger(options, label: "nudj-mcp")
-        let runtime = try runtime(
-            options, catalogue: try catalogue(), logger: logger, insecureLocalhost: options.flag(.sandbox))
+    /// What every serving command starts from: the tool runtime and the MCP engine. `sandboxPort` (the in-process
+    /// sandbox's port) allows plain-http localhost domains on that port only.
+    static func core(
+        _ options: Options, logger: Logger, sandboxPort: Int?
+    ) throws -> (
+        runtime: NudjRuntime, server: MCPServer
+    ) {
+        let runtime = try runtime(options, catalogue: try catalogue(), logger: logger, sandboxPort: sandboxPort)
         let server = try server(options)
         logger.info(
             "work limits",
@@ -69,12 +71,12 @@ enum Composition {
                 ("maxQueuedCallsPerSession", String(server.limits.maxQueuedCalls)),
                 ("maxUpstreamRequests", String(runtime.client.limiter.limit)),
             ])
-        return (logger, runtime, server)
+        return (runtime, server)
     }
 
     /// - Parameter selection: the tools the runtime may call, when not the options' (doctor probes its own set).
     static func runtime(
-        _ options: Options, catalogue: Catalogue, logger: Logger, insecureLocalhost: Bool,
+        _ options: Options, catalogue: Catalogue, logger: Logger, sandboxPort: Int?,
         selection override: ToolSelection? = nil
     ) throws(UsageError) -> NudjRuntime {
         var selection: ToolSelection
@@ -90,10 +92,14 @@ enum Composition {
             maxConcurrentRequests: maxUpstream,
             logger: logger.with("component", "upstream")
         )
+        let insecureLocalhost: DomainPolicy.InsecureLocalhost =
+            if options.flag(.allowInsecureLocalhost) { .anyPort } else if let sandboxPort {
+                .onlyPort(sandboxPort)
+            } else {
+                .refused
+            }
         let policy = DomainPolicy(
-            extraPatterns: options.list(.allowDomain) ?? [],
-            allowInsecureLocalhost: insecureLocalhost || options.flag(.allowInsecureLocalhost)
-        )
+            extraPatterns: options.list(.allowDomain) ?? [], insecureLocalhost: insecureLocalhost)
         return NudjRuntime(
             catalogue: catalogue,
             client: client,

@@ -16,15 +16,16 @@ enum DoctorCommand {
         let probed = ToolSelection(toolsets: Set(options.list(.toolsets) ?? ["all"]))
         try Composition.check(probed, against: catalogue)
         // The runtime may call every tool: the id a probed tool needs can come from a list outside the probed set.
-        let useSandbox = options.flag(.sandbox)
+        let inProcess = options.flag(.sandbox) ? try SandboxCommand.inProcess(options, logger: logger) : nil
         let runtime = try Composition.runtime(
-            options, catalogue: catalogue, logger: logger, insecureLocalhost: useSandbox,
+            options, catalogue: catalogue, logger: logger, sandboxPort: inProcess?.sandbox.port,
             selection: ToolSelection(toolsets: ["all"]))
         let tools = ToolView(catalogue: catalogue, server: probed).visible.filter { !$0.isWrite }
 
         let report: DoctorReport
-        if useSandbox {
-            let (sandbox, _, _, tenant) = try SandboxCommand.inProcess(options, runtime: runtime, logger: logger)
+        if let inProcess {
+            let sandbox = inProcess.sandbox
+            let tenant = inProcess.tenant(runtime)
             let credential = try? tenant.get().credential
             report = await withTaskGroup(of: Void.self) { group in
                 group.addTask { await sandbox.run() }

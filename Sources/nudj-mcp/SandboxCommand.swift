@@ -31,13 +31,9 @@ enum SandboxCommand {
         return 0
     }
 
-    /// The in-process sandbox (`--sandbox`), not yet running, and the tenant `--sandbox-org` and `--sandbox-token`
+    /// The in-process sandbox (`--sandbox`), not yet running, and the credentials `--sandbox-org` and `--sandbox-token`
     /// choose in it: how `stdio` and `doctor` try nudj-mcp without a Nudj account.
-    static func inProcess(
-        _ options: Options, runtime: NudjRuntime, logger: Logger
-    ) throws -> (
-        sandbox: Sandbox, organisation: String, tokenName: String, tenant: Result<TenantContext, TenantProblem>
-    ) {
+    static func inProcess(_ options: Options, logger: Logger) throws -> InProcessSandbox {
         let sandbox = try Sandbox(
             configuration: Composition.sandboxConfiguration(options, port: 0),
             logger: logger.with("component", "sandbox"))
@@ -50,11 +46,24 @@ enum SandboxCommand {
         guard let token = organisation.tokens[tokenName] else {
             throw UsageError("--sandbox-token must be one of admin, viewer, expired, apiToken")
         }
-        let domain = sandbox.apiDomain(organisation.subdomain)
-        let tenant =
-            tokenName == "apiToken"
-            ? runtime.tenant(bearer: nil, apiToken: token, domain: domain)
-            : runtime.tenant(bearer: token, apiToken: nil, domain: domain)
-        return (sandbox, organisation.subdomain, tokenName, tenant)
+        return InProcessSandbox(
+            sandbox: sandbox, organisation: organisation.subdomain, tokenName: tokenName,
+            bearer: tokenName == "apiToken" ? nil : token, apiToken: tokenName == "apiToken" ? token : nil,
+            domain: sandbox.apiDomain(organisation.subdomain))
+    }
+}
+
+/// The in-process sandbox and the credentials `--sandbox-org` / `--sandbox-token` chose in it. It starts before the
+/// runtime: its port is the only plain-http destination `--sandbox` allows.
+struct InProcessSandbox {
+    let sandbox: Sandbox
+    let organisation: String
+    let tokenName: String
+    let bearer: String?
+    let apiToken: String?
+    let domain: String
+
+    func tenant(_ runtime: NudjRuntime) -> Result<TenantContext, TenantProblem> {
+        runtime.tenant(bearer: bearer, apiToken: apiToken, domain: domain)
     }
 }

@@ -11,10 +11,16 @@ import Transports
 /// `nudj-mcp serve`: MCP over HTTP for many organisations at once, each session pinned to one.
 enum ServeCommand {
     static func run(_ options: Options) async throws -> Int32 {
-        let (logger, runtime, server) = try Composition.core(options)
-        let useSandbox = options.flag(.sandbox)
+        let logger = try Composition.logger(options, label: "nudj-mcp")
+        // The sandbox starts first: its port is the only plain-http destination `--sandbox` allows.
+        let sandbox =
+            options.flag(.sandbox)
+            ? try Sandbox(
+                configuration: Composition.sandboxConfiguration(options, port: 0),
+                logger: logger.with("component", "sandbox")) : nil
+        let (runtime, server) = try Composition.core(options, logger: logger, sandboxPort: sandbox?.port)
         let host = options.string(.host) ?? "127.0.0.1"
-        let loopback = ["127.0.0.1", "localhost", "::1"].contains(host)
+        let loopback = LoopbackHost.isLoopback(host: host)
         if !loopback {
             logger.warning(
                 "binding a non-loopback interface: anyone who can reach it can try credentials; put it behind TLS",
@@ -53,11 +59,6 @@ enum ServeCommand {
             let error = JSONRPCError(.invalidRequest, message, data: ["httpStatus": .int(Int64(status))])
             return .json(status, JSONWriter.encode(JSONRPC.errorResponse(id: nil, error: error)))
         }
-        let sandbox =
-            useSandbox
-            ? try Sandbox(
-                configuration: Composition.sandboxConfiguration(options, port: 0),
-                logger: logger.with("component", "sandbox")) : nil
         let httpServer = try HTTPServer(
             configuration: http, handler: handler, logger: logger.with("transport", "http"),
             accessLogger: logger.with("log", "access"))

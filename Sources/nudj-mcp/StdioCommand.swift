@@ -8,11 +8,11 @@ import Transports
 /// `nudj-mcp stdio`: one process, one organisation, MCP over stdin/stdout.
 enum StdioCommand {
     static func run(_ options: Options) async throws -> Int32 {
-        let (logger, runtime, server) = try Composition.core(options)
+        let logger = try Composition.logger(options, label: "nudj-mcp")
         let useSandbox = options.flag(.sandbox)
         let stop = ShutdownSignal()
         stop.installProcessHandlers()
-        let transport = { (provider: NudjToolProvider) throws(UsageError) -> StdioTransport in
+        let transport = { (server: MCPServer, provider: NudjToolProvider) throws(UsageError) -> StdioTransport in
             StdioTransport(
                 server: server,
                 provider: provider,
@@ -24,10 +24,11 @@ enum StdioCommand {
         }
 
         guard useSandbox else {
+            let (runtime, server) = try Composition.core(options, logger: logger, sandboxPort: nil)
             let tenant = runtime.tenant(
                 bearer: options.string(.token), apiToken: options.string(.apiToken), domain: options.string(.apiDomain))
             logStart(tenant, logger: logger)
-            let stdio = try transport(runtime.provider(for: tenant))
+            let stdio = try transport(server, runtime.provider(for: tenant))
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await MemoryTuning.releaseAfterBursts(runtime.client.limiter) }
                 await stdio.run(stop: stop)
@@ -37,12 +38,15 @@ enum StdioCommand {
         }
 
         // The in-process sandbox: the one-command way to try the server.
-        let (sandbox, organisation, tokenName, tenant) = try SandboxCommand.inProcess(
-            options, runtime: runtime, logger: logger)
+        let inProcess = try SandboxCommand.inProcess(options, logger: logger)
+        let sandbox = inProcess.sandbox
+        let (runtime, server) = try Composition.core(options, logger: logger, sandboxPort: sandbox.port)
+        let (organisation, tokenName) = (inProcess.organisation, inProcess.tokenName)
+        let tenant = inProcess.tenant(runtime)
         logger.info(
             "sandbox started", [("url", sandbox.url), ("organisation", organisation), ("token", tokenName)])
         logStart(tenant, logger: logger)
-        let stdio = try transport(runtime.provider(for: tenant))
+        let stdio = try transport(server, runtime.provider(for: tenant))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await sandbox.run() }
             group.addTask { await MemoryTuning.releaseAfterBursts(runtime.client.limiter) }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 // nudj-mcp: an MCP server for the Nudj community-gamification platform.
 // Commands: stdio (default), serve, sandbox, tools, doctor, version, help.
@@ -51,6 +52,8 @@ guard commands.contains(command) else {
 }
 
 MemoryTuning.apply(environment: ProcessInfo.processInfo.environment)
+// One descriptor per connection: start from the hard limit, not the (often 1,024) soft one.
+OpenFileLimit.raiseToHard()
 do {
     let options = try Options(command: command, arguments: rest, environment: ProcessInfo.processInfo.environment)
     let code: Int32

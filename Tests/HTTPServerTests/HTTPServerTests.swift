@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Log
 import Synchronization
@@ -318,5 +319,67 @@ struct HTTPHeadParserTests {
         }
         #expect(!plain.keepAlive)
         #expect(kept.keepAlive)
+    }
+}
+
+@Suite("HTTP/1.1 server: pipelining throughput and graceful closes")
+struct HTTPServerDeliveryTests {
+    @Test("50 pipelined requests in one write are answered well under a second, in order")
+    func pipelinedBurst() async throws {
+        try await withServer { port, _ in
+            try await offPool {
+                let client = try RawHTTPClient(port: port)
+                let started = ContinuousClock.now
+                try client.send((0..<50).map { RawHTTPClient.request("GET", "/p\($0)") }.joined())
+                for index in 0..<50 {
+                    #expect(try client.readResponse().text == "GET /p\(index) 0 ")
+                }
+                // Each reply used to wait for the loop's 250 ms poll timeout: 50 took 12.3 s. Unloaded they take
+                // milliseconds; the bound leaves room for a machine busy with other work.
+                #expect(ContinuousClock.now - started < .seconds(6))
+            }
+        }
+    }
+
+    @Test("a client still sending a body the server gave up on reads the 408, never a reset (20 clients)")
+    func slowBodyGets408() async throws {
+        try await withServer(configured { $0.bodyTimeout = .milliseconds(200) }) { port, _ in
+            let outcomes = try await offPool {
+                // Two waves of ten: few sockets at a time in a test process that other tests fill with them.
+                let results = Mutex<[String]>([])
+                for _ in 0..<2 {
+                    let done = DispatchGroup()
+                    for _ in 0..<10 {
+                        done.enter()
+                        Thread {
+                            let outcome = Self.sendSlowBody(port: port)
+                            results.withLock { $0.append(outcome) }
+                            done.leave()
+                        }.start()
+                    }
+                    done.wait()
+                }
+                return results.withLock { $0 }
+            }
+            #expect(outcomes.count == 20)
+            #expect(outcomes.allSatisfy { $0 == "408" }, "\(outcomes.filter { $0 != "408" })")
+        }
+    }
+
+    /// Like common clients: writes the body (here too slowly), then reads; a write error counts as a failure.
+    private static func sendSlowBody(port: Int) -> String {
+        do {
+            let client = try RawHTTPClient(port: port)
+            try client.send("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n0123456789")
+            let started = ContinuousClock.now
+            while ContinuousClock.now - started < .milliseconds(1300) {
+                do { try client.send("x") } catch { return "send failed: \(error)" }
+                usleep(20_000)
+            }
+            let status = try client.readResponse().status
+            return status == 408 ? "408" : "status \(status)"
+        } catch {
+            return "failed: \(error)"
+        }
     }
 }

@@ -82,3 +82,36 @@ struct DomainPolicyTests {
         #expect(try policy.normalize("acme").get().origin != policy.normalize("globex").get().origin)
     }
 }
+
+@Suite("Plain-http localhost pinned to the in-process sandbox's port")
+struct SandboxPortPinningTests {
+    let pinned = DomainPolicy(insecureLocalhost: .onlyPort(4011))
+
+    @Test("the sandbox's own port passes for every organisation")
+    func ownPort() throws {
+        let domain = try pinned.normalize("http://acme.localhost:4011/api/v2/admin").get()
+        #expect(domain.origin == "http://acme.localhost:4011")
+        #expect(try pinned.normalize("http://globex.localhost:4011").get().organisation == "globex")
+    }
+
+    @Test(
+        "any other local port, or none, is refused and names the sandbox's port",
+        arguments: [
+            "http://acme.localhost:4012/api/v2/admin", "http://acme.localhost/api/v2/admin",
+            "https://acme.localhost:4012/api/v2/admin", "http://localhost:22", "acme.localhost:80",
+        ]
+    )
+    func otherPorts(input: String) {
+        guard case .failure(let error) = pinned.normalize(input) else {
+            Issue.record("\(input) should be refused")
+            return
+        }
+        #expect(error.message.contains("sandbox's port 4011"), "\(error.message)")
+    }
+
+    @Test("nudj.cx domains still pass under the usual allowlist")
+    func httpsAllowlist() throws {
+        #expect(try pinned.normalize("acme").get().headerValue == "https://acme.nudj.cx/api/v2/admin")
+        #expect(throws: DomainError.self) { try pinned.normalize("https://evil.com").get() }
+    }
+}
