@@ -119,6 +119,9 @@ package struct NudjToolProvider: ToolProvider {
             error.fields = issues
             return .failure(error)
         }
+        if tool.computation != nil {  // answered inside nudj-mcp from several reads (Computations.swift)
+            return await Computations.run(tool, arguments: arguments, tenant: tenant, client: client, context: context)
+        }
         let effective = RequestBuilder.applyingDefaults(tool, to: arguments)
         let call = RequestBuilder.build(tool, arguments: effective)
         // Second line of defence: in read-only mode nothing but GET leaves the process.

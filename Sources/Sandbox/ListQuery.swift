@@ -35,7 +35,9 @@ struct ListQuery {
     func apply(_ items: [JSONValue]) throws(TRPCError) -> [JSONValue] {
         var items = items.filter { item in
             if let search,
-                !Self.searchFields.contains(where: { Self.value(item, $0[...])?.stringValue?.lowercased().contains(search) == true })
+                !Self.searchFields.contains(where: {
+                    Self.value(item, $0[...])?.stringValue?.lowercased().contains(search) == true
+                })
             {
                 return false
             }
@@ -81,7 +83,8 @@ struct ListQuery {
         case (.string(let x), .string(let y)): return x < y
         case (.bool(let x), .bool(let y)): return !x && y
         default:
-            if let x = a.doubleValue ?? a.intValue.map(Double.init), let y = b.doubleValue ?? b.intValue.map(Double.init)
+            if let x = a.doubleValue ?? a.intValue.map(Double.init),
+                let y = b.doubleValue ?? b.intValue.map(Double.init)
             {
                 return x < y
             }

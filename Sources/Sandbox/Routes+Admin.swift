@@ -102,6 +102,10 @@ extension Routes {
                 handler: CRUD.update(
                     .challenges, parameter: "id",
                     references: [("additionalCommunityIds", .communities), ("tags", .tags), ("campaigns", .campaigns)])),
+            // Inferred: only the POST is documented; the GET follows the action and leaderboard pattern.
+            Route(
+                .admin, "GET", "/challenges/{challengeId}/distribution", procedure: "getChallengeDistribution",
+                handler: getDistribution(owner: .challenges, parameter: "challengeId", key: "challengeId")),
             Route(
                 .admin, "POST", "/challenges/{challengeId}/distribution", procedure: "setChallengeDistribution",
                 body: distribution,
@@ -343,5 +347,6 @@ extension Routes {
 enum Routes {
     static var all: [Route] {
         communities + challenges + rewards + users + content + settings + integration + analytics + participationReads
+            + organisation
     }
 }

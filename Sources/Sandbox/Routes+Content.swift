@@ -445,8 +445,7 @@ extension Routes {
                 .admin, "POST", "/posts", procedure: "createPost", permission: .moderation, body: createFields,
                 handler: CRUD.create(.posts, references: [("communityId", .communities)], defaults: defaults)
             ),
-            Route(.admin, "GET", "/templates/posts", procedure: "getPostTemplates", query: listing + templateFilters)
-            {
+            Route(.admin, "GET", "/templates/posts", procedure: "getPostTemplates", query: listing + templateFilters) {
                 context throws(TRPCError) in
                 let from = try dateQuery(context, "fromDate")
                 let to = try dateQuery(context, "toDate")

@@ -7,8 +7,8 @@ extension Routes {
         [
             // The reference page's parameter list is cut off after pagination; the list parameters of the
             // pagination guide (fromDate/toDate, sort, search) are assumed, as on other lists.
-            Route(.integration, "GET", "/action-participations", procedure: "getActionParticipations", query: listing)
-            { context throws(TRPCError) in
+            Route(.integration, "GET", "/action-participations", procedure: "getActionParticipations", query: listing) {
+                context throws(TRPCError) in
                 let items = try context.read { $0.all(.participations) }
                 return try CRUD.page(items, context: context, render: { CRUD.present($0, context: context) })
             },

@@ -300,6 +300,7 @@ final class SandboxHandler: HTTPHandler {
                 break
             }
         }
+        fixtures["organisation"] = data.singletons["organisation"]?["id"] ?? .null
         fixtures["customDomain"] = data.all(.domains).last?["domain"] ?? .null
         return fixtures
     }

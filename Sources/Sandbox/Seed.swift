@@ -226,7 +226,8 @@ struct Seed {
                 asset["updatedAt"] = .string(claimed)
                 rewardAssets.append(asset)
             }
-            let distributed = rewardAssets.filter { $0["rewardId"]?.stringValue == rewardId }.count + (index < 3 ? 1 : 0)
+            let distributed =
+                rewardAssets.filter { $0["rewardId"]?.stringValue == rewardId }.count + (index < 3 ? 1 : 0)
             var reward = entity([
                 "communityId": .string(communityId),
                 "details": details(name, "Redeem for a \(name.lowercased())."),
@@ -416,7 +417,8 @@ struct Seed {
                 "communityId": .string(pick(communityIds)),
                 "details": details("Rotation \(index + 1)", "A rotating set of challenges."),
                 "type": .string(index % 2 == 0 ? "random" : "sequential"), "period": "weekly",
-                "challengeIds": .array((0..<3).map { step in .string(challengeIds[(index * 3 + step) % challengeIds.count]) }),
+                "challengeIds": .array(
+                    (0..<3).map { step in .string(challengeIds[(index * 3 + step) % challengeIds.count]) }),
                 "activeAmount": 1, "status": "live",
             ])
             data.insert(.challengeGroups, group)
@@ -543,6 +545,45 @@ struct Seed {
                 ], "forcedTheme": "light", "disableCardGradients": false,
             ],
         ]
+        // Organisation settings: the organisation, sign-in configuration (with a secret the tools must withhold)
+        // and profile variables with the member's values.
+        data.singletons["organisation"] = [
+            "id": .string(organisationId), "name": .string(spec.name), "language": "en",
+            "timezone": "Europe/London", "location": "DE", "createdBy": .string(memberId),
+            "updatedBy": .string(memberId),
+        ]
+        data.singletons["authConfig"] = [
+            "enabledProviders": ["email", "google", "organisation-oidc"],
+            "oidcProviders": [
+                [
+                    "id": "corporate-sso", "name": .string("\(spec.name) SSO"),
+                    "clientId": .string("\(spec.subdomain)-nudj"),
+                    "clientSecret": .string("sandbox-oidc-secret-\(spec.subdomain)"),
+                    "issuer": .string("https://sso.\(spec.subdomain).example.com"),
+                    "userinfo_endpoint": .string("https://sso.\(spec.subdomain).example.com/userinfo"),
+                    "customUserInfoEndpoint": .null, "scopes": ["openid", "email", "profile"],
+                ]
+            ],
+            "email": [
+                "host": .string("smtp.\(spec.subdomain).example.com"), "port": 587, "username": "nudj",
+                "fromAddress": .string("community@\(spec.subdomain).example.com"),
+            ],
+        ]
+        for (index, (name, type)) in [
+            ("fullName", "form-name"), ("birthday", "form-date"), ("favouriteDistance", "form-select"),
+        ]
+        .enumerated() {
+            let variable = entity([
+                "type": .string(type), "name": .string(name), "label": .string(name.capitalized),
+                "placeholder": "", "useDefaultProfileValue": .bool(index == 0), "availableInQuestionBank": true,
+                "maxValueOccurrences": 1, "isSingleOutputPerUser": true, "isImmutable": false,
+                "prerequisiteVariableConfigIds": [],
+                "options": type == "form-select"
+                    ? [["key": "5k", "value": "5K"], ["key": "10k", "value": "10K"]] : [],
+                "_memberValue": index == 0 ? "Ada Stone" : index == 2 ? "10k" : .null,
+            ])
+            data.insert(.variables, variable)
+        }
         data.singletons["achievementIds"] = .array(achievementIds.map { .string($0) })
     }
 }

@@ -24,7 +24,9 @@ struct SeedTests {
                 let mine = participations.filter { $0["allocationId"] == id }
                 let actions = Set(challenge["actionIds"]!.arrayValue!)
                 var done: [JSONValue: Set<JSONValue>] = [:]
-                for participation in mine { done[participation["userId"]!, default: []].insert(participation["actionId"]!) }
+                for participation in mine {
+                    done[participation["userId"]!, default: []].insert(participation["actionId"]!)
+                }
                 let started = Int64(done.count)
                 let completed = Int64(done.values.filter { $0 == actions }.count)
                 #expect(challenge["startedCount"]?.intValue == started)
