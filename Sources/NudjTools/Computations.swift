@@ -109,9 +109,11 @@ package enum Computations {
             }
             lookups += 1
             if Task.isCancelled { return .failure(scanner.cancelled) }
+            let read = await scanner.get(.admin, "/\(id.0)/\(id.1)/distribution")
             scanner.context.progress.report(
-                Double(scanner.calls), message: "Distribution \(index + 1) of \(actionIds.count + challengeIds.count)")
-            switch await scanner.get(.admin, "/\(id.0)/\(id.1)/distribution") {
+                Double(scanner.calls),
+                message: "Read distribution \(index + 1) of \(actionIds.count + challengeIds.count)")
+            switch read {
             case .success(let distribution):
                 points[id.1] = distribution["pointsToDistribute"]?.intValue ?? 0
             case .failure(let error) where error.httpStatus == 404 && id.0 == "challenges":

@@ -77,6 +77,12 @@ struct SeedTests {
     @Test("the seed is deterministic: same anchor, same data; another anchor shifts only the timestamps")
     func deterministic() throws {
         let first = Self.seeds()[0].data.all(.participations)
+        let weekAgo = Self.now.addingTimeInterval(-7 * 86_400)
+        // Exact figures: any change to the seed shows here first (and in the tests that count on it).
+        #expect(first.count == 472)
+        #expect(first.filter { Self.date($0["createdAt"])! >= weekAgo }.count == 34)
+        #expect(Self.seeds()[0].data.all(.challenges).reduce(0) { $0 + ($1["completedCount"]?.intValue ?? 0) } == 138)
+        #expect(Self.seeds()[1].data.all(.participations).count == 308)
         let second = Self.seeds()[0].data.all(.participations)
         #expect(first == second)
         let shifted = Seed(Seed.organisations[0], index: 0, anchor: Self.anchor + 86_400).data.all(.participations)
