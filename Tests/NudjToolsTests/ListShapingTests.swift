@@ -129,10 +129,16 @@ private final class GatedTransport: UpstreamTransport {
 
 @Suite("Computed time-window tools")
 struct ComputationTests {
-    @Test("a scan bounded by its page limit says it is incomplete and how much it read")
+    @Test("a scan bounded by its page limit says it is incomplete and how much it read, with progress per page")
     func boundedScan() async throws {
         let transport = GatedTransport(block: 0)
-        let result = try #require(await tools(transport).call("rank_challenges_by_completions", ["days": 7]))
+        let sink = NotificationRecorder()
+        let progress = ProgressReporter(token: "scan", sink: sink)
+        let result = try #require(
+            await tools(transport).call("rank_challenges_by_completions", ["days": 7], progress: progress))
+        let reports = sink.sent.withLock { $0 }.filter { $0.method == "notifications/progress" }
+        #expect(reports.count == 2 * Computations.maxPages)
+        #expect(reports.first?.params?["message"] == "Read 100 of 100000 participations")
         let structured = try #require(result.structuredContent)
         #expect(structured["complete"] == false)
         #expect(structured["scanned"]?["participations"] == .int(Int64(100 * Computations.maxPages)))
