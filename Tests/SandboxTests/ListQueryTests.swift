@@ -56,3 +56,38 @@ struct ListQueryTests {
         }
     }
 }
+
+/// The round-3 endpoints: organisation, sign-in configuration, team invitations.
+@Suite("Sandbox organisation settings")
+struct OrganisationSettingsTests {
+    @Test(
+        "auth-config is Admin-only and carries the secret the tools withhold; organisations are visible only to themselves"
+    )
+    func settings() async throws {
+        try await SandboxTests.with { sandbox in
+            let config = try await SandboxTests.get(
+                sandbox, "/api/v2/admin/auth-config", headers: SandboxTests.bearer(sandbox))
+            #expect(config.status == 200)
+            #expect(SandboxTests.parsed(config)["oidcProviders"]?[0]?["clientSecret"]?.stringValue?.isEmpty == false)
+            let viewer = try await SandboxTests.get(
+                sandbox, "/api/v2/admin/auth-config", headers: SandboxTests.bearer(sandbox, token: "viewer"))
+            #expect(viewer.status == 403)
+
+            let acme = sandbox.organisations[0].id
+            let globex = sandbox.organisations[1].id
+            let own = try await SandboxTests.get(
+                sandbox, "/api/v2/admin/organisations/\(acme)", headers: SandboxTests.bearer(sandbox))
+            #expect(own.status == 200 && SandboxTests.parsed(own)["name"] == "Acme Outdoor")
+            let other = try await SandboxTests.get(
+                sandbox, "/api/v2/admin/organisations/\(globex)", headers: SandboxTests.bearer(sandbox))
+            #expect(other.status == 404)
+
+            let invite = try await SandboxTests.get(
+                sandbox, "/api/v2/admin/teams/invite", method: "POST", headers: SandboxTests.bearer(sandbox),
+                body: #"{"emails":["ok@acme.example.com","not-an-email"]}"#)
+            let results = SandboxTests.parsed(invite)["results"]?.arrayValue ?? []
+            #expect(results.map { $0["success"] } == [true, false])
+            #expect(SandboxTests.parsed(invite)["success"] == false)
+        }
+    }
+}
