@@ -85,7 +85,7 @@ def http_run(orgs, sessions, calls_per_session, report):
         for call in range(1, calls_per_session + 1):
             _, reply = post(org, {"jsonrpc": "2.0", "id": call, "method": "tools/call",
                                   "params": {"name": "list_users", "arguments": {"limit": 1}}}, session)
-            assert reply["result"]["structuredContent"]["edges"][0]["organisationId"] == org["id"], reply
+            assert reply["result"]["structuredContent"]["items"][0]["organisationId"] == org["id"], reply
         request = urllib.request.Request(url, method="DELETE", headers={
             "Authorization": f"Bearer {org['tokens']['admin']}", "x-api-domain": org["apiDomain"]["admin"],
             "Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-06-18"})

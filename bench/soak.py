@@ -83,7 +83,7 @@ async def session_worker(index, port, org, calls, counters, progress):
         status, _, payload = await client.post(body, {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-06-18"})
         try:
             result = json.loads(payload)["result"]
-            owner = result["structuredContent"]["edges"][0]["organisationId"]
+            owner = result["structuredContent"]["items"][0]["organisationId"]
             if status != 200 or result.get("isError"):
                 counters["errors"] += 1
             elif owner != org["id"]:

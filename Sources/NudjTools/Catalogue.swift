@@ -101,7 +101,7 @@ package struct Catalogue: Sendable {
 
     private static let allowedToolKeys: Set<String> = [
         "name", "title", "description", "api", "method", "path", "evidence", "source", "in", "inputSchema", "output",
-        "annotations", "notes",
+        "annotations", "notes", "compute",
     ]
 
     private static func loadTool(
@@ -151,14 +151,27 @@ package struct Catalogue: Sendable {
 
         // Argument locations.
         var locations: [String: ArgumentLocation] = [:]
+        var localArguments: Set<String> = []
         for entry in object["in"]?.objectValue ?? [:] {
-            guard let text = entry.value.stringValue, let location = ArgumentLocation(text) else {
-                throw fail("in.\(entry.key) must be path, query, body, body-root or header:<name>")
-            }
             guard properties.contains(entry.key) else { throw fail("in.\(entry.key) names no inputSchema property") }
+            if entry.value == "local" {
+                localArguments.insert(entry.key)
+                continue
+            }
+            guard let text = entry.value.stringValue, let location = ArgumentLocation(text) else {
+                throw fail("in.\(entry.key) must be path, query, body, body-root, header:<name> or local")
+            }
             locations[entry.key] = location
         }
-        for property in properties where locations[property] == nil {
+        let computation = object["compute"]?.stringValue
+        if let computation {
+            guard Computations.kinds.contains(computation) else {
+                throw fail("compute must be one of \(Computations.kinds.sorted().joined(separator: ", "))")
+            }
+            guard method == "GET" else { throw fail("computed tools only read (method GET)") }
+            for property in properties where locations[property] == nil { localArguments.insert(property) }
+        }
+        for property in properties where locations[property] == nil && !localArguments.contains(property) {
             guard method != "GET" && method != "DELETE" else {
                 throw fail("argument '\(property)' needs a location: \(method) requests have no body")
             }
@@ -202,12 +215,18 @@ package struct Catalogue: Sendable {
         // Output shaping and schema.
         var output = OutputKind.entity
         var outputSchema: JSONObject?
+        var redactions: [[Substring]] = []
         if let rawOutput = object["output"] {
             guard case .object(let spec) = rawOutput, let kind = spec["kind"]?.stringValue else {
                 throw fail("output must be an object with kind list or entity")
             }
-            for key in spec.keys where !["kind", "key", "schema"].contains(key) {
+            for key in spec.keys where !["kind", "key", "schema", "redact"].contains(key) {
                 throw fail("unknown output key '\(key)'")
+            }
+            if let redact = spec["redact"] {
+                guard let paths = redact.arrayValue?.compactMap(\.stringValue), paths.count == redact.arrayValue?.count
+                else { throw fail("output.redact must be an array of dot paths") }
+                redactions = paths.map { $0.split(separator: ".") }
             }
             switch kind {
             case "list":
@@ -215,8 +234,10 @@ package struct Catalogue: Sendable {
                 guard ["edges", "data", "items"].contains(key) else {
                     throw fail("output.key must be edges, data or items")
                 }
+                guard spec["schema"] == nil else {
+                    throw fail("a list's shape is fixed (items + page); it takes no output.schema")
+                }
                 output = .list(key: key)
-                outputSchema = listSchema(key: key)
             case "entity":
                 if case .object(let rawSchema)? = spec["schema"] {
                     do { outputSchema = try resolver.resolve(rawSchema, in: file) } catch { throw fail(error.message) }
@@ -253,17 +274,11 @@ package struct Catalogue: Sendable {
             output: output,
             outputSchema: outputSchema,
             annotations: annotations,
-            descriptor: descriptor
+            descriptor: descriptor,
+            localArguments: localArguments,
+            redactions: redactions,
+            computation: computation
         )
-    }
-
-    /// The shape every list result has: the upstream envelope plus the `page` summary the server adds (explained
-    /// once in the instructions rather than in every tool).
-    private static func listSchema(key: String) -> JSONObject {
-        var properties: JSONObject = [key: ["type": "array", "items": ["type": "object"]]]
-        if key != "items" { properties["totalCount"] = ["type": "integer"] }
-        properties["page"] = ["type": "object"]
-        return ["type": "object", "properties": .object(properties), "required": [.string(key), "page"]]
     }
 
     package static func isValidName(_ name: String) -> Bool {

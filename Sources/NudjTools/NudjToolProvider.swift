@@ -126,6 +126,9 @@ package struct NudjToolProvider: ToolProvider {
             error.fields = issues
             return .failure(error)
         }
+        if tool.computation != nil {  // answered inside nudj-mcp from several reads (Computations.swift)
+            return await Computations.run(tool, arguments: arguments, tenant: tenant, client: client, context: context)
+        }
         let effective = RequestBuilder.applyingDefaults(tool, to: arguments)
         let call: APICall
         switch RequestBuilder.build(tool, arguments: effective) {

@@ -42,12 +42,30 @@ package struct ResultShaper: Sendable {
         case .object: break
         default: value = ["value": value]
         }
+        value = Projection.redact(value, tool.redactions)
         var object = value.objectValue!
+        let fields = Projection.paths(arguments["fields"])
         if case .list(let preferredKey) = tool.output,
             let key = [preferredKey, "edges", "data", "items"].first(where: { object[$0]?.arrayValue != nil })
         {
-            object = shapeList(object, key: key, tool: tool, arguments: arguments)
+            // One list shape whatever the envelope: `items` plus `page` (which carries the total).
+            var items = object[key]!.arrayValue!
+            if let fields {
+                switch Projection.project(items, fields) {
+                case .success(let projected): items = projected
+                case .failure(let error): return .failure(error)
+                }
+            }
+            _ = object.removeValue(forKey: key)
+            let total = object.removeValue(forKey: "totalCount")
+            object = shapeList(object, items: items, total: total, tool: tool, arguments: arguments)
         } else {
+            if let fields {
+                switch Projection.project([.object(object)], fields) {
+                case .success(let projected): object = projected[0].objectValue ?? object
+                case .failure(let error): return .failure(error)
+                }
+            }
             object = fitEntity(object)
         }
         return .success(Self.result(.object(object)))
@@ -62,18 +80,17 @@ package struct ResultShaper: Sendable {
 
     // MARK: - Lists
 
+    /// `envelope` is what the API sent besides the items and the total (e.g. the recipients' reward type).
     private func shapeList(
-        _ envelope: JSONObject, key: String, tool: ToolDefinition, arguments: JSONObject
+        _ envelope: JSONObject, items: [JSONValue], total totalValue: JSONValue?, tool: ToolDefinition,
+        arguments: JSONObject
     ) -> JSONObject {
-        let items = envelope[key]!.arrayValue!
         let skip = Int(arguments["skip"]?.intValue ?? 0)
         let limit = arguments["limit"]?.intValue.map(Int.init)
-        let total = envelope["totalCount"]?.intValue.map(Int.init)
+        let total = totalValue?.intValue.map(Int.init)
 
         // Fit whole items within the budget, leaving room for the rest of the envelope and the page summary.
-        var rest = envelope
-        rest[key] = .array([])
-        let reserve = JSONWriter.encode(.object(rest)).count + 1_200
+        let reserve = JSONWriter.encode(.object(envelope)).count + 1_200
         var kept = 0
         var used = reserve
         for item in items {
@@ -122,9 +139,8 @@ package struct ResultShaper: Sendable {
         ]
         if cut { page["truncatedByBudget"] = true }
         page["summary"] = .string(summary)
-        var shaped = envelope
-        shaped[key] = .array(keptItems)
-        shaped["page"] = .object(page)
+        var shaped: JSONObject = ["items": .array(keptItems), "page": .object(page)]
+        for entry in envelope.entries { shaped[entry.key] = entry.value }
         return shaped
     }
 

@@ -59,6 +59,12 @@ package struct ToolDefinition: Sendable {
     package let outputSchema: JSONObject?
     package let annotations: JSONObject
     package let descriptor: ToolDescriptor
+    /// Arguments nudj-mcp consumes itself (`in: "local"`, e.g. `fields`); never sent upstream.
+    package let localArguments: Set<String>
+    /// Result paths withheld from the agent (`output.redact`), e.g. an OIDC client secret.
+    package let redactions: [[Substring]]
+    /// For a tool computed inside nudj-mcp (`compute`): which computation; `path` is then the data it scans.
+    package let computation: String?
 
     /// Any non-GET call changes state upstream.
     package var isWrite: Bool { method != "GET" }

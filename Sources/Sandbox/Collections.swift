@@ -27,6 +27,14 @@ enum CRUD {
             guard let value = Int(text), value >= 0 else { throw .badRequest("skip must be non-negative") }
             skip = value
         }
+        // Filtering and sorting need every item rendered; plain paging renders only the page.
+        let query = try ListQuery(context)
+        if !query.isEmpty {
+            let selected = try query.apply(items.map(render))
+            return .object([
+                key: .array(Array(selected.dropFirst(skip).prefix(limit))), "totalCount": .int(Int64(selected.count)),
+            ])
+        }
         let slice = items.dropFirst(skip).prefix(limit)
         return .object([key: .array(slice.map(render)), "totalCount": .int(Int64(items.count))])
     }

@@ -4,6 +4,11 @@ import Tenancy
 /// Admin API routes for communities, challenges, rewards and users (the core resources).
 extension Routes {
     static let pagination = [Field("limit", .integer()), Field("skip", .integer())]
+    /// Pagination plus the list parameters the pagination guide documents (see `ListQuery`).
+    static let listing =
+        pagination + [
+            Field("search", .text), Field("sort", .text), Field("fromDate", .dateTime), Field("toDate", .dateTime),
+        ]
 
     static var communities: [Route] {
         let fields = [
@@ -27,7 +32,7 @@ extension Routes {
         ]
         return [
             Route(
-                .admin, "GET", "/communities", procedure: "getCommunities", query: pagination,
+                .admin, "GET", "/communities", procedure: "getCommunities", query: listing,
                 handler: CRUD.list(.communities)),
             Route(
                 .admin, "GET", "/communities/{communityId}", procedure: "getCommunity",
@@ -84,7 +89,7 @@ extension Routes {
         ]
         return [
             Route(
-                .admin, "GET", "/challenges", procedure: "getChallenges", query: pagination,
+                .admin, "GET", "/challenges", procedure: "getChallenges", query: listing,
                 handler: CRUD.list(.challenges)),
             Route(
                 .admin, "GET", "/challenges/{challengeId}", procedure: "getChallenge",
@@ -97,16 +102,20 @@ extension Routes {
                 handler: CRUD.update(
                     .challenges, parameter: "id",
                     references: [("additionalCommunityIds", .communities), ("tags", .tags), ("campaigns", .campaigns)])),
+            // Inferred: only the POST is documented; the GET follows the action and leaderboard pattern.
+            Route(
+                .admin, "GET", "/challenges/{challengeId}/distribution", procedure: "getChallengeDistribution",
+                handler: getDistribution(owner: .challenges, parameter: "challengeId", key: "challengeId")),
             Route(
                 .admin, "POST", "/challenges/{challengeId}/distribution", procedure: "setChallengeDistribution",
                 body: distribution,
                 handler: setDistribution(owner: .challenges, parameter: "challengeId", key: "challengeId")),
             Route(
-                .admin, "GET", "/templates/challenges", procedure: "getChallengeTemplates", query: pagination,
+                .admin, "GET", "/templates/challenges", procedure: "getChallengeTemplates", query: listing,
                 handler: CRUD.list(.challengeTemplates)),
             Route(
                 .admin, "GET", "/challenge-groups", procedure: "getChallengeGroups",
-                query: pagination + [Field("communityId", .objectID)],
+                query: listing + [Field("communityId", .objectID)],
                 handler: CRUD.list(.challengeGroups) { group, context in
                     context.queryValue("communityId").map { group["communityId"]?.stringValue == $0 } ?? true
                 }),
@@ -172,7 +181,7 @@ extension Routes {
                     ]), minItems: 1), required: true)
         ]
         return [
-            Route(.admin, "GET", "/rewards", procedure: "getRewards", query: pagination, handler: CRUD.list(.rewards)),
+            Route(.admin, "GET", "/rewards", procedure: "getRewards", query: listing, handler: CRUD.list(.rewards)),
             Route(.admin, "GET", "/rewards/{id}", procedure: "getReward", handler: CRUD.get(.rewards, parameter: "id")),
             Route(
                 .admin, "POST", "/rewards", procedure: "createReward", body: createFields,
@@ -182,7 +191,7 @@ extension Routes {
                 handler: CRUD.update(
                     .rewards, parameter: "id", references: [("tags", .tags), ("campaigns", .campaigns)])),
             Route(
-                .admin, "GET", "/templates/rewards", procedure: "getRewardTemplates", query: pagination,
+                .admin, "GET", "/templates/rewards", procedure: "getRewardTemplates", query: listing,
                 handler: CRUD.list(.rewardTemplates)),
             Route(.admin, "POST", "/rewards/manual-distribution", procedure: "manualDistribution", body: manual) {
                 context throws(TRPCError) in
@@ -239,7 +248,7 @@ extension Routes {
             Field("communityId", .objectID),
         ]
         return [
-            Route(.admin, "GET", "/users", procedure: "getUsers", query: pagination, handler: CRUD.list(.users)),
+            Route(.admin, "GET", "/users", procedure: "getUsers", query: listing, handler: CRUD.list(.users)),
             Route(.admin, "GET", "/users/{id}", procedure: "getUser", handler: CRUD.get(.users, parameter: "id")),
             Route(.admin, "POST", "/users", procedure: "createUser", permission: .users, body: createFields) {
                 context throws(TRPCError) in
@@ -337,6 +346,7 @@ extension Routes {
 /// The route table of the simulated API.
 enum Routes {
     static var all: [Route] {
-        communities + challenges + rewards + users + content + settings + integration + analytics
+        communities + challenges + rewards + users + content + settings + integration + analytics + participationReads
+            + organisation
     }
 }

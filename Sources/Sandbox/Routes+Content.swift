@@ -107,7 +107,7 @@ extension Routes {
             Field("key", .text),
         ]
         return [
-            Route(.admin, "GET", "/actions", procedure: "getActions", query: pagination + filters) {
+            Route(.admin, "GET", "/actions", procedure: "getActions", query: listing + filters) {
                 context throws(TRPCError) in
                 let items = try context.read { data in
                     let allocation = context.queryValue("allocationId")
@@ -181,7 +181,7 @@ extension Routes {
                 handler: setDistribution(owner: .actions, parameter: "actionId", key: "actionId")
             ),
             Route(
-                .admin, "GET", "/templates/actions", procedure: "getActionTemplates", query: pagination,
+                .admin, "GET", "/templates/actions", procedure: "getActionTemplates", query: listing,
                 handler: CRUD.list(.actionTemplates)
             ),
         ]
@@ -208,7 +208,7 @@ extension Routes {
         ]
         return [
             Route(
-                .admin, "GET", "/achievements", procedure: "getAchievements", query: pagination,
+                .admin, "GET", "/achievements", procedure: "getAchievements", query: listing,
                 handler: CRUD.list(.achievements)),
             Route(
                 .admin, "GET", "/achievements/{id}", procedure: "getAchievement",
@@ -225,7 +225,7 @@ extension Routes {
                     .achievements, parameter: "id", references: [("tags", .tags), ("campaigns", .campaigns)])
             ),
             Route(
-                .admin, "GET", "/templates/achievements", procedure: "getAchievementTemplates", query: pagination,
+                .admin, "GET", "/templates/achievements", procedure: "getAchievementTemplates", query: listing,
                 handler: CRUD.list(.achievementTemplates)
             ),
         ]
@@ -286,7 +286,7 @@ extension Routes {
         return [
             Route(
                 .admin, "GET", "/leaderboards/configs", procedure: "getLeaderboardConfigs",
-                query: pagination + [Field("status", .status), Field("communityId", .objectID)],
+                query: listing + [Field("status", .status), Field("communityId", .objectID)],
                 handler: CRUD.list(.leaderboards) { leaderboard, context in
                     if let status = context.queryValue("status"), leaderboard["status"]?.stringValue != status {
                         return false
@@ -438,15 +438,14 @@ extension Routes {
             Field("progressPeriod", .text),
         ]
         return [
-            Route(.admin, "GET", "/posts", procedure: "getPosts", query: pagination, handler: CRUD.list(.posts)),
+            Route(.admin, "GET", "/posts", procedure: "getPosts", query: listing, handler: CRUD.list(.posts)),
             Route(
                 .admin, "GET", "/posts/{postId}", procedure: "getPost", handler: CRUD.get(.posts, parameter: "postId")),
             Route(
                 .admin, "POST", "/posts", procedure: "createPost", permission: .moderation, body: createFields,
                 handler: CRUD.create(.posts, references: [("communityId", .communities)], defaults: defaults)
             ),
-            Route(.admin, "GET", "/templates/posts", procedure: "getPostTemplates", query: pagination + templateFilters)
-            {
+            Route(.admin, "GET", "/templates/posts", procedure: "getPostTemplates", query: listing + templateFilters) {
                 context throws(TRPCError) in
                 let from = try dateQuery(context, "fromDate")
                 let to = try dateQuery(context, "toDate")
@@ -505,7 +504,7 @@ extension Routes {
             if taken { throw .conflict("A tag with the value '\(value)' already exists") }
         }
         return [
-            Route(.admin, "GET", "/tags", procedure: "getTags", query: pagination, handler: CRUD.list(.tags)),
+            Route(.admin, "GET", "/tags", procedure: "getTags", query: listing, handler: CRUD.list(.tags)),
             Route(.admin, "GET", "/tags/{id}", procedure: "getTag", handler: CRUD.get(.tags, parameter: "id")),
             Route(
                 .admin, "POST", "/tags", procedure: "createTag",
@@ -532,7 +531,7 @@ extension Routes {
         let createFields = fields.map { $0.name == "status" ? $0 : Field($0.name, $0.type, required: true) }
         return [
             Route(
-                .admin, "GET", "/campaigns", procedure: "getCampaigns", query: pagination,
+                .admin, "GET", "/campaigns", procedure: "getCampaigns", query: listing,
                 handler: CRUD.list(.campaigns)),
             Route(
                 .admin, "GET", "/campaigns/{id}", procedure: "getCampaign",

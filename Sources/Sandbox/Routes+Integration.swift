@@ -121,7 +121,7 @@ extension Routes {
 
     static var memberChallenges: [Route] {
         [
-            Route(.integration, "GET", "/challenges", procedure: "getChallenges", query: pagination) {
+            Route(.integration, "GET", "/challenges", procedure: "getChallenges", query: listing) {
                 context throws(TRPCError) in
                 let items = try context.read { data in
                     data.all(.challenges).filter(isLive).map { challengeView($0, data, context) }
@@ -201,7 +201,7 @@ extension Routes {
                 .integration, "POST", "/challenges/{id}/complete", procedure: "completeChallenge", permission: .member,
                 body: []
             ) { context throws(TRPCError) in try completeChallenge(context) },
-            Route(.integration, "GET", "/challenge-groups", procedure: "getChallengeGroups", query: pagination) {
+            Route(.integration, "GET", "/challenge-groups", procedure: "getChallengeGroups", query: listing) {
                 context throws(TRPCError) in
                 let items = try context.read { data in
                     data.all(.challengeGroups).filter(isLive).map { groupView($0, data, context) }
@@ -376,7 +376,7 @@ extension Routes {
             Field("isPreview", .boolean),
         ]
         return [
-            Route(.integration, "GET", "/actions", procedure: "getActions", query: pagination) {
+            Route(.integration, "GET", "/actions", procedure: "getActions", query: listing) {
                 context throws(TRPCError) in
                 let items = try context.read { data in data.all(.actions).map { actionView($0, data, context) } }
                 return try CRUD.page(items, context: context)
@@ -410,7 +410,7 @@ extension Routes {
                 .integration, "POST", "/action-participations", procedure: "createActionParticipation",
                 permission: .member, body: participation
             ) { context throws(TRPCError) in try participate(context) },
-            Route(.integration, "GET", "/achievements", procedure: "getAchievements", query: pagination) {
+            Route(.integration, "GET", "/achievements", procedure: "getAchievements", query: listing) {
                 context throws(TRPCError) in
                 let items = try context.read { data throws(TRPCError) -> [JSONValue] in
                     var items: [JSONValue] = []
@@ -617,7 +617,7 @@ extension Routes {
 
     static var memberRewards: [Route] {
         [
-            Route(.integration, "GET", "/rewards", procedure: "getRewards", query: pagination) {
+            Route(.integration, "GET", "/rewards", procedure: "getRewards", query: listing) {
                 context throws(TRPCError) in
                 let items = try context.read { data throws(TRPCError) -> [JSONValue] in
                     let user = try member(data, context)
@@ -646,7 +646,7 @@ extension Routes {
                     return .object(shown)
                 }
             },
-            Route(.integration, "GET", "/me/rewards", procedure: "getMyRewardAssets", query: pagination) {
+            Route(.integration, "GET", "/me/rewards", procedure: "getMyRewardAssets", query: listing) {
                 context throws(TRPCError) in
                 let items = try context.read { data in
                     data.all(.rewardAssets).filter {
@@ -687,7 +687,7 @@ extension Routes {
                     return .object(shown)
                 }
             },
-            Route(.integration, "GET", "/me/reward-entries", procedure: "getMyRewardEntries", query: pagination) {
+            Route(.integration, "GET", "/me/reward-entries", procedure: "getMyRewardEntries", query: listing) {
                 context throws(TRPCError) in
                 let items = try context.read { data in
                     data.all(.rewardEntries).filter { $0["userId"]?.stringValue == context.identity.userId }
@@ -705,7 +705,7 @@ extension Routes {
                 .integration, "POST", "/me/reward-entries/{rewardEntryId}/check", procedure: "checkMyRewardEntry",
                 permission: .member, body: []
             ) { context throws(TRPCError) in try checkEntry(context) },
-            Route(.integration, "GET", "/leaderboards/configs", procedure: "getLeaderboardConfigs", query: pagination) {
+            Route(.integration, "GET", "/leaderboards/configs", procedure: "getLeaderboardConfigs", query: listing) {
                 context throws(TRPCError) in
                 let items = try context.read { data in
                     data.all(.leaderboards).filter(isLive).map { leaderboardView($0, data, context) }

@@ -92,7 +92,7 @@ extension Routes {
                 }
             },
             Route(
-                .admin, "GET", "/webhooks/logs", procedure: "getWebhookLogs", query: pagination,
+                .admin, "GET", "/webhooks/logs", procedure: "getWebhookLogs", query: listing,
                 handler: CRUD.list(.webhookLogs)
             ),
         ]

@@ -24,8 +24,9 @@ package final class Sandbox: Sendable {
         var data: [String: OrganisationData] = [:]
         var organisations: [Organisation] = []
         let now = Int64(Date().timeIntervalSince1970)
+        let anchor = configuration.seedAnchor.map { Int64($0.timeIntervalSince1970) } ?? Seed.defaultAnchor()
         for (index, spec) in Seed.organisations.enumerated() {
-            let seed = Seed(spec, index: index)
+            let seed = Seed(spec, index: index, anchor: anchor)
             data[spec.subdomain] = seed.data
             func mint(_ role: NudjRole, type: String?, expiresAt: Int64, name: String) -> String {
                 tokens.mint(
@@ -65,7 +66,11 @@ package final class Sandbox: Sendable {
         http.port = configuration.port
         server = try HTTPServer(configuration: http, handler: handler, logger: logger)
         self.organisations = organisations
+        seedAnchor = Date(timeIntervalSince1970: Double(anchor))
     }
+
+    /// The instant every seeded timestamp is relative to (all seeded events lie before it).
+    package let seedAnchor: Date
 
     package var port: Int { server.port }
 

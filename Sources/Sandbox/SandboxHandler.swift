@@ -13,6 +13,8 @@ package struct SandboxConfiguration: Sendable {
     package var rateLimits: [NudjAPI: Int] = [.integration: 1000, .admin: 500, .analytics: 100]
     package var rateWindowSeconds = 60
     package var faults = FaultPlan()
+    /// The seed's "now"; `nil`: the start of the current UTC day. Seeded data is a fixed pattern of offsets from it.
+    package var seedAnchor: Date?
 
     package init() {}
 }
@@ -293,6 +295,8 @@ final class SandboxHandler: HTTPHandler {
             if let id = data.all(resource).last?["id"] { fixtures[resource.rawValue] = id }  // oldest: the seeded one
         }
         fixtures["member"] = data.all(.users).last?["id"] ?? .null
+        // The member's own asset (the Integration API's /me/rewards only shows those).
+        fixtures["rewardAssets"] = data.all(.rewardAssets).last { $0["userId"] == fixtures["member"] }?["id"] ?? .null
         fixtures["externalUserId"] = data.all(.users).last?["externalUserId"] ?? .null
         fixtures["giveawayReward"] = data.all(.rewards).last { $0["isManualGiveaway"] == .bool(true) }?["id"] ?? .null
         fixtures["communitySlug"] = data.all(.communities).last?["slug"] ?? .null
@@ -313,6 +317,7 @@ final class SandboxHandler: HTTPHandler {
                 break
             }
         }
+        fixtures["organisation"] = data.singletons["organisation"]?["id"] ?? .null
         fixtures["customDomain"] = data.all(.domains).last?["domain"] ?? .null
         return fixtures
     }

@@ -6,7 +6,7 @@ import Synchronization
 enum Resource: String, Sendable, CaseIterable {
     case communities, challenges, challengeGroups, actions, achievements, rewards, leaderboards, users, posts
     case tags, campaigns, webhookConfigs, webhookLogs, domains, apiTokens, rewardAssets, rewardEntries
-    case participations, customEvents, pointsTransactions
+    case participations, customEvents, pointsTransactions, variables
     case challengeTemplates, actionTemplates, achievementTemplates, rewardTemplates, postTemplates
 
     /// The singular noun for messages ("No challenge with id …").
@@ -32,6 +32,7 @@ enum Resource: String, Sendable, CaseIterable {
         case .participations: "action participation"
         case .customEvents: "custom event"
         case .pointsTransactions: "points transaction"
+        case .variables: "variable config"
         case .challengeTemplates: "challenge template"
         case .actionTemplates: "action template"
         case .achievementTemplates: "achievement template"

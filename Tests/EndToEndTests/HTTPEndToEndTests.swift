@@ -23,7 +23,7 @@ struct HTTPEndToEndTests {
             #expect((list.json["result"]?["tools"]?.arrayValue?.count ?? 0) > 10)
             let call = try serve.rpc(session, acme + [("MCP-Protocol-Version", "2025-06-18")], Self.callUsers)
             #expect(
-                call.json["result"]?["structuredContent"]?["edges"]?[0]?["organisationId"]
+                call.json["result"]?["structuredContent"]?["items"]?[0]?["organisationId"]
                     == sandbox.organisation("acme")["id"])
             let notification = try serve.rpc(session, acme, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
             #expect(notification.status == 202 && notification.body.isEmpty)
@@ -316,7 +316,7 @@ struct HTTPEndToEndTests {
                                     headers: ServeProcess.jsonHeaders + credentials + [("Mcp-Session-Id", session)],
                                     body: body))
                             let response = try client.readResponse()
-                            let owner = response.json["result"]?["structuredContent"]?["edges"]?[0]?["organisationId"]
+                            let owner = response.json["result"]?["structuredContent"]?["items"]?[0]?["organisationId"]
                             results.withLock {
                                 $0.ok += owner == expected ? 1 : 0
                                 $0.wrong += owner != expected ? 1 : 0

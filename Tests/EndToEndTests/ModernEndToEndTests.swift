@@ -116,7 +116,7 @@ struct ModernEndToEndTests {
             #expect(ok.status == 200 && ok.header("Mcp-Session-Id") == nil)
             #expect(ok.json["result"]?["resultType"] == "complete")
             #expect(
-                ok.json["result"]?["structuredContent"]?["edges"]?[0]?["organisationId"]
+                ok.json["result"]?["structuredContent"]?["items"]?[0]?["organisationId"]
                     == sandbox.organisation("acme")["id"])
             let wrapped = try serve.send(
                 "POST", "/mcp", headers: Self.modernHeaders("tools/call", name: "=?base64?bGlzdF91c2Vycw==?=") + acme,

@@ -28,12 +28,12 @@ struct StdioEndToEndTests {
             let page = try client.call("list_challenges", ["limit": 5])
             #expect(page["isError"] == nil)
             let structured = try #require(page["structuredContent"])
-            #expect(structured["edges"]?.arrayValue?.count == 5)
+            #expect(structured["items"]?.arrayValue?.count == 5)
             #expect(structured["page"]?["hasMore"] == true)
             #expect(structured["page"]?["nextArguments"]?["skip"] == 5)
             #expect(page["content"]?[0]?["text"]?.stringValue == JSONWriter.encodeString(structured))
 
-            let id = try #require(structured["edges"]?.arrayValue?.first?["id"]?.stringValue)
+            let id = try #require(structured["items"]?.arrayValue?.first?["id"]?.stringValue)
             let one = try client.call("get_challenge", ["challengeId": .string(id)])
             #expect(one["structuredContent"]?["id"] == .string(id))
 
@@ -294,7 +294,7 @@ struct StdioEndToEndTests {
             client.process.closeInput()
             let response = try client.process.readJSON(timeout: 10)
             #expect(response["id"] == 77)
-            #expect(response["result"]?["structuredContent"]?["edges"] != nil)
+            #expect(response["result"]?["structuredContent"]?["items"] != nil)
             #expect(try client.process.waitForExit(timeout: 10) == 0)
         }
     }

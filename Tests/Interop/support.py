@@ -427,7 +427,7 @@ def assert_list_page(result: Any, *, limit: int, kind: str) -> dict[str, Any]:
     page = content["page"]
     assert set(page) >= {"returned", "totalCount", "skip", "limit", "hasMore", "nextArguments", "summary"}, page
     assert page["limit"] == limit and page["skip"] == 0
-    assert page["returned"] == len(content["edges"]) <= limit
+    assert page["returned"] == len(content["items"]) <= limit
     assert page["totalCount"] >= page["returned"]
     assert page["hasMore"] == (page["totalCount"] > page["returned"])
     if page["hasMore"]:

@@ -64,7 +64,7 @@ async def test_write_call_then_read_back(serve_sandbox: ServerProcess, transport
     acme = org(serve_sandbox.ready, "acme")
     async with session(serve_sandbox, transport, auth_headers(acme)) as conn:
         communities = assert_list_page(await conn.call_tool("list_communities", {"limit": 1}), limit=1, kind="communities")
-        community_id = communities["edges"][0]["id"]
+        community_id = communities["items"][0]["id"]
         title = f"Interop {transport} (SDK {SDK_MAJOR}.x)"
 
         created = await conn.call_tool("create_challenge", {"communityId": community_id, "details": {"title": title}})
@@ -121,8 +121,8 @@ async def test_each_session_sees_only_its_own_org(serve_sandbox: ServerProcess, 
         assert "'globex'" in (globex_conn.instructions or "")
         for conn, entry in ((acme_conn, acme), (globex_conn, globex)):
             users = assert_list_page(await conn.call_tool("list_users", {"limit": 5}), limit=5, kind="users")
-            assert users["edges"], entry["subdomain"]
-            communities = structured(await conn.call_tool("list_communities", {"limit": 100}))["edges"]
+            assert users["items"], entry["subdomain"]
+            communities = structured(await conn.call_tool("list_communities", {"limit": 100}))["items"]
             assert {c["organisationId"] for c in communities} == {entry["id"]}, entry["subdomain"]
 
 

@@ -60,8 +60,8 @@ async def exercise_modern(conn: Connection, organisation: str) -> None:
     assert {"list_challenges", "get_challenge", "create_challenge", "list_users"} <= set(tools)
 
     content = assert_list_page(await conn.call_tool("list_challenges", {"limit": 2}), limit=2, kind="challenges")
-    fetched = structured(await conn.call_tool("get_challenge", {"challengeId": content["edges"][0]["id"]}))
-    assert fetched["id"] == content["edges"][0]["id"]
+    fetched = structured(await conn.call_tool("get_challenge", {"challengeId": content["items"][0]["id"]}))
+    assert fetched["id"] == content["items"][0]["id"]
 
     assert_tool_error(await conn.call_tool("get_challenge", {"challengeId": "nope"}), "invalid_input", organisation=organisation)
 
@@ -194,7 +194,7 @@ async def test_stdio_one_process_serves_both_eras_at_once(binary: Path, errlog: 
                 assert page.is_error is not True, key
                 assert page.structured_content["page"]["skip"] == 2 * round_, key
                 assert_tool_error(bad, "invalid_input")
-            first_pages = {results[f"{name}:0"][0].structured_content["edges"][0]["id"] for name in ("legacy", "modern", "auto")}
+            first_pages = {results[f"{name}:0"][0].structured_content["items"][0]["id"] for name in ("legacy", "modern", "auto")}
             assert len(first_pages) == 1, "every era reads the same organisation"
     assert not [m for m in mux.server_messages if isinstance(m, mcp_types.JSONRPCRequest)], mux.server_messages
 
@@ -266,7 +266,7 @@ async def test_http_modern_selection_headers_apply_per_request(serve_sandbox: Se
         assert {tool.name for tool in reads} < everything and "create_challenge" in everything
         refused = await read_only.call_tool("create_challenge", {"communityId": "0" * 24, "details": {"title": "no"}})
         assert_tool_error(refused, "tool_not_enabled", retryable=False)
-        communities = structured(await full.call_tool("list_communities", {"limit": 1}))["edges"]
+        communities = structured(await full.call_tool("list_communities", {"limit": 1}))["items"]
         created = await full.call_tool("create_challenge", {"communityId": communities[0]["id"], "details": {"title": "modern"}})
         assert created.is_error is not True and structured(created)["details"]["title"] == "modern"
 
@@ -298,7 +298,7 @@ async def test_http_both_eras_on_one_endpoint_at_once(serve_sandbox: ServerProce
         name, round_ = key.split(":")
         expected_org = globex["id"] if name == "auto" else acme["id"]
         assert page.structured_content["page"]["skip"] == int(round_)
-        assert page.structured_content["edges"][0]["organisationId"] == expected_org, key
+        assert page.structured_content["items"][0]["organisationId"] == expected_org, key
         assert_tool_error(bad, "invalid_input", organisation="globex" if name == "auto" else "acme")
     # The handshake-era client kept one session throughout.
     session_ids = {r.request.headers.get("mcp-session-id") for r in legacy_exchanges[1:] if r.request.method == "POST"}

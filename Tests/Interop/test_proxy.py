@@ -50,7 +50,7 @@ async def test_proxy_initialize_list_call(
 
         assert_list_page(await conn.call_tool("list_challenges", {"limit": 2}), limit=2, kind="challenges")
 
-        communities = structured(await conn.call_tool("list_communities", {"limit": 1}))["edges"]
+        communities = structured(await conn.call_tool("list_communities", {"limit": 1}))["items"]
         created = structured(
             await conn.call_tool(
                 "create_challenge", {"communityId": communities[0]["id"], "details": {"title": f"via mcp-proxy {transport}"}}

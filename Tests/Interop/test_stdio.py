@@ -95,13 +95,13 @@ async def test_read_call_returns_structured_page(binary: Path, errlog: IO[str]) 
         result = await conn.call_tool("list_challenges", {"limit": 3})
         content = assert_list_page(result, limit=3, kind="challenges")
         assert content["page"]["returned"] == 3
-        assert all(edge["organisationId"] == content["edges"][0]["organisationId"] for edge in content["edges"])
+        assert all(edge["organisationId"] == content["items"][0]["organisationId"] for edge in content["items"])
 
         # The next page, called exactly as the server told the agent to.
         follow = await conn.call_tool("list_challenges", content["page"]["nextArguments"])
         next_content = structured(follow)
         assert next_content["page"]["skip"] == 3
-        assert {e["id"] for e in next_content["edges"]}.isdisjoint({e["id"] for e in content["edges"]})
+        assert {e["id"] for e in next_content["items"]}.isdisjoint({e["id"] for e in content["items"]})
 
 
 async def test_bad_arguments_are_invalid_input(binary: Path, errlog: IO[str]) -> None:
@@ -124,15 +124,14 @@ async def test_unknown_id_is_not_found(binary: Path, errlog: IO[str]) -> None:
 
 async def test_every_argument_free_tool_passes_the_sdks_output_schema_validation(binary: Path, errlog: IO[str]) -> None:
     """Both SDK generations validate structuredContent against the tool's outputSchema inside call_tool (and raise
-    on a mismatch), so calling every tool that needs no argument, across all toolsets, checks the declared schemas
-    against real results."""
+    on a mismatch), so calling every tool that needs no argument, across all toolsets, checks any declared schema
+    against real results (output schemas that say nothing beyond "an object" are not declared)."""
     async with connect_stdio(binary, ["stdio", "--sandbox", "--toolsets", "all"], errlog) as conn:
         tools = (await conn.list_tools()).tools
         assert len(tools) == len(catalogue(binary, "--toolsets", "all"))
         free = [t for t in tools if not input_schema(t).get("required") and not input_schema(t).get("minProperties")]
         assert len(free) >= 20, [tool.name for tool in free]
         for tool in free:
-            assert output_schema(tool) is not None, f"{tool.name} declares no outputSchema"
             result = await conn.call_tool(tool.name, {})
             assert is_error(result) is not True, (tool.name, structured(result))
             assert isinstance(structured(result), dict), tool.name
@@ -140,7 +139,7 @@ async def test_every_argument_free_tool_passes_the_sdks_output_schema_validation
             if limit is not None:
                 page = structured(result)["page"]
                 assert page["limit"] == limit.get("default", 10), (tool.name, page)
-                assert page["returned"] <= page["limit"] and page["returned"] == len(structured(result)["edges"])
+                assert page["returned"] <= page["limit"] and page["returned"] == len(structured(result)["items"])
 
 
 async def test_bad_arguments_make_no_upstream_call(binary: Path, sandbox: ServerProcess, errlog: IO[str], live) -> None:
@@ -216,4 +215,4 @@ async def test_globex_sandbox_org(binary: Path, errlog: IO[str]) -> None:
     async with connect_stdio(binary, ["stdio", "--sandbox", "--sandbox-org", "globex"], errlog) as conn:
         assert conn.instructions and "'globex'" in conn.instructions
         content = assert_list_page(await conn.call_tool("list_communities", {"limit": 5}), limit=5, kind="communities")
-        assert content["edges"], "globex has communities"
+        assert content["items"], "globex has communities"

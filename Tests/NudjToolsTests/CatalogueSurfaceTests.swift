@@ -29,10 +29,10 @@ struct CatalogueSurfaceTests {
         )
     }
 
-    @Test("tools/list stays within 25k tokens for the whole catalogue and 8k for the default toolsets")
+    @Test("tools/list stays within 20k tokens for the whole catalogue and 8k for the default toolsets")
     func budgets() throws {
         let catalogue = try Catalogue.embedded()
-        #expect(Catalogue.toolsListTokens(catalogue.tools) <= 25_000)
+        #expect(Catalogue.toolsListTokens(catalogue.tools) <= 20_000)
         #expect(Catalogue.toolsListTokens(catalogue.defaultTools) <= 8_000)
     }
 
@@ -41,10 +41,17 @@ struct CatalogueSurfaceTests {
         let catalogue = try Catalogue.embedded()
         let verbs = [
             "list", "get", "create", "update", "set", "distribute", "process", "anonymise", "revoke", "remove",
-            "register", "log", "upsert",
+            "register", "log", "replace", "invite", "start",
         ]
+        // Computed tools (answered inside nudj-mcp from several reads) are named for the question they answer.
+        let computedVerbs = ["rank", "summarise"]
         for tool in catalogue.tools {
             var name = Substring(tool.name)
+            if tool.computation != nil {
+                #expect(computedVerbs.contains(String(name.prefix { $0 != "_" })), "\(tool.name)")
+                #expect(tool.method == "GET" && tool.toolset == "analytics", "\(tool.name)")
+                continue
+            }
             switch tool.api {
             case .integration:
                 #expect(name.hasPrefix("integration_"), "\(tool.name)")
@@ -78,7 +85,7 @@ struct CatalogueSurfaceTests {
                 #expect(tool.isDestructive, "\(tool.name) must be marked destructive")
             }
         }
-        #expect(catalogue.tools.count == 93)
+        #expect(catalogue.tools.count == 107)
         #expect(Set(catalogue.tools.map(\.api)).count == 3)
     }
 }

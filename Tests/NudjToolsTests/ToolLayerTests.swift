@@ -223,7 +223,7 @@ struct BudgetTests {
         let tools = try provider(ScriptedTransport([ScriptedTransport.status(200, body)]), budgetTokens: 2_500)
         let result = try #require(await tools.call("list_users", ["limit": 60, "skip": 100]))
         let structured = try #require(result.structuredContent)
-        let kept = structured["edges"]?.arrayValue ?? []
+        let kept = structured["items"]?.arrayValue ?? []
         #expect(kept.count > 0 && kept.count < 60)
         #expect(JSONWriter.encode(structured).count <= 10_000)
         #expect(structured["page"]?["truncatedByBudget"] == true)
@@ -343,7 +343,7 @@ struct SandboxBehaviourTests {
             let tools = harness.provider()
             let french = try #require(await tools.call("list_challenges", ["limit": 1, "language": "fr"]))
             #expect(
-                french.structuredContent?["edges"]?[0]?["details"]?["title"]?.stringValue?.hasPrefix("Défi") == true)
+                french.structuredContent?["items"]?[0]?["details"]?["title"]?.stringValue?.hasPrefix("Défi") == true)
         }
     }
 }
