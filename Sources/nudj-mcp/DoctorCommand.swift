@@ -155,6 +155,8 @@ struct Doctor {
     let maxRetryWait: Double = 10
     private var firstItems: [String: ListPage] = [:]
     private var pausedUntil: [NudjAPI: Date] = [:]
+    /// The organisation id the token's claims carry: what `get_organisation` takes (no list tool returns it).
+    private var claimedOrganisationId: String?
     private var calls: Int64 = 0
 
     init(runtime: NudjRuntime, tools: [ToolDefinition]) {
@@ -166,6 +168,7 @@ struct Doctor {
         _ tenantResult: Result<TenantContext, TenantProblem>, credential: Credential?, domainInput: String?
     ) async -> DoctorReport {
         var report = DoctorReport(credential: credential, domainInput: domainInput)
+        claimedOrganisationId = report.claims?.organisationId
         let tenant: TenantContext
         switch tenantResult {
         case .failure(.notConfigured(let hint)):
@@ -254,6 +257,10 @@ struct Doctor {
         var arguments: JSONObject = [:]
         if Self.properties(tool).contains("limit") { arguments["limit"] = 1 }
         for argument in Self.requiredArguments(tool) {
+            if argument == "organisationId", let organisationId = claimedOrganisationId {
+                arguments[argument] = .string(organisationId)
+                continue
+            }
             guard let source = idSource(for: argument, of: tool) else {
                 return Probe(tool: tool, outcome: .skipped, note: "needs \(argument), which no list tool supplies")
             }

@@ -35,7 +35,7 @@ struct AdversarialSelectionTests {
             headers: [("X-MCP-Tools", "create_community,get_user")], tool: "create_community",
             arguments: createCommunity),
         // No --toolsets: the default toolsets are the cap, so `all` cannot reach a tool outside them.
-        Attempt(flags: [], headers: [("X-MCP-Toolsets", "all")], tool: "list_tags", arguments: ["limit": 1]),
+        Attempt(flags: [], headers: [("X-MCP-Toolsets", "all")], tool: "list_leaderboards", arguments: ["limit": 1]),
     ]
 
     @Test(

@@ -104,7 +104,10 @@ struct DoctorEndToEndTests {
             #expect(run.status == 0)
             #expect(run.json["status"] == "ok")
             #expect(run.json["credential"]?["role"] == "Viewer")
-            #expect(run.tools.allSatisfy { $0["outcome"] == "works" })
+            // Sign-in configuration (it holds secrets) is for admins only: the report says the role is too low.
+            let adminOnly = run.tools.filter { $0["name"] == "get_auth_config" }
+            #expect(adminOnly.count == 1 && adminOnly.allSatisfy { $0["outcome"] == "role_too_low" })
+            #expect(run.tools.filter { $0["name"] != "get_auth_config" }.allSatisfy { $0["outcome"] == "works" })
             run.expectNoLeak(of: [token])
             let human = try Run(Self.insecure(sandbox, domain: "acme") + ["--token", token])
             #expect(human.stdout.contains("role Viewer"))
@@ -244,7 +247,7 @@ struct DoctorEndToEndTests {
             let run = try Run(["--sandbox", "--toolsets", "analytics", "--json"])
             #expect(run.status == 0)
             // Analytics tools take their ids from admin lists outside the probed set.
-            #expect(run.tools.compactMap { $0["name"]?.stringValue }.allSatisfy { $0.hasPrefix("analytics_") })
+            #expect(run.tools.allSatisfy { $0["toolset"] == "analytics" })
             #expect(!run.tools.isEmpty && run.tools.allSatisfy { $0["outcome"] == "works" })
 
             let help = try Run(["--help"])

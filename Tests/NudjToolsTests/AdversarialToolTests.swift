@@ -44,7 +44,7 @@ struct SelectionNarrowingTests {
         ("no headers", ToolSelection()),
         ("X-MCP-Toolsets: all", ToolSelection(toolsets: ["all"])),
         ("X-MCP-Toolsets: default", ToolSelection(toolsets: ["default"])),
-        ("X-MCP-Toolsets: communities,tags", ToolSelection(toolsets: ["communities", "tags"])),
+        ("X-MCP-Toolsets: communities,leaderboards", ToolSelection(toolsets: ["communities", "leaderboards"])),
         ("X-MCP-Tools: create_community,get_user", ToolSelection(tools: ["create_community", "get_user"])),
         ("X-MCP-Exclude-Tools: list_users", ToolSelection(excludedTools: ["list_users"])),
         ("X-MCP-Readonly: true", ToolSelection(readOnly: true)),
@@ -105,9 +105,9 @@ struct SelectionNarrowingTests {
     func defaultIsTheCap() {
         let defaults = Set(Self.catalogue.toolsets.filter(\.isDefault).flatMap(\.tools))
         #expect(Self.visible(ToolSelection(), ToolSelection(toolsets: ["all"])) == defaults)
-        #expect(Self.visible(ToolSelection(), ToolSelection(toolsets: ["tags"])).isEmpty)
+        #expect(Self.visible(ToolSelection(), ToolSelection(toolsets: ["leaderboards"])).isEmpty)
         let rewards = Set(Self.catalogue.toolsets.first { $0.name == "rewards" }!.tools)
-        #expect(Self.visible(ToolSelection(), ToolSelection(toolsets: ["rewards", "tags"])) == rewards)
+        #expect(Self.visible(ToolSelection(), ToolSelection(toolsets: ["rewards", "leaderboards"])) == rewards)
     }
 
     @Test("the refusal says what to change: the server's flag or the request's header")
@@ -121,10 +121,10 @@ struct SelectionNarrowingTests {
         let headerPlanner = ToolView(
             catalogue: Self.catalogue, server: ToolSelection(), request: ToolSelection(agentMode: .planner))
         #expect(headerPlanner.refusal(create) == .planner(byServer: false))
-        let tag = try #require(Self.catalogue.tool(named: "list_tags"))
+        let tag = try #require(Self.catalogue.tool(named: "list_leaderboards"))
         let defaults = ToolView(catalogue: Self.catalogue, server: ToolSelection(), request: ToolSelection())
         #expect(defaults.refusal(tag) == .notEnabledByServer(excluded: false))
-        #expect(defaults.refusalError(tag)?.hint?.contains("--toolsets default,tags") == true)
+        #expect(defaults.refusalError(tag)?.hint?.contains("--toolsets default,leaderboards") == true)
         let narrowed = ToolView(
             catalogue: Self.catalogue, server: ToolSelection(toolsets: ["all"]),
             request: ToolSelection(tools: ["get_user"]))
@@ -159,9 +159,9 @@ extension SelectionNarrowingTests {
                 header: { name in all.first { $0.0.lowercased() == name.lowercased() }?.1 },
                 values: { name in all.filter { $0.0.lowercased() == name.lowercased() }.map(\.1) })
         }
-        let joined = try authorize([("X-MCP-Toolsets", "users"), ("X-MCP-Toolsets", "rewards,tags")]).get()
+        let joined = try authorize([("X-MCP-Toolsets", "users"), ("X-MCP-Toolsets", "rewards,leaderboards")]).get()
         let names = Set(joined.provider.listTools().map(\.name))
-        #expect(names.contains("get_user") && names.contains("list_rewards") && !names.contains("list_tags"))
+        #expect(names.contains("get_user") && names.contains("list_rewards") && !names.contains("list_leaderboards"))
         for (name, first, second) in [
             ("X-MCP-Readonly", "false", "true"), ("x-agent-mode", "builder", "planner"),
         ] {

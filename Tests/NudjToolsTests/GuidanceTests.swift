@@ -47,7 +47,7 @@ struct InstructionsTests {
         let text = try provider(token: Self.live).instructions
         #expect(text.contains("Connected to the Nudj organisation 'acme'"))
         #expect(text.contains("an Admin-role token"))
-        #expect(text.contains("Toolsets off on this server:") && text.contains("tags"))
+        #expect(text.contains("Toolsets off on this server:") && text.contains("leaderboards"))
         #expect(text.contains("--toolsets default,") && text.contains("NUDJ_TOOLSETS"))
         #expect(text.contains("admin API 500 requests/min"))
         #expect(text.contains("integration API 1000 requests/min"))
@@ -107,23 +107,24 @@ struct InstructionsTests {
 struct ActionableErrorTests {
     @Test("a tool outside the server's toolsets is tool_not_enabled and names the flag and env var")
     func notEnabledByServer() async throws {
-        let result = try #require(await provider().call("list_tags"))
+        let result = try #require(await provider().call("list_leaderboards"))
         #expect(result.errorCode == "tool_not_enabled")
         let hint = result.error?["hint"]?.stringValue ?? ""
-        #expect(hint.contains("--toolsets default,tags") && hint.contains("NUDJ_TOOLSETS"), "\(hint)")
+        #expect(hint.contains("--toolsets default,leaderboards") && hint.contains("NUDJ_TOOLSETS"), "\(hint)")
     }
 
     @Test("with --tools alone the hint adds the toolset without turning the defaults on")
     func notEnabledWithToolsOnly() async throws {
-        let result = try #require(await provider(server: ToolSelection(tools: ["get_user"])).call("list_tags"))
+        let result = try #require(
+            await provider(server: ToolSelection(tools: ["get_user"])).call("list_leaderboards"))
         let hint = result.error?["hint"]?.stringValue ?? ""
-        #expect(hint.contains("--toolsets tags ") && !hint.contains("default"), "\(hint)")
+        #expect(hint.contains("--toolsets leaderboards ") && !hint.contains("default"), "\(hint)")
     }
 
     @Test("a tool a request's header left out is tool_not_enabled and names the header")
     func notEnabledByRequest() async throws {
         let tools = try provider(server: ToolSelection(toolsets: ["all"]), request: ToolSelection(toolsets: ["users"]))
-        let result = try #require(await tools.call("list_tags"))
+        let result = try #require(await tools.call("list_leaderboards"))
         #expect(result.errorCode == "tool_not_enabled")
         #expect(result.error?["hint"]?.stringValue?.contains("X-MCP-Toolsets") == true)
     }
@@ -210,18 +211,17 @@ struct ActionableErrorTests {
 
     @Test("a bad id names the tool its ids come from, and how to enable that tool when it is off")
     func idHints() async throws {
-        let arguments: JSONObject = [
-            "communityId": "0123456789abcdef01234567", "details": ["title": "Quiz"], "tags": ["Science Fans"],
-        ]
-        let off = try #require(await provider().call("create_challenge", arguments))
-        #expect(off.errorCode == "invalid_input" && off.error?["field"] == "tags[0]")
+        let arguments: JSONObject = ["challengeId": "0123456789abcdef01234567", "campaigns": ["Spring launch"]]
+        let off = try #require(await provider().call("update_challenge", arguments))
+        #expect(off.errorCode == "invalid_input" && off.error?["field"] == "campaigns[0]")
         let hint = off.error?["hint"]?.stringValue ?? ""
-        #expect(hint.contains("tags takes ids from list_tags"), "\(hint)")
-        #expect(hint.contains("not enabled") && hint.contains("--toolsets default,tags"), "\(hint)")
+        #expect(hint.contains("campaigns takes ids from list_campaigns"), "\(hint)")
+        #expect(hint.contains("not enabled") && hint.contains("--toolsets default,campaigns"), "\(hint)")
 
         let on = try #require(
-            await provider(server: ToolSelection(toolsets: ["all"])).call("create_challenge", arguments))
-        #expect(on.error?["hint"]?.stringValue == "tags takes ids from list_tags: call it and pass an item's id.")
+            await provider(server: ToolSelection(toolsets: ["all"])).call("update_challenge", arguments))
+        #expect(
+            on.error?["hint"]?.stringValue == "campaigns takes ids from list_campaigns: call it and pass an item's id.")
 
         let missing = try #require(await provider().call("get_challenge"))
         #expect(missing.error?["hint"]?.stringValue?.contains("list_challenges") == true)

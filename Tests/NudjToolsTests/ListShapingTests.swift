@@ -76,7 +76,7 @@ struct ListShapingTests {
                 await tools(ScriptedTransport([ScriptedTransport.status(200, body)])).call(
                     "list_challenges", ["fields": .array(fields.map { .string($0) })]))
             #expect(result.errorCode == "invalid_input")
-            #expect(result.error?["path"] == "fields")
+            #expect(result.error?["field"] == "fields")
             #expect(result.error?["message"]?.stringValue?.contains(available) == true, "\(result.error ?? [:])")
         }
         let one = try #require(
