@@ -120,6 +120,7 @@ struct AdversarialCancellationTests {
                 }
             }
             let health = probe.finish()
+            print("F0 HTTP aborts: /healthz \(health.probes) probes, slowest \(Int(health.slowest * 1000)) ms")
             #expect(failures.withLock { $0 } == 0, "connections refused while aborting")
             #expect(health.failures == 0, "/healthz failed \(health.failures) of \(health.probes) times")
             #expect(health.slowest < 1.0, "slowest /healthz: \(health.slowest) s")
@@ -154,6 +155,9 @@ struct AdversarialCancellationTests {
             }
             let health = probe.finish()
             let results = outcomes.withLock { $0 }
+            print(
+                "F0 HTTP deadline: slowest call \(Int((results.map(\.0).max() ?? 0) * 1000)) ms (timeout 1 s), "
+                    + "/healthz slowest \(Int(health.slowest * 1000)) ms")
             #expect(results.count == 200)
             let notTimedOut = results.filter { $0.1 != "upstream_timeout" }
             #expect(notTimedOut.count == 0, "did not end in upstream_timeout: \(notTimedOut.prefix(3))")
