@@ -59,7 +59,7 @@ async def test_proxy_initialize_list_call(
         assert created["details"]["title"] == f"via mcp-proxy {transport}"
 
         assert_tool_error(
-            await conn.call_tool("get_challenge", {"challengeId": "nope"}), "invalid_input", path="challengeId"
+            await conn.call_tool("get_challenge", {"challengeId": "nope"}), "invalid_input", field="challengeId"
         )
 
 
