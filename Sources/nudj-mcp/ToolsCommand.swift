@@ -25,7 +25,8 @@ enum ToolsCommand {
             "name": .string(tool.name), "title": .string(tool.title), "description": .string(tool.description),
             "toolset": .string(tool.toolset), "api": .string(tool.api.rawValue), "method": .string(tool.method),
             "path": .string(tool.api.basePath + tool.path), "evidence": .string(tool.evidence.rawValue),
-            "source": tool.source.map { .string($0) } ?? .null, "inputSchema": .object(CompiledSchema.published(tool.inputSchema)),
+            "source": tool.source.map { .string($0) } ?? .null,
+            "inputSchema": .object(CompiledSchema.published(tool.inputSchema)),
         ]
         if let outputSchema = tool.outputSchema { object["outputSchema"] = .object(outputSchema) }
         object["annotations"] = .object(tool.annotations)
