@@ -36,7 +36,7 @@ enum Instructions {
                 + ". A rate_limited error says how long to wait; avoid fanning out many calls at once."
         )
         lines.append(
-            "Lists are paginated (limit 1-100, skip ≥ 0); each list result has a page object with returned, totalCount, hasMore and nextArguments to call for the next page."
+            "Lists return items plus a page object (returned, totalCount, hasMore, nextArguments for the next page; limit 1-100, skip ≥ 0). Narrow them server-side instead of paging through everything: search, sort (e.g. -points), date filters where a tool offers them, and fields (dot paths) to get only the fields you need. Counts such as completedCount are lifetime totals; for a time window use the computed tools (rank_challenges_by_completions, summarise_points_by_day) where enabled."
         )
         lines.append(
             "Failures are tool results with isError and a structured error {code, message, retryable, hint, and when known httpStatus, field (the argument), upstreamCode, upstreamProcedure, apiDomain, retryAfterSeconds}. Codes: "

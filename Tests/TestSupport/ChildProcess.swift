@@ -60,7 +60,7 @@ package final class ChildProcess: @unchecked Sendable {
         Thread {
             var pending: [UInt8] = []
             while true {
-                let data = stdout.availableData
+                let data = Self.readChunk(stdout)
                 if data.isEmpty { break }
                 pending.append(contentsOf: data)
                 while let newline = pending.firstIndex(of: 0x0A) {
@@ -79,13 +79,24 @@ package final class ChildProcess: @unchecked Sendable {
         }.start()
     }
 
+    /// The next bytes from a pipe; empty at end of file. `FileHandle.availableData` traps when a signal interrupts
+    /// its read (EINTR), which took the whole test process down now and then; this retries instead.
+    private static func readChunk(_ handle: FileHandle) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+            if count >= 0 { return Array(buffer[..<count]) }
+            if errno != EINTR { return [] }
+        }
+    }
+
     /// Starts reading stderr into `stderrText` (call once, only when the initialiser was told not to).
     package func drainStderr() {
         let stderr = stderrPipe.fileHandleForReading
         let output = output
         Thread {
             while true {
-                let data = stderr.availableData
+                let data = Self.readChunk(stderr)
                 if data.isEmpty { break }
                 output.stderrBytes.withLock { $0.append(contentsOf: data) }
             }
