@@ -123,7 +123,8 @@ struct AdversarialCancellationTests {
             print("F0 HTTP aborts: /healthz \(health.probes) probes, slowest \(Int(health.slowest * 1000)) ms")
             #expect(failures.withLock { $0 } == 0, "connections refused while aborting")
             #expect(health.failures == 0, "/healthz failed \(health.failures) of \(health.probes) times")
-            #expect(health.slowest < 1.0, "slowest /healthz: \(health.slowest) s")
+            // The goal is 100 ms on a quiet machine (printed above); the bound only has to catch a frozen loop.
+            #expect(health.slowest < 3.0, "slowest /healthz: \(health.slowest) s")
             try Self.expectHealthyThenExit(serve, sandbox)
         }
     }
@@ -164,7 +165,7 @@ struct AdversarialCancellationTests {
             // Timeout + 1 s is the goal on an idle machine; the bound leaves room for 200 threads on 2 cores.
             let slowest = results.map(\.0).max() ?? 0
             #expect(slowest < 4.0, "slowest call answered after \(slowest) s with a 1 s timeout")
-            #expect(health.failures == 0 && health.slowest < 1.0, "/healthz: \(health)")
+            #expect(health.failures == 0 && health.slowest < 3.0, "/healthz: \(health)")
             try Self.expectHealthyThenExitAfterFaults(serve)
         }
     }

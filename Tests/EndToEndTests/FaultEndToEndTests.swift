@@ -89,8 +89,10 @@ struct FaultEndToEndTests {
     func sigtermUnderLoad() async throws {
         try await offPool {
             let sandbox = try SandboxProcess(["--fault-latency-ms", "1500"])
+            // A grace far above the calls' 1.5 s (16 run at once, 4 wait): a loaded machine must not decide the test.
             let client = try StdioClient([
                 "--allow-insecure-localhost", "--token", sandbox.token("acme"), "--api-domain", sandbox.domain("acme"),
+                "--shutdown-grace", "30",
             ])
             try client.initialize()
             for id in 0..<20 {
@@ -103,13 +105,13 @@ struct FaultEndToEndTests {
             Thread.sleep(forTimeInterval: 0.5)
             client.process.signal(SIGTERM)
             var answered = Set<Int64>()
-            while let line = try client.process.readLine(timeout: 10) {
+            while let line = try client.process.readLine(timeout: 30) {
                 let message = try JSONParser.parse(line)
                 if let id = message["id"]?.intValue, message["result"]?["structuredContent"] != nil {
                     answered.insert(id)
                 }
             }
-            #expect(try client.process.waitForExit(timeout: 10) == 0)
+            #expect(try client.process.waitForExit(timeout: 30) == 0)
             #expect(answered == Set(0..<20), "calls in flight at SIGTERM finish within the grace period")
         }
     }
