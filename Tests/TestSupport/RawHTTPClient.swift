@@ -69,6 +69,7 @@ package final class RawHTTPClient {
             let written = bytes.withUnsafeBytes {
                 Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
             }
+            if written < 0 && errno == EINTR { continue }
             guard written > 0 else { throw Failure(description: "send failed (errno \(errno))") }
             offset += written
         }
@@ -87,9 +88,14 @@ package final class RawHTTPClient {
     }
 
     /// Reads more bytes; `false` on EOF.
+    /// A signal (the test process gets SIGCHLD whenever a spawned child exits) interrupts the read: retry it.
     private func fill() throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65_536)
-        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        var count = 0
+        repeat {
+            count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        } while count < 0
+            && errno == EINTR
         if count == 0 { return false }
         guard count > 0 else { throw Failure(description: "read timed out or failed (errno \(errno))") }
         buffer.append(contentsOf: chunk[0..<count])
