@@ -21,7 +21,7 @@ final class HTTPSession: Sendable {
     let kind: Kind
     let binding: TenantBinding
     let organisation: String
-    let legacy = LegacySession()
+    let legacy: LegacySession
     let inflight = InflightRequests()
     private let lastActivity: Mutex<ContinuousClock.Instant>
     /// The client's GET stream (Streamable HTTP) for notifications not tied to a request.
@@ -29,11 +29,13 @@ final class HTTPSession: Sendable {
     /// The duplex session behind a legacy SSE stream.
     private let channelSession = Mutex<ChannelSession?>(nil)
 
-    init(id: String, kind: Kind, binding: TenantBinding, organisation: String) {
+    init(id: String, kind: Kind, binding: TenantBinding, organisation: String, legacy: LegacySession = LegacySession())
+    {
         self.id = id
         self.kind = kind
         self.binding = binding
         self.organisation = organisation
+        self.legacy = legacy
         lastActivity = Mutex(ContinuousClock.now)
     }
 
@@ -82,18 +84,28 @@ final class HTTPSessionTable: Sendable {
     var count: Int { sessions.withLock { $0.count } }
 
     /// A new session, or `nil` when the table is full.
-    func create(kind: HTTPSession.Kind, binding: TenantBinding, organisation: String) -> HTTPSession? {
+    ///
+    /// - Parameters:
+    ///   - id: a sealed id (Streamable HTTP); a random one when `nil`.
+    ///   - legacy: the session's MCP state, when it was initialised (or restored) before it was registered.
+    func create(
+        kind: HTTPSession.Kind, binding: TenantBinding, organisation: String, id sealedID: String? = nil,
+        legacy: LegacySession = LegacySession(), reason: String = "created"
+    ) -> HTTPSession? {
         var generator = SystemRandomNumberGenerator()
-        let id = Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
-        let session = HTTPSession(id: id, kind: kind, binding: binding, organisation: organisation)
-        let created = sessions.withLock { sessions -> Bool in
-            guard sessions.count < capacity else { return false }
+        let id = sealedID ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        let session = HTTPSession(id: id, kind: kind, binding: binding, organisation: organisation, legacy: legacy)
+        let registered = sessions.withLock { sessions -> HTTPSession? in
+            if let existing = sessions[id] { return existing }  // restored concurrently by another request
+            guard sessions.count < capacity else { return nil }
             sessions[id] = session
-            return true
+            return session
         }
-        guard created else { return nil }
-        logger.info("session created", [("session", String(id.prefix(8))), ("organisation", organisation)])
-        return session
+        guard let registered else { return nil }
+        if registered === session {
+            logger.info("session \(reason)", [("session", String(id.prefix(8))), ("organisation", organisation)])
+        }
+        return registered
     }
 
     func lookup(_ id: String) -> HTTPSession? { sessions.withLock { $0[id] } }
