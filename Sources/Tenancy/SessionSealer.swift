@@ -108,14 +108,18 @@ package struct SessionSealer: Sendable {
     package func open(_ id: String, now: Int64) -> OpenedSession? {
         guard id.utf8.count <= Self.maxLength else { return nil }
         let parts = id.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let mac = Base64URL.decode(String(parts[2])), mac.count == 32 else { return nil }
+        // Canonical base64url only: one session has exactly one id (no spare bits to vary).
+        guard parts.count == 3, let mac = Base64URL.decode(String(parts[2])), mac.count == 32,
+            Base64URL.encode(mac) == parts[2]
+        else { return nil }
         let body = Array(id.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
         guard
             let index = secrets.firstIndex(where: {
                 constantTimeEqual(SHA256.hmac(key: $0.sealKey, message: body), mac)
             })
         else { return nil }
-        guard let nonce = Base64URL.decode(String(parts[0])), let bytes = Base64URL.decode(String(parts[1])),
+        guard let nonce = Base64URL.decode(String(parts[0])), Base64URL.encode(nonce) == parts[0],
+            let bytes = Base64URL.decode(String(parts[1])),
             case .object(let payload)? = try? JSONParser.parse(bytes, maxDepth: 2),
             let kind = payload["k"]?.stringValue, let origin = payload["o"]?.stringValue,
             let fingerprint = payload["f"]?.stringValue.flatMap(Base64URL.decode),
