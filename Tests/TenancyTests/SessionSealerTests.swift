@@ -11,8 +11,9 @@ struct SessionSealerTests {
     static let globex = Credential(kind: .bearer, secret: Secret("globex-token"))
     static let acmeOrigin = "https://acme.nudj.cx"
 
-    static func claims(_ sealer: SessionSealer, credential: Credential = acme, expiresAt: Int64 = 2_000) -> SessionClaims
-    {
+    static func claims(
+        _ sealer: SessionSealer, credential: Credential = acme, expiresAt: Int64 = 2_000
+    ) -> SessionClaims {
         SessionClaims(
             kind: "streamable", origin: acmeOrigin, fingerprint: sealer.fingerprint(credential), version: "2025-06-18",
             issuedAt: 1_000, expiresAt: expiresAt, nonce: Array(repeating: 7, count: 16))
