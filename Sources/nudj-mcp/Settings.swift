@@ -92,7 +92,9 @@ struct Setting: Sendable, Hashable {
     )
     static let sessionIdle = Setting(
         flag: "--session-idle-timeout", env: "NUDJ_SESSION_IDLE_SECONDS", kind: .value,
-        help: "Idle seconds before an HTTP session expires (default 28800 = 8 h)", commands: ["serve"])
+        help:
+            "Idle seconds before a Streamable HTTP session leaves memory (default 28800 = 8 h); its sealed id restores it until --session-max-age",
+        commands: ["serve"])
     static let maxSessions = Setting(
         flag: "--max-sessions", env: "NUDJ_MAX_SESSIONS", kind: .value,
         help: "Live HTTP session cap (default 10000; further initializes get 503)", commands: ["serve"])
