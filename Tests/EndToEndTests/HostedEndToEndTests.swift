@@ -199,7 +199,13 @@ struct HostedEndToEndTests {
             let serve = try ServeProcess(environment: Self.secret)
             let session = try serve.initialize(acme)
             _ = try serve.rpc(session, acme + Self.version, Self.callUsers)
-            let metrics = try serve.send("GET", "/metrics")
+            // A request is counted just after its response is written: poll until the call's count shows (bounded).
+            var metrics = try serve.send("GET", "/metrics")
+            let deadline = Date().addingTimeInterval(10)
+            while !String(decoding: metrics.body, as: UTF8.self).contains(#"status="2xx"} 2"#), Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+                metrics = try serve.send("GET", "/metrics")
+            }
             #expect(metrics.status == 200 && metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
             let text = String(decoding: metrics.body, as: UTF8.self)
             #expect(text.contains(#"nudj_mcp_tool_calls_total{tool="list_users",code="ok"} 1"#))
