@@ -202,14 +202,15 @@ struct HostedEndToEndTests {
             // A request is counted just after its response is written: poll until the call's count shows (bounded).
             var metrics = try serve.send("GET", "/metrics")
             let deadline = Date().addingTimeInterval(10)
-            while !String(decoding: metrics.body, as: UTF8.self).contains(#"status="2xx"} 2"#), Date() < deadline {
+            let counted = #"nudj_mcp_http_requests_total{transport="streamable_http",status="2xx"} 2"#
+            while !String(decoding: metrics.body, as: UTF8.self).contains(counted), Date() < deadline {
                 Thread.sleep(forTimeInterval: 0.05)
                 metrics = try serve.send("GET", "/metrics")
             }
             #expect(metrics.status == 200 && metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
             let text = String(decoding: metrics.body, as: UTF8.self)
             #expect(text.contains(#"nudj_mcp_tool_calls_total{tool="list_users",code="ok"} 1"#))
-            #expect(text.contains(#"nudj_mcp_http_requests_total{transport="streamable_http",status="2xx"} 2"#))
+            #expect(text.contains(counted))
             #expect(text.contains("nudj_mcp_upstream_request_duration_seconds_count 1"))
             #expect(text.contains("nudj_mcp_sessions 1"))
             #expect(!text.contains("acme") && !text.contains(String(session.prefix(8))))
