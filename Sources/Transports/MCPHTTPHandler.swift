@@ -150,7 +150,7 @@ package final class MCPHTTPHandler: HTTPHandler {
         var data: JSONObject = ["httpStatus": .int(Int64(status))]
         if status == 401 {
             data["hint"] =
-                "Configure the client to send Authorization: Bearer <token> and x-api-domain on every request."
+                "Configure the client to send Authorization: Bearer <token> on every request, and the organisation as x-api-domain or in the URL (/mcp/<org>, /sse/<org>)."
         }
         let error = JSONRPCError(code, message, data: .object(data))
         return .json(status, JSONWriter.encode(JSONRPC.errorResponse(id: id, error: error)), headers: headers)

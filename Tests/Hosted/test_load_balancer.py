@@ -54,6 +54,7 @@ async def test_killing_the_replica_that_created_a_session_fails_no_call(lb: Clus
             calls += 1
         served_after = {lb.replica_at(upstream_of(r)).id for r in exchanges[-10:] if upstream_of(r)}
     assert calls == 30
+    print(f"\nfailover: {calls} calls across SIGKILL of {creator.id}, 0 failed; served after by {sorted(served_after)}")
     assert creator.id not in served_after and served_after, served_after
     # The SDK's own requests (initialize, POSTs, the GET stream, the closing DELETE) all succeeded.
     assert failed_exchanges(exchanges) == []
@@ -92,6 +93,8 @@ async def test_rolling_restart_under_load_fails_no_streamable_http_request(lb: C
         await anyio.to_thread.run_sync(roll)
     assert results["failures"] == []
     assert results["calls"] > 40, results
+    requests = sum(len(exchanges) for exchanges in all_exchanges)
+    print(f"\nrolling restart: {results['calls']} calls, {requests} HTTP requests from {clients} clients, 0 failed")
     failures = [failure for exchanges in all_exchanges for failure in failed_exchanges(exchanges)]
     assert failures == []
     assert all(replica.starts >= 2 for replica in lb.replicas)
