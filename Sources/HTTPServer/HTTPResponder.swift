@@ -61,6 +61,9 @@ package final class HTTPResponder: Sendable {
         self.onComplete = onComplete
     }
 
+    /// The status answered (or the stream opened with); 0 while nothing has been sent.
+    package var status: Int { state.withLock { $0.status } }
+
     /// Whether the client disconnected before the response finished.
     package var isClientGone: Bool { state.withLock { $0.clientGone } }
 

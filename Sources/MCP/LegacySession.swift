@@ -15,9 +15,15 @@ package final class LegacySession: Sendable {
         var callSucceeded = false
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    package init() {}
+    package init() { state = Mutex(State()) }
+
+    /// A session re-created from a sealed id by a replica (or a restarted process) that did not see its
+    /// `initialize`: initialised, at the sealed version. The client's log level is per replica and starts unset.
+    package init(restoring version: ProtocolVersion) {
+        state = Mutex(State(version: version, clientInitialized: true))
+    }
 
     /// The version agreed by `initialize`, or `nil` before it.
     package var negotiatedVersion: ProtocolVersion? { state.withLock { $0.version } }

@@ -85,7 +85,7 @@ package struct NudjClient: Sendable {
             return CallOutcome(result: .failure(.timeout), attempts: 0, url: request.url)
         }
         var attempts = 1
-        var result = await transport.send(request)
+        var result = await timed { await transport.send(request) }
         if case .success(let response) = result, response.status == 429, call.method == "GET",
             let wait = RateLimit.retryAfterSeconds(response.headers, now: Date().timeIntervalSince1970),
             wait <= maxAutomaticRetryWait
@@ -96,12 +96,22 @@ package struct NudjClient: Sendable {
             do {
                 try await Task.sleep(for: .milliseconds(Int64(wait * 1000) + 50))
                 attempts = 2
-                result = await transport.send(request)
+                result = await timed { await transport.send(request) }
             } catch {
                 result = .failure(.cancelled)
             }
         }
         return CallOutcome(result: result, attempts: attempts, url: request.url)
+    }
+
+    /// Runs one upstream exchange, recording its latency in the process metrics.
+    private func timed(
+        _ exchange: () async -> Result<UpstreamResponse, UpstreamFailure>
+    ) async -> Result<UpstreamResponse, UpstreamFailure> {
+        let started = ContinuousClock.now
+        let result = await exchange()
+        Metrics.process.observeUpstreamLatency(ContinuousClock.now - started)
+        return result
     }
 
     /// The exact request for a call: the only place credentials are put on the wire.

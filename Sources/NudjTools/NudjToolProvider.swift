@@ -56,9 +56,11 @@ package struct NudjToolProvider: ToolProvider {
         switch outcome {
         case .success(let result):
             logger.info("tool call", audit + [("outcome", "ok")])
+            Metrics.process.countToolCall(tool: tool.name, code: "ok")
             return result
         case .failure(let unscoped):
             let error = unscoped.scoped(to: try? tenant.get().domain, api: tool.api)
+            Metrics.process.countToolCall(tool: tool.name, code: error.code.rawValue)
             logger.info(
                 "tool call",
                 audit + [("outcome", error.code.rawValue), ("status", error.httpStatus.map(String.init) ?? "-")])

@@ -32,8 +32,10 @@ extension NudjRuntime {
     /// - Parameters:
     ///   - header: the first value of a header, by case-insensitive name.
     ///   - values: every value of a header, in order; defaults to the first one only.
+    ///   - pathDomain: the API domain the URL names (`/mcp/<org>`), for clients that can send `Authorization` only;
+    ///     an `x-api-domain` that names another origin is refused (403).
     package func authorize(
-        header: (String) -> String?, values: ((String) -> [String])? = nil
+        header: (String) -> String?, values: ((String) -> [String])? = nil, pathDomain: String? = nil
     ) -> Result<AuthorizedRequest, AuthorizationFailure> {
         let authorization = header("Authorization")
         let apiToken = header("x-api-token")
@@ -65,7 +67,13 @@ extension NudjRuntime {
                 )
             )
         }
-        guard let domainText = header("x-api-domain"), !domainText.isEmpty else {
+        let headerDomain = header("x-api-domain").flatMap { $0.isEmpty ? nil : $0 }
+        if let pathDomain {
+            return authorize(
+                credential: credential, domainText: pathDomain, fromPath: true, headerDomain: headerDomain,
+                header: header, values: values)
+        }
+        guard let domainText = headerDomain else {
             return .failure(
                 AuthorizationFailure(
                     kind: .unauthenticated,
@@ -74,12 +82,31 @@ extension NudjRuntime {
                 )
             )
         }
+        return authorize(
+            credential: credential, domainText: domainText, fromPath: false, headerDomain: nil, header: header,
+            values: values)
+    }
+
+    private func authorize(
+        credential: Credential, domainText: String, fromPath: Bool, headerDomain: String?, header: (String) -> String?,
+        values: ((String) -> [String])?
+    ) -> Result<AuthorizedRequest, AuthorizationFailure> {
         let domain: APIDomain
         switch policy.normalize(domainText) {
         case .success(let normalized): domain = normalized
         case .failure(let error):
-            return .failure(
-                AuthorizationFailure(kind: .domainRefused, message: "x-api-domain refused: \(error.message)"))
+            let source = fromPath ? "The organisation in the URL" : "x-api-domain"
+            return .failure(AuthorizationFailure(kind: .domainRefused, message: "\(source) refused: \(error.message)"))
+        }
+        if let headerDomain {
+            guard case .success(let named) = policy.normalize(headerDomain), named.origin == domain.origin else {
+                return .failure(
+                    AuthorizationFailure(
+                        kind: .domainRefused,
+                        message:
+                            "x-api-domain does not name the organisation in the URL (\(domain.organisation)): send one or the other, not both different"
+                    ))
+            }
         }
         var request = ToolSelection()
         func all(_ name: String) -> [String] { values?(name) ?? header(name).map { [$0] } ?? [] }

@@ -11,8 +11,12 @@ package struct CredentialFingerprint: Sendable, Hashable, CustomStringConvertibl
     }()
 
     package init(_ credential: Credential) {
-        let message = Array(credential.kind.rawValue.utf8) + [0] + Array(credential.secret.reveal().utf8)
-        digest = SHA256.hmac(key: Self.processKey, message: message)
+        digest = SHA256.hmac(key: Self.processKey, message: Self.message(credential))
+    }
+
+    /// The bytes a credential is fingerprinted as (kind, NUL, value), shared with sealed session ids.
+    static func message(_ credential: Credential) -> [UInt8] {
+        Array(credential.kind.rawValue.utf8) + [0] + Array(credential.secret.reveal().utf8)
     }
 
     package static func == (lhs: CredentialFingerprint, rhs: CredentialFingerprint) -> Bool {

@@ -24,7 +24,7 @@ final class HTTPSession: Sendable {
     let organisation: String
     /// The remote address (without port) that opened the session: probation is counted per peer.
     let peer: String
-    let legacy = LegacySession()
+    let legacy: LegacySession
     let inflight: InflightRequests
     private let lastActivity: Mutex<ContinuousClock.Instant>
     /// The client's GET stream (Streamable HTTP) for notifications not tied to a request.
@@ -32,12 +32,16 @@ final class HTTPSession: Sendable {
     /// The duplex session behind a legacy SSE stream.
     private let channelSession = Mutex<ChannelSession?>(nil)
 
-    init(id: String, kind: Kind, binding: TenantBinding, organisation: String, peer: String, limits: RequestLimits) {
+    init(
+        id: String, kind: Kind, binding: TenantBinding, organisation: String, peer: String, limits: RequestLimits,
+        legacy: LegacySession = LegacySession()
+    ) {
         self.id = id
         self.kind = kind
         self.binding = binding
         self.organisation = organisation
         self.peer = peer
+        self.legacy = legacy
         inflight = InflightRequests(limits: limits)
         lastActivity = Mutex(ContinuousClock.now)
     }
@@ -152,15 +156,24 @@ final class HTTPSessionTable: Sendable {
     var count: Int { state.withLock { $0.sessions.count } }
 
     /// A new session, or `nil` when the table is full of established sessions. May evict sessions on probation.
-    func create(kind: HTTPSession.Kind, binding: TenantBinding, organisation: String, peer: String) -> HTTPSession? {
+    ///
+    /// - Parameters:
+    ///   - id: a sealed id (Streamable HTTP); a random one when `nil`.
+    ///   - legacy: the session's MCP state, when it was initialised (or restored) before it was registered.
+    func create(
+        kind: HTTPSession.Kind, binding: TenantBinding, organisation: String, peer: String, id sealedID: String? = nil,
+        legacy: LegacySession = LegacySession(), reason: String = "created"
+    ) -> HTTPSession? {
         var generator = SystemRandomNumberGenerator()
-        let id = Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        let id = sealedID ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
         let session = HTTPSession(
-            id: id, kind: kind, binding: binding, organisation: organisation, peer: peer, limits: limits.requests)
-        let (created, evicted) = state.withLock { state -> (Bool, [(HTTPSession, String)]) in
+            id: id, kind: kind, binding: binding, organisation: organisation, peer: peer, limits: limits.requests,
+            legacy: legacy)
+        let (registered, evicted) = state.withLock { state -> (HTTPSession?, [(HTTPSession, String)]) in
             var evicted: [(HTTPSession, String)] = []
+            if let existing = state.sessions[id] { return (existing, evicted) }  // restored concurrently
             if state.sessions.count >= limits.capacity {
-                guard let oldest = state.oldestProbationary() else { return (false, evicted) }
+                guard let oldest = state.oldestProbationary() else { return (nil, evicted) }
                 state.sessions[oldest.id] = nil
                 evicted.append((oldest, "evicted: the table is full and it was the oldest session on probation"))
             }
@@ -170,12 +183,14 @@ final class HTTPSessionTable: Sendable {
                     (oldest, "evicted: its peer opened more than \(limits.probationPerPeer) sessions on probation"))
             }
             if state.probation.count > 2 * limits.capacity + 1024 { state.sweep() }
-            return (true, evicted)
+            return (session, evicted)
         }
         for (old, reason) in evicted { ended(old, reason: reason) }
-        guard created else { return nil }
-        logger.info("session created", [("session", String(id.prefix(8))), ("organisation", organisation)])
-        return session
+        guard let registered else { return nil }
+        if registered === session {
+            logger.info("session \(reason)", [("session", String(id.prefix(8))), ("organisation", organisation)])
+        }
+        return registered
     }
 
     func lookup(_ id: String) -> HTTPSession? { state.withLock { $0.sessions[id] } }

@@ -2,6 +2,7 @@ import HTTPServer
 import JSONRPC
 import Log
 import MCP
+import Synchronization
 import Tenancy
 
 /// The MCP HTTP endpoints: Streamable HTTP at `/mcp`, legacy HTTP+SSE at `/sse` + `/messages`, `/healthz`.
@@ -13,7 +14,10 @@ package final class MCPHTTPHandler: HTTPHandler {
     let gateway: any HTTPGateway
     let configuration: MCPHTTPConfiguration
     let sessions: HTTPSessionTable
+    /// Ids ended with DELETE on this replica; another replica may still restore them (see README: Deploy).
+    let revoked = RevokedSessions(capacity: 10_000)
     let logger: Logger
+    private let draining = Atomic(false)
 
     package init(server: MCPServer, gateway: any HTTPGateway, configuration: MCPHTTPConfiguration, logger: Logger) {
         self.server = server
@@ -30,6 +34,14 @@ package final class MCPHTTPHandler: HTTPHandler {
     }
 
     package var sessionCount: Int { sessions.count }
+
+    var replicaID: String { configuration.replicaID }
+
+    /// Whether `/readyz` says this replica takes new work.
+    var isReady: Bool { !draining.load(ordering: .relaxed) }
+
+    /// Turns `/readyz` to 503 so the load balancer stops sending new work; requests keep being served meanwhile.
+    package func beginDraining() { draining.store(true, ordering: .relaxed) }
 
     /// Expires idle sessions; call periodically.
     package func expireIdleSessions() { sessions.expireIdle() }
@@ -52,23 +64,48 @@ package final class MCPHTTPHandler: HTTPHandler {
             for field in cors { responder.addHeader(field.name, field.value) }
         }
         var response: HTTPResponse?
-        switch (request.path, request.method) {
+        let route = Route(path: request.path)
+        switch (route.endpoint, request.method) {
         case ("/healthz", "GET"), ("/healthz", "HEAD"):
             response = .json(
                 200,
                 JSONWriter.encode([
                     "status": "ok", "version": .string(configuration.version), "sessions": .int(Int64(sessions.count)),
                 ]))
+        case ("/readyz", "GET"), ("/readyz", "HEAD"):
+            let ready = isReady
+            response = .json(
+                ready ? 200 : 503,
+                JSONWriter.encode(["status": ready ? "ready" : "draining", "replica": .string(replicaID)]))
+        case ("/metrics", "GET"):
+            response = HTTPResponse(
+                status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
+                body: Array(Metrics.process.render(sessions: sessions.count, ready: isReady).utf8))
+        case (_, _) where route.isOAuthDiscovery:
+            // Clients that start OAuth discovery on a 401 must learn at once that there is none.
+            response = .json(
+                404,
+                JSONWriter.encode([
+                    "error": [
+                        "message":
+                            "This server does not use OAuth: send Authorization: Bearer <Nudj MCP token> (and the organisation in the URL or x-api-domain)"
+                    ]
+                ]))
+        case (_, _) where route.badTenant:
+            response = Self.rpcError(
+                404, .invalidRequest,
+                "Not found: the organisation in /mcp/<org> or /sse/<org> must be one subdomain label (letters, digits, hyphens)"
+            )
         case ("/mcp", "POST"):
-            await postMCP(request, responder: responder)
+            await postMCP(request, pathDomain: pathDomain(route), responder: responder)
         case ("/mcp", "GET"):
-            await openStandaloneStream(request, responder: responder)
+            await openStandaloneStream(request, pathDomain: pathDomain(route), responder: responder)
         case ("/mcp", "DELETE"):
-            response = deleteSession(request, responder: responder)
+            response = deleteSession(request, pathDomain: pathDomain(route), responder: responder)
         case ("/sse", "GET"):
-            openLegacyStream(request, responder: responder)
-        case ("/sse", "POST") where request.query("sessionId") != nil, ("/messages", "POST"), ("/messages/", "POST"):
-            response = postLegacyMessage(request, responder: responder)
+            openLegacyStream(request, route: route, responder: responder)
+        case ("/sse", "POST") where request.query("sessionId") != nil, ("/messages", "POST"):
+            response = postLegacyMessage(request, pathDomain: pathDomain(route), responder: responder)
         case ("/sse", "POST"):
             // 405, not 400: mcp-remote's http-first strategy falls back to HTTP+SSE only on 404/405.
             response = Self.rpcError(
@@ -79,7 +116,7 @@ package final class MCPHTTPHandler: HTTPHandler {
             response = Self.rpcError(
                 405, .invalidRequest, "Method \(request.method) is not allowed on \(request.path)",
                 headers: [
-                    "Allow": request.path == "/mcp" ? "GET, POST, DELETE" : request.path == "/sse" ? "GET" : "POST"
+                    "Allow": route.endpoint == "/mcp" ? "GET, POST, DELETE" : route.endpoint == "/sse" ? "GET" : "POST"
                 ])
         default:
             response = .json(
@@ -87,12 +124,19 @@ package final class MCPHTTPHandler: HTTPHandler {
                 JSONWriter.encode([
                     "error": [
                         "message": .string(
-                            "Not found. MCP endpoints: POST/GET/DELETE /mcp (Streamable HTTP), GET /sse (HTTP+SSE), GET /healthz"
+                            "Not found. MCP endpoints: POST/GET/DELETE /mcp or /mcp/<org> (Streamable HTTP), GET /sse or /sse/<org> (HTTP+SSE), GET /healthz, /readyz, /metrics"
                         )
                     ]
                 ]))
         }
         if let response { responder.respond(response) }
+        let status = responder.status
+        if status != 0 { Metrics.process.countRequest(route.transport, status: status) }
+    }
+
+    /// The API domain `/mcp/<org>` names, under the configured template (allowlisted later like any domain).
+    func pathDomain(_ route: Route) -> String? {
+        route.organisation.map { configuration.pathTenantDomain.replacingOccurrences(of: "{org}", with: $0) }
     }
 
     // MARK: - Errors
@@ -110,7 +154,7 @@ package final class MCPHTTPHandler: HTTPHandler {
         data["httpStatus"] = .int(Int64(status))
         if status == 401 {
             data["hint"] =
-                "Configure the client to send Authorization: Bearer <token> and x-api-domain on every request."
+                "Configure the client to send Authorization: Bearer <token> on every request, and the organisation as x-api-domain or in the URL (/mcp/<org>, /sse/<org>)."
         }
         let error = JSONRPCError(code, message, data: .object(data))
         return .json(status, JSONWriter.encode(JSONRPC.errorResponse(id: id, error: error)), headers: headers)
@@ -174,29 +218,35 @@ package final class MCPHTTPHandler: HTTPHandler {
     // MARK: - Authorisation
 
     /// Authorises the request's own headers; on a session, they must reproduce the session's binding.
-    func authorize(_ request: HTTPRequest, session: HTTPSession? = nil, id: RequestID? = nil) -> Authorization {
-        switch gateway.authorize(request.headers) {
+    func authorize(
+        _ request: HTTPRequest, pathDomain: String?, session: HTTPSession? = nil, id: RequestID? = nil
+    ) -> Authorization {
+        switch gateway.authorize(request.headers, pathDomain: pathDomain) {
         case .failure(let refusal):
             return .refused(Self.refusal(refusal, id: id))
         case .success(let grant):
             if let session, grant.binding != session.binding {
-                logger.warning(
-                    "request refused: credentials do not match the session's binding",
-                    [
-                        ("session", String(session.id.prefix(8))), ("sessionOrganisation", session.organisation),
-                        ("requestOrganisation", grant.organisation),
-                    ]
-                )
                 return .refused(
-                    Self.rpcError(
-                        403, Self.forbiddenCode,
-                        "This session is bound to another organisation or credential; open a new session with your own credentials",
-                        id: id
-                    )
+                    bindingMismatch(
+                        session: String(session.id.prefix(8)), organisation: session.organisation, grant: grant, id: id)
                 )
             }
             return .granted(grant)
         }
+    }
+
+    /// The 403 for a request whose credentials do not reproduce its session's binding (logged: it is either a
+    /// misconfigured client or someone holding another client's session id).
+    func bindingMismatch(session: String, organisation: String, grant: GatewayGrant, id: RequestID?) -> HTTPResponse {
+        logger.warning(
+            "request refused: credentials do not match the session's binding",
+            [("session", session), ("sessionOrganisation", organisation), ("requestOrganisation", grant.organisation)]
+        )
+        return Self.rpcError(
+            403, Self.forbiddenCode,
+            "This session is bound to another organisation or credential; open a new session with your own credentials",
+            id: id
+        )
     }
 }
 
@@ -204,12 +254,13 @@ extension MCPHTTPHandler {
     /// Authorises a request that opens a session and creates the session bound to its credentials, or answers the
     /// refusal (401/403/400) or the capacity error (503) itself and returns `nil`.
     func openSession(
-        _ kind: HTTPSession.Kind, _ request: HTTPRequest, responder: HTTPResponder, id: RequestID? = nil
+        _ kind: HTTPSession.Kind, _ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder,
+        id: RequestID? = nil
     )
         -> (session: HTTPSession, grant: GatewayGrant)?
     {
         let grant: GatewayGrant
-        switch authorize(request, id: id) {
+        switch authorize(request, pathDomain: pathDomain, id: id) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal):
             responder.respond(refusal)

@@ -7,7 +7,7 @@ import MCP
 /// Stateless MCP 2026-07-28 over Streamable HTTP: no session; each request names its version and capabilities in
 /// `_meta`, mirrors them in headers, and is authorised on its own credentials exactly like a new session.
 extension MCPHTTPHandler {
-    func postModern(_ rpc: Request, request: HTTPRequest, responder: HTTPResponder) async {
+    func postModern(_ rpc: Request, request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) async {
         // 1. Header rules: MCP-Protocol-Version, Mcp-Method and (for named methods) Mcp-Name must match the body.
         if let mismatch = Self.headerMismatch(rpc, headers: request.headers) {
             responder.respond(Self.rpcError(400, .headerMismatch, mismatch, id: rpc.id))
@@ -20,7 +20,7 @@ extension MCPHTTPHandler {
         }
         // 3. Tenancy: this request's own credentials, checked like a new session's.
         let grant: GatewayGrant
-        switch authorize(request, id: rpc.id) {
+        switch authorize(request, pathDomain: pathDomain, id: rpc.id) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal):
             responder.respond(refusal)

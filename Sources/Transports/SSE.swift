@@ -1,5 +1,6 @@
 import HTTPServer
 import JSONRPC
+import Log
 import Synchronization
 
 /// Server-sent events framing for MCP: each JSON-RPC message is one `event: message` with a single `data:` line
@@ -27,11 +28,22 @@ enum SSE {
 final class SSEMessageStream: Sendable {
     private let stream: HTTPStream
     private let counter = Mutex(0)
+    /// Whether the stream still counts in the open-streams gauge (cleared exactly once: finish, client gone or
+    /// deinit, whichever comes first).
+    private let counted = Atomic(true)
     let label: String
 
     init(stream: HTTPStream, label: String) {
         self.stream = stream
         self.label = label
+        Metrics.process.streamOpened()
+        stream.onClientGone { [weak self] in self?.uncount() }
+    }
+
+    deinit { uncount() }
+
+    private func uncount() {
+        if counted.exchange(false, ordering: .relaxed) { Metrics.process.streamClosed() }
     }
 
     var isClosed: Bool { stream.isClosed }
@@ -47,7 +59,10 @@ final class SSEMessageStream: Sendable {
 
     func sendRaw(_ bytes: [UInt8]) -> Bool { stream.write(bytes) }
 
-    func finish() { stream.finish() }
+    func finish() {
+        stream.finish()
+        uncount()
+    }
 
     func onClientGone(_ handler: @escaping @Sendable () -> Void) { stream.onClientGone(handler) }
 }

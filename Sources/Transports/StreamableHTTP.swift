@@ -2,11 +2,14 @@ import HTTPServer
 import JSONRPC
 import Log
 import MCP
+import Tenancy
+
+import struct Foundation.Date
 
 /// Streamable HTTP at `/mcp`: handshake-era sessions (2025-03-26, 2025-06-18, 2025-11-25) and stateless 2026-07-28
 /// requests on the same endpoint.
 extension MCPHTTPHandler {
-    func postMCP(_ request: HTTPRequest, responder: HTTPResponder) async {
+    func postMCP(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) async {
         if let type = request.headers["Content-Type"], !type.lowercased().hasPrefix("application/json") {
             responder.respond(Self.rpcError(415, .invalidRequest, "Content-Type must be application/json"))
             return
@@ -19,7 +22,7 @@ extension MCPHTTPHandler {
             return
         }
         if case .success(.request(let single)) = JSONRPC.classify(value), ModernMeta.isModern(single) {
-            await postModern(single, request: request, responder: responder)
+            await postModern(single, request: request, pathDomain: pathDomain, responder: responder)
             return
         }
         if case .object = value,
@@ -47,7 +50,7 @@ extension MCPHTTPHandler {
         }
         let classified = elements.map(JSONRPC.classify)
         if !isBatch, case .success(.request(let first)) = classified[0], first.method == "initialize" {
-            await initialize(first, request: request, responder: responder)
+            await initialize(first, request: request, pathDomain: pathDomain, responder: responder)
             return
         }
 
@@ -59,21 +62,15 @@ extension MCPHTTPHandler {
                     id: classified.first?.requestID))
             return
         }
-        guard let session = sessions.lookup(sessionID), session.kind == .streamable else {
-            responder.respond(
-                Self.rpcError(
-                    404, .invalidRequest, "Session not found or expired: initialize a new session",
-                    id: classified.first?.requestID))
-            return
-        }
-        responder.annotate("session", String(session.id.prefix(8)))
+        let session: HTTPSession
         let grant: GatewayGrant
-        switch authorize(request, session: session, id: classified.first?.requestID) {
-        case .granted(let authorized): grant = authorized
+        switch resolveSession(sessionID, request, pathDomain: pathDomain, id: classified.first?.requestID) {
+        case .found(let found, let authorized): (session, grant) = (found, authorized)
         case .refused(let refusal):
             responder.respond(refusal)
             return
         }
+        responder.annotate("session", String(session.id.prefix(8)))
         responder.annotate("organisation", grant.organisation)
         if let header = request.headers["MCP-Protocol-Version"], !ProtocolVersion(rawValue: header).isSupportedHandshake
         {
@@ -143,19 +140,97 @@ extension MCPHTTPHandler {
         }
     }
 
-    private func initialize(_ initialize: Request, request: HTTPRequest, responder: HTTPResponder) async {
-        guard let (session, grant) = openSession(.streamable, request, responder: responder, id: initialize.id) else {
+    /// Answers `initialize` and, when it succeeds, opens a session whose id seals its binding and version.
+    private func initialize(
+        _ initialize: Request, request: HTTPRequest, pathDomain: String?, responder: HTTPResponder
+    ) async {
+        let grant: GatewayGrant
+        switch authorize(request, pathDomain: pathDomain, id: initialize.id) {
+        case .granted(let authorized): grant = authorized
+        case .refused(let refusal):
+            responder.respond(refusal)
             return
         }
-        let reply = await server.respond(
-            to: initialize, session: session.legacy, provider: grant.provider,
-            notifications: DiscardingNotificationSink())
-        if case .error = reply {
-            sessions.remove(session.id, reason: "initialize failed")
+        let state = LegacySession()
+        let reply = server.initialize(initialize, session: state, provider: grant.provider)
+        guard case .result = reply, let version = state.negotiatedVersion else {
             responder.respond(.json(200, JSONWriter.encode(reply.json)))
             return
         }
+        let now = Self.epochSeconds()
+        var generator = SystemRandomNumberGenerator()
+        let claims = SessionClaims(
+            kind: Self.streamableKind, origin: grant.binding.origin,
+            fingerprint: configuration.sealer.fingerprint(grant.credential), version: version.rawValue, issuedAt: now,
+            expiresAt: now + configuration.sessionMaxAge,
+            nonce: (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        let id = configuration.sealer.seal(claims)
+        guard
+            let session = sessions.create(
+                kind: .streamable, binding: grant.binding, organisation: grant.organisation, peer: request.peer, id: id,
+                legacy: state)
+        else {
+            let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
+            responder.respond(
+                Self.rpcError(503, .internalError, message, id: initialize.id, headers: ["Retry-After": "5"]))
+            return
+        }
+        responder.annotate("session", String(session.id.prefix(8)))
+        responder.annotate("organisation", grant.organisation)
         responder.respond(.json(200, JSONWriter.encode(reply.json), headers: ["Mcp-Session-Id": session.id]))
+    }
+
+    /// The sealed-claims kind of a Streamable HTTP session.
+    static let streamableKind = "streamable"
+
+    static func epochSeconds() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+    /// The Streamable HTTP session an `Mcp-Session-Id` names, authorised for this request: live on this replica, or
+    /// restored from its seal (another replica or a previous process issued it). A forged, altered, expired or
+    /// revoked id is unknown (404); credentials that do not reproduce the sealed binding are refused (403) before
+    /// anything is restored or sent upstream.
+    func resolveSession(
+        _ id: String, _ request: HTTPRequest, pathDomain: String?, id rpcID: RequestID?
+    )
+        -> SessionResolution
+    {
+        let now = Self.epochSeconds()
+        let unknown = Self.rpcError(
+            404, .invalidRequest, "Session not found or expired: initialize a new session", id: rpcID)
+        if let session = sessions.lookup(id) {
+            guard session.kind == .streamable else { return .refused(unknown) }
+            switch authorize(request, pathDomain: pathDomain, session: session, id: rpcID) {
+            case .granted(let grant): return .found(session, grant)
+            case .refused(let refusal): return .refused(refusal)
+            }
+        }
+        guard !revoked.isRevoked(id, now: now), let opened = configuration.sealer.open(id, now: now),
+            opened.claims.kind == Self.streamableKind
+        else { return .refused(unknown) }
+        let version = ProtocolVersion(rawValue: opened.claims.version)
+        guard version.isSupportedHandshake else { return .refused(unknown) }
+        let grant: GatewayGrant
+        switch authorize(request, pathDomain: pathDomain, id: rpcID) {
+        case .granted(let authorized): grant = authorized
+        case .refused(let refusal): return .refused(refusal)
+        }
+        let tag = String(id.prefix(8))
+        guard configuration.sealer.matches(opened, origin: grant.binding.origin, credential: grant.credential) else {
+            return .refused(bindingMismatch(session: tag, organisation: opened.claims.origin, grant: grant, id: rpcID))
+        }
+        guard
+            let session = sessions.create(
+                kind: .streamable, binding: grant.binding, organisation: grant.organisation, peer: request.peer, id: id,
+                legacy: LegacySession(restoring: version), reason: "restored")
+        else {
+            let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
+            return .refused(Self.rpcError(503, .internalError, message, id: rpcID, headers: ["Retry-After": "5"]))
+        }
+        // Restored concurrently by another request with other credentials: the live session's binding decides.
+        guard session.binding == grant.binding else {
+            return .refused(bindingMismatch(session: tag, organisation: session.organisation, grant: grant, id: rpcID))
+        }
+        return .found(session, grant)
     }
 
     private func receive(_ notification: Notification, session: HTTPSession) {
@@ -202,7 +277,7 @@ extension MCPHTTPHandler {
     }
 
     /// GET /mcp: the session's stream for server messages not tied to a request.
-    func openStandaloneStream(_ request: HTTPRequest, responder: HTTPResponder) async {
+    func openStandaloneStream(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) async {
         if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isModern {
             responder.respond(
                 Self.rpcError(
@@ -219,16 +294,14 @@ extension MCPHTTPHandler {
             responder.respond(Self.rpcError(400, .invalidRequest, "Missing Mcp-Session-Id header"))
             return
         }
-        guard let session = sessions.lookup(sessionID), session.kind == .streamable else {
-            responder.respond(
-                Self.rpcError(404, .invalidRequest, "Session not found or expired: initialize a new session"))
-            return
-        }
-        responder.annotate("session", String(session.id.prefix(8)))
-        if case .refused(let refusal) = authorize(request, session: session) {
+        let session: HTTPSession
+        switch resolveSession(sessionID, request, pathDomain: pathDomain, id: nil) {
+        case .found(let found, _): session = found
+        case .refused(let refusal):
             responder.respond(refusal)
             return
         }
+        responder.annotate("session", String(session.id.prefix(8)))
         guard let stream = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive) else {
             return
         }
@@ -238,8 +311,8 @@ extension MCPHTTPHandler {
         events.onClientGone { [weak session] in session?.detach(events) }
     }
 
-    /// DELETE /mcp: the client ends its session.
-    func deleteSession(_ request: HTTPRequest, responder: HTTPResponder) -> HTTPResponse {
+    /// DELETE /mcp: the client ends its session on this replica (and this replica refuses its id from now on).
+    func deleteSession(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) -> HTTPResponse {
         if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isModern {
             return Self.rpcError(
                 405, .invalidRequest, "DELETE is not part of MCP \(version): there are no sessions",
@@ -248,14 +321,24 @@ extension MCPHTTPHandler {
         guard let sessionID = request.headers["Mcp-Session-Id"] else {
             return Self.rpcError(400, .invalidRequest, "Missing Mcp-Session-Id header")
         }
-        guard let session = sessions.lookup(sessionID), session.kind == .streamable else {
-            return Self.rpcError(404, .invalidRequest, "Session not found or expired")
+        let session: HTTPSession
+        switch resolveSession(sessionID, request, pathDomain: pathDomain, id: nil) {
+        case .found(let found, _): session = found
+        case .refused(let refusal): return refusal
         }
         responder.annotate("session", String(session.id.prefix(8)))
-        if case .refused(let refusal) = authorize(request, session: session) { return refusal }
+        if let opened = configuration.sealer.open(session.id, now: Self.epochSeconds()) {
+            revoked.revoke(session.id, until: opened.claims.expiresAt)
+        }
         sessions.remove(session.id, reason: "client ended it")
         return HTTPResponse(status: 204)
     }
+}
+
+/// A Streamable HTTP session found (or restored) and authorised for one request, or the response refusing it.
+enum SessionResolution {
+    case found(HTTPSession, GatewayGrant)
+    case refused(HTTPResponse)
 }
 
 /// Request-scoped notifications on an SSE stream.

@@ -45,6 +45,24 @@ enum ServeCommand {
                 ("maxProbationSessionsPerPeer", String(mcp.maxProbationSessionsPerPeer)),
             ])
         mcp.version = Build.version
+        mcp.sessionMaxAge = Int64(try options.int(.sessionMaxAge, default: 7 * 86_400, range: 60...(365 * 86_400)))
+        mcp.replicaID = try replicaID(options)
+        if let secrets = try sessionSecrets(options) {
+            mcp.sealer = SessionSealer(secrets: secrets)
+        } else {
+            logger.warning(
+                "no session secret (NUDJ_SESSION_SECRET or --session-secret-file): session ids are sealed with a random per-process key, so a restart or another replica loses every session"
+            )
+        }
+        if let template = options.string(.tenantURLTemplate) {
+            guard template.contains("{org}") else {
+                throw UsageError(
+                    "--tenant-url-template / NUDJ_TENANT_URL_TEMPLATE must contain {org} (got '\(template)')")
+            }
+            mcp.pathTenantDomain = template
+        } else if let sandbox {
+            mcp.pathTenantDomain = sandbox.apiDomain("{org}")
+        }
         let handler = MCPHTTPHandler(
             server: server, gateway: RuntimeGateway(runtime: runtime), configuration: mcp,
             logger: logger.with("transport", "http"))
@@ -66,6 +84,7 @@ enum ServeCommand {
         stop.installProcessHandlers()
         announce(httpServer: httpServer, sandbox: sandbox, logger: logger)
         let grace = Duration.seconds(try options.int(.shutdownGrace, default: 5, range: 0...600))
+        let drainDelay = Duration.seconds(try options.int(.drainDelay, default: 0, range: 0...600))
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await httpServer.run() }
@@ -80,6 +99,11 @@ enum ServeCommand {
                 }
             }
             await stop.wait()
+            // Draining: /readyz fails first so the load balancer stops routing here, then the listener closes and
+            // in-flight calls get `grace` to finish; open streams end cleanly (clients reconnect elsewhere).
+            handler.beginDraining()
+            logger.info("draining", [("sessions", String(handler.sessionCount)), ("delay_s", "\(drainDelay)")])
+            if drainDelay > .zero { try? await Task.sleep(for: drainDelay) }
             logger.info("shutting down", [("sessions", String(handler.sessionCount))])
             await httpServer.shutdown(grace: grace)
             handler.closeAllSessions()
@@ -87,6 +111,54 @@ enum ServeCommand {
             group.cancelAll()
         }
         return 0
+    }
+
+    /// `--session-secret-file` (line 1 issues ids, line 2 is still accepted), else `NUDJ_SESSION_SECRET` (and
+    /// `NUDJ_SESSION_SECRET_PREVIOUS`); `nil` when neither is set.
+    private static func sessionSecrets(_ options: Options) throws -> [SessionSecret]? {
+        var texts: [String]
+        if let path = options.string(.sessionSecretFile) {
+            let contents: String
+            do {
+                contents = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw UsageError("--session-secret-file: cannot read \(path): \(error.localizedDescription)")
+            }
+            texts = contents.split(whereSeparator: \.isNewline).map(String.init).filter {
+                !Substring($0).trimmingASCIIWhitespace().isEmpty
+            }
+            guard (1...2).contains(texts.count) else {
+                throw UsageError(
+                    "--session-secret-file must hold one secret per line: the current one, then optionally the previous one"
+                )
+            }
+        } else if let current = options.environmentValue("NUDJ_SESSION_SECRET") {
+            texts = [current]
+            if let previous = options.environmentValue("NUDJ_SESSION_SECRET_PREVIOUS") { texts.append(previous) }
+        } else {
+            return nil
+        }
+        do {
+            return try texts.map { text throws(SessionSecretError) in try SessionSecret.parse(text) }
+        } catch {
+            throw UsageError("session secret: \(error.description)")
+        }
+    }
+
+    /// `--replica-id`, else the host name's first label: a path segment a load balancer can route on.
+    private static func replicaID(_ options: Options) throws -> String {
+        let name =
+            options.string(.replicaID) ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init)
+            ?? "replica"
+        guard (1...63).contains(name.utf8.count),
+            name.utf8.allSatisfy({ byte in
+                (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+                    || byte == 0x2D || byte == 0x5F
+            })
+        else {
+            throw UsageError("--replica-id / NUDJ_REPLICA_ID must be 1-63 letters, digits, '-' or '_' (got '\(name)')")
+        }
+        return name
     }
 
     /// The ready line on stdout (one JSON object) and a paste-ready mcp-remote config on stderr.
@@ -132,13 +204,13 @@ enum ServeCommand {
 struct RuntimeGateway: HTTPGateway {
     let runtime: NudjRuntime
 
-    func authorize(_ headers: HTTPHeaders) -> Result<GatewayGrant, GatewayRefusal> {
-        switch runtime.authorize(header: { headers[$0] }, values: { headers.values($0) }) {
+    func authorize(_ headers: HTTPHeaders, pathDomain: String?) -> Result<GatewayGrant, GatewayRefusal> {
+        switch runtime.authorize(header: { headers[$0] }, values: { headers.values($0) }, pathDomain: pathDomain) {
         case .success(let authorized):
             return .success(
                 GatewayGrant(
                     binding: authorized.tenant.binding, organisation: authorized.tenant.domain.organisation,
-                    provider: authorized.provider))
+                    provider: authorized.provider, credential: authorized.tenant.credential))
         case .failure(let failure):
             let status =
                 switch failure.kind {

@@ -115,10 +115,34 @@ struct Setting: Sendable, Hashable {
     )
     static let sessionIdle = Setting(
         flag: "--session-idle-timeout", env: "NUDJ_SESSION_IDLE_SECONDS", kind: .value,
-        help: "Idle seconds before an HTTP session expires (default 28800 = 8 h)", commands: ["serve"])
+        help:
+            "Idle seconds before a Streamable HTTP session leaves memory (default 28800 = 8 h); its sealed id restores it until --session-max-age",
+        commands: ["serve"])
     static let maxSessions = Setting(
         flag: "--max-sessions", env: "NUDJ_MAX_SESSIONS", kind: .value,
         help: "Live HTTP session cap (default 10000); when full, the oldest session on probation is evicted, else 503",
+        commands: ["serve"])
+    static let sessionSecretFile = Setting(
+        flag: "--session-secret-file", env: "NUDJ_SESSION_SECRET_FILE", kind: .value,
+        help:
+            "File with the secret that seals session ids (line 1 issues, optional line 2 is still accepted: rotation); or set NUDJ_SESSION_SECRET (and NUDJ_SESSION_SECRET_PREVIOUS). Replicas sharing it serve each other's sessions",
+        commands: ["serve"])
+    static let sessionMaxAge = Setting(
+        flag: "--session-max-age", env: "NUDJ_SESSION_MAX_AGE_SECONDS", kind: .value,
+        help: "Seconds a sealed session id stays valid after initialize (default 604800 = 7 days)", commands: ["serve"])
+    static let replicaID = Setting(
+        flag: "--replica-id", env: "NUDJ_REPLICA_ID", kind: .value,
+        help: "This replica's name in legacy SSE POST URLs /messages/<replica-id> (default: the host name)",
+        commands: ["serve"])
+    static let tenantURLTemplate = Setting(
+        flag: "--tenant-url-template", env: "NUDJ_TENANT_URL_TEMPLATE", kind: .value,
+        help:
+            "API domain that /mcp/<org> and /sse/<org> stand for, {org} replaced (default https://{org}.nudj.cx/api/v2/admin; with --sandbox the sandbox's)",
+        commands: ["serve"])
+    static let drainDelay = Setting(
+        flag: "--drain-delay", env: "NUDJ_DRAIN_DELAY_SECONDS", kind: .value,
+        help:
+            "On SIGTERM, seconds /readyz answers 503 before the listener closes (default 0; behind a load balancer ~5)",
         commands: ["serve"])
     static let maxBodyBytes = Setting(
         flag: "--max-body-bytes", env: "NUDJ_MAX_BODY_BYTES", kind: .value,
@@ -166,7 +190,8 @@ struct Setting: Sendable, Hashable {
         tools, excludeTools, readOnly, agentMode, budget, timeout, maxLineBytes, toolsPageSize, shutdownGrace, logLevel,
         host, maxBatchLength, maxCallsPerSession, maxQueuedCallsPerSession, maxUpstreamRequests, sessionProbation,
         maxProbationSessionsPerPeer,
-        port, allowOrigin, sessionIdle, maxSessions, maxBodyBytes, maxConnections, rateLimitAdmin, rateLimitIntegration,
+        port, allowOrigin, sessionIdle, maxSessions, sessionSecretFile, sessionMaxAge, replicaID,
+        tenantURLTemplate, drainDelay, maxBodyBytes, maxConnections, rateLimitAdmin, rateLimitIntegration,
         rateLimitAnalytics, rateWindow, faultKind, faultRate, faultStatus, faultLatency, json, stats,
     ]
 }
@@ -213,6 +238,9 @@ struct Options: Sendable {
         if let env = setting.env, let value = environment[env], !value.isEmpty { return value }
         return nil
     }
+
+    /// An environment variable no flag mirrors (secrets: they must not appear on a command line).
+    func environmentValue(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
 
     func flag(_ setting: Setting) -> Bool {
         guard let value = string(setting) else { return false }

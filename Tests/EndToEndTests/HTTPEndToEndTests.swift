@@ -220,7 +220,10 @@ struct HTTPEndToEndTests {
                 return events[0]
             }
             let endpoint = try next()
-            #expect(endpoint.event == "endpoint" && endpoint.data.hasPrefix("/messages?sessionId="))
+            // /messages/<replica>?sessionId=…: the replica (here the host name) lets a load balancer route it back.
+            #expect(
+                endpoint.event == "endpoint" && endpoint.data.hasPrefix("/messages/")
+                    && endpoint.data.contains("?sessionId="))
             let post = { (body: String, credentials: [(String, String)]) throws -> Int in
                 try serve.send(
                     "POST", endpoint.data, headers: [("Content-Type", "application/json")] + credentials, body: body

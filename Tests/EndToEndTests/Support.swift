@@ -93,9 +93,10 @@ final class ServeProcess: @unchecked Sendable {
     let ready: JSONValue
     let port: Int
 
-    init(_ arguments: [String] = []) throws {
+    init(_ arguments: [String] = [], environment: [String: String] = [:]) throws {
         process = try ChildProcess(
-            ["serve", "--port", "0", "--allow-insecure-localhost", "--log-level", "warning"] + arguments)
+            ["serve", "--port", "0", "--allow-insecure-localhost", "--log-level", "warning"] + arguments,
+            environment: environment)
         ready = try process.readJSON(timeout: 20)
         let url = ready["mcpUrl"]!.stringValue!
         port = Int(url.split(separator: ":")[2].split(separator: "/")[0])!
@@ -122,18 +123,22 @@ final class ServeProcess: @unchecked Sendable {
     static let jsonHeaders = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")]
 
     /// Initializes a Streamable HTTP session; returns its id.
-    func initialize(_ credentials: [(String, String)], version: String = "2025-06-18") throws -> String {
+    func initialize(
+        _ credentials: [(String, String)], version: String = "2025-06-18", path: String = "/mcp"
+    ) throws -> String {
         let body =
             #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"\#(version)","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#
-        let response = try send("POST", "/mcp", headers: Self.jsonHeaders + credentials, body: body)
+        let response = try send("POST", path, headers: Self.jsonHeaders + credentials, body: body)
         guard response.status == 200, let id = response.header("Mcp-Session-Id") else {
             throw ChildProcess.Timeout(description: "initialize failed: \(response.status) \(response.text)")
         }
         return id
     }
 
-    func rpc(_ session: String, _ credentials: [(String, String)], _ body: String) throws -> RawHTTPClient.Response {
-        try send("POST", "/mcp", headers: Self.jsonHeaders + credentials + [("Mcp-Session-Id", session)], body: body)
+    func rpc(
+        _ session: String, _ credentials: [(String, String)], _ body: String, path: String = "/mcp"
+    ) throws -> RawHTTPClient.Response {
+        try send("POST", path, headers: Self.jsonHeaders + credentials + [("Mcp-Session-Id", session)], body: body)
     }
 }
 

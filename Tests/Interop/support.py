@@ -138,7 +138,13 @@ class ServerProcess:
     is bounded; `stop()` terminates, then kills.
     """
 
-    def __init__(self, args: list[str], log_path: Path, ready_timeout: float = READY_TIMEOUT) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        log_path: Path,
+        ready_timeout: float = READY_TIMEOUT,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.args = args
         self.log_path = log_path
         self._log = open(log_path, "wb")
@@ -148,6 +154,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=self._log,
             preexec_fn=_die_with_parent,
+            env=None if env is None else {**os.environ, **env},
         )
         try:
             self.ready = self._read_ready(ready_timeout)
