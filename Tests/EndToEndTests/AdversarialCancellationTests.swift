@@ -164,7 +164,7 @@ struct AdversarialCancellationTests {
             #expect(notTimedOut.count == 0, "did not end in upstream_timeout: \(notTimedOut.prefix(3))")
             // Timeout + 1 s is the goal on an idle machine; the bound leaves room for 200 threads on 2 cores.
             let slowest = results.map(\.0).max() ?? 0
-            #expect(slowest < 4.0, "slowest call answered after \(slowest) s with a 1 s timeout")
+            #expect(slowest < 6.0, "slowest call answered after \(slowest) s with a 1 s timeout")
             #expect(health.failures == 0 && health.slowest < 3.0, "/healthz: \(health)")
             try Self.expectHealthyThenExitAfterFaults(serve)
         }

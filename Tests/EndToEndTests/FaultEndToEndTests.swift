@@ -105,14 +105,20 @@ struct FaultEndToEndTests {
             Thread.sleep(forTimeInterval: 0.5)
             client.process.signal(SIGTERM)
             var answered = Set<Int64>()
+            var others: [String] = []
             while let line = try client.process.readLine(timeout: 30) {
                 let message = try JSONParser.parse(line)
                 if let id = message["id"]?.intValue, message["result"]?["structuredContent"] != nil {
                     answered.insert(id)
+                } else {
+                    others.append(String(decoding: line.prefix(300), as: UTF8.self))
                 }
             }
             #expect(try client.process.waitForExit(timeout: 30) == 0)
-            #expect(answered == Set(0..<20), "calls in flight at SIGTERM finish within the grace period")
+            #expect(
+                answered == Set(0..<20),
+                "calls in flight at SIGTERM finish within the grace period; other lines: \(others); stderr: \(client.process.stderrText.suffix(1500))"
+            )
         }
     }
 }
