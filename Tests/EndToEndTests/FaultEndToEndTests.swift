@@ -89,20 +89,25 @@ struct FaultEndToEndTests {
     func sigtermUnderLoad() async throws {
         try await offPool {
             let sandbox = try SandboxProcess(["--fault-latency-ms", "1500"])
-            // A grace far above the calls' 1.5 s (16 run at once, 4 wait): a loaded machine must not decide the test.
+            // A grace far above the calls' 1.5 s: a loaded machine must not decide the test.
             let client = try StdioClient([
                 "--allow-insecure-localhost", "--token", sandbox.token("acme"), "--api-domain", sandbox.domain("acme"),
                 "--shutdown-grace", "30",
             ])
             try client.initialize()
-            for id in 0..<20 {
+            // 12 calls (below the per-session cap, so none queue); SIGTERM once every one has reached the API, so
+            // each is in flight when the signal lands, however loaded the machine.
+            let before = try sandbox.requests("acme")
+            for id in 0..<12 {
                 try client.process.send(json: [
                     "jsonrpc": "2.0", "id": .int(Int64(id)), "method": "tools/call",
                     "params": ["name": "list_users", "arguments": ["limit": 1]],
                 ])
             }
-            // Long enough for a loaded machine to read all 20 lines; the calls take 1.5 s upstream.
-            Thread.sleep(forTimeInterval: 0.5)
+            let started = Date()
+            while try sandbox.requests("acme") < before + 12 && Date().timeIntervalSince(started) < 30 {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
             client.process.signal(SIGTERM)
             var answered = Set<Int64>()
             var others: [String] = []
@@ -116,7 +121,7 @@ struct FaultEndToEndTests {
             }
             #expect(try client.process.waitForExit(timeout: 30) == 0)
             #expect(
-                answered == Set(0..<20),
+                answered == Set(0..<12),
                 "calls in flight at SIGTERM finish within the grace period; other lines: \(others); stderr: \(client.process.stderrText.suffix(1500))"
             )
         }
