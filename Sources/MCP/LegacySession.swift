@@ -9,9 +9,7 @@ import Synchronization
 package final class LegacySession: Sendable {
     private struct State {
         var version: ProtocolVersion?
-        var clientInitialized = false
         var clientLogLevel: LogLevel?
-        var clientName: String?
         var callSucceeded = false
     }
 
@@ -25,14 +23,11 @@ package final class LegacySession: Sendable {
     /// The level set with `logging/setLevel`; no log notifications are sent until the client sets one.
     package var clientLogLevel: LogLevel? { state.withLock { $0.clientLogLevel } }
 
-    package var clientName: String? { state.withLock { $0.clientName } }
-
     /// Records a successful `initialize`; returns `false` if the session was already initialised.
-    func begin(version: ProtocolVersion, clientName: String?) -> Bool {
+    func begin(version: ProtocolVersion) -> Bool {
         state.withLock { state in
             guard state.version == nil else { return false }
             state.version = version
-            state.clientName = clientName
             return true
         }
     }
@@ -42,8 +37,6 @@ package final class LegacySession: Sendable {
     package var hasSucceededCall: Bool { state.withLock { $0.callSucceeded } }
 
     func markCallSucceeded() { state.withLock { $0.callSucceeded = true } }
-
-    func markClientInitialized() { state.withLock { $0.clientInitialized = true } }
 
     func setClientLogLevel(_ level: LogLevel) { state.withLock { $0.clientLogLevel = level } }
 }

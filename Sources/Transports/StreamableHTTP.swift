@@ -163,7 +163,6 @@ extension MCPHTTPHandler {
             if let raw = notification.params?["requestId"], let id = RequestID(raw) { session.inflight.cancel(id) }
             return
         }
-        server.receive(notification, session: session.legacy)
     }
 
     /// Runs requests concurrently in the session's registry (so `notifications/cancelled` on another POST reaches
