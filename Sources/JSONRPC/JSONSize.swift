@@ -40,7 +40,7 @@ extension JSONWriter {
         return size
     }
 
-    private static func integerSize(_ number: Int64) -> Int {
+    static func integerSize(_ number: Int64) -> Int {
         // Digits of the magnitude, counted on UInt64 so that Int64.min does not overflow.
         var magnitude = number.magnitude
         var digits = 1

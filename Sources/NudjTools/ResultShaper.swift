@@ -68,12 +68,15 @@ package struct ResultShaper: Sendable {
             }
             object = fitEntity(object)
         }
-        return .success(Self.result(.object(object)))
+        // The shaped JSON is about the size of the API's body: reserve that once instead of growing step by step.
+        return .success(Self.result(.object(object), capacity: body.count + 1_024))
     }
 
     /// Builds the result: the same JSON as structured content and as text.
-    package static func result(_ structured: JSONValue, isError: Bool = false, text: String? = nil) -> ToolCallResult {
-        let json = text ?? JSONWriter.encodeString(structured)
+    package static func result(
+        _ structured: JSONValue, isError: Bool = false, text: String? = nil, capacity: Int = 256
+    ) -> ToolCallResult {
+        let json = text ?? JSONWriter.encodeString(structured, capacity: capacity)
         return ToolCallResult(
             content: [["type": "text", "text": .string(json)]], structuredContent: structured, isError: isError)
     }

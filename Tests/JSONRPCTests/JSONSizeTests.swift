@@ -40,6 +40,20 @@ struct JSONSizeTests {
         }
     }
 
+    @Test("integers are written digit by digit exactly as Swift prints them, at every width and sign")
+    func integers() {
+        var generator = SplitMix(seed: 7)
+        var numbers: [Int64] = [0, 1, 9, 10, 11, 99, 100, -1, -9, -10, -100, .max, .min, .max - 1, .min + 1]
+        for _ in 0..<2_000 { numbers.append(Int64(bitPattern: generator.next()) >> Int64(generator.below(64))) }
+        for number in numbers {
+            #expect(JSONWriter.encode(.int(number)) == Array(String(number).utf8), "\(number)")
+            #expect(JSONWriter.encodedSize(.int(number)) == String(number).utf8.count, "\(number)")
+        }
+        // After other bytes, digits land at the end of the buffer, not at its start.
+        #expect(
+            JSONWriter.encode([1, -23, 456, "x", .int(.min)]) == Array(#"[1,-23,456,"x",-9223372036854775808]"#.utf8))
+    }
+
     @Test("encodedSize equals the encoded byte count for random nested values")
     func randomValues() {
         var generator = SplitMix(seed: 0x5EED)
