@@ -24,12 +24,19 @@ struct TrimmingTests {
         #expect(compared > 200, "the corpus must actually exercise trimming")
     }
 
-    @Test("ties go to the first candidate in document order")
+    @Test("ties go to the first candidate in document order; an array outweighs the strings it holds")
     func ties() {
         let long = String(repeating: "x", count: 100)
-        let object: JSONObject = ["a": .string(long), "b": .string(long), "c": [.string(long), "y"]]
-        let budget = JSONWriter.encode(.object(object)).count - 1
-        #expect(ResultShaper.trim(object, budget: budget).paths == ReferenceTrimmer.trim(object, budget: budget).paths)
+        // One byte over: one round. "a" and "b" tie, so "a" (first) is halved.
+        let strings: JSONObject = ["a": .string(long), "b": .string(long)]
+        let over = JSONWriter.encode(.object(strings)).count - 1
+        #expect(ResultShaper.trim(strings, budget: over).paths == ["a"])
+        #expect(ReferenceTrimmer.trim(strings, budget: over).paths == ["a"])
+        // The array is measured after its elements, yet still wins over the equal string inside it.
+        let nested: JSONObject = ["a": .string(long), "c": [.string(long), "y"]]
+        let budget = JSONWriter.encode(.object(nested)).count - 1
+        #expect(ResultShaper.trim(nested, budget: budget).paths == ["c"])
+        #expect(ReferenceTrimmer.trim(nested, budget: budget).paths == ["c"])
     }
 }
 
