@@ -14,8 +14,8 @@ package struct ErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConv
     package static let serverBusy = ErrorCode(rawValue: -32000)
     /// MCP 2026-07-28: an HTTP header is missing or disagrees with the body.
     package static let headerMismatch = ErrorCode(rawValue: -32020)
-    /// MCP 2026-07-28: the request needs a client capability it did not declare.
-    package static let missingRequiredClientCapability = ErrorCode(rawValue: -32021)
+    // MCP 2026-07-28 also defines -32021 (a required client capability is missing). It is not defined here because
+    // nothing this server does needs a client capability (no sampling, elicitation or roots), so it never sends it.
     /// MCP 2026-07-28: the requested protocol version is not supported.
     package static let unsupportedProtocolVersion = ErrorCode(rawValue: -32022)
 

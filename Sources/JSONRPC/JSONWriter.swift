@@ -10,14 +10,14 @@ package struct JSONWriter {
         bytes.reserveCapacity(capacity)
     }
 
-    package static func encode(_ value: JSONValue) -> [UInt8] {
-        var writer = JSONWriter()
+    package static func encode(_ value: JSONValue, capacity: Int = 256) -> [UInt8] {
+        var writer = JSONWriter(capacity: capacity)
         writer.write(value)
         return writer.bytes
     }
 
-    package static func encodeString(_ value: JSONValue) -> String {
-        String(decoding: encode(value), as: UTF8.self)
+    package static func encodeString(_ value: JSONValue, capacity: Int = 256) -> String {
+        String(decoding: encode(value, capacity: capacity), as: UTF8.self)
     }
 
     package mutating func write(_ value: JSONValue) {
@@ -53,12 +53,18 @@ package struct JSONWriter {
         literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// Digits straight into the buffer: ids, counts and timestamps are everywhere, and a `String` per number is not.
     private mutating func writeInteger(_ number: Int64) {
-        if number >= 0 && number < 10 {
-            bytes.append(UInt8(ascii: "0") + UInt8(number))
-            return
-        }
-        bytes.append(contentsOf: String(number).utf8)
+        let end = bytes.count + Self.integerSize(number)
+        if number < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude  // UInt64, so that Int64.min does not overflow
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: end - bytes.count))
+        var position = end - 1
+        repeat {
+            bytes[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            position -= 1
+        } while magnitude > 0
     }
 
     private mutating func writeDouble(_ number: Double) {

@@ -78,15 +78,18 @@ package final class ChannelSession: Sendable {
             completion?()
         case .success(.response):
             completion?()  // The server sends no requests, so there is nothing to match a response to.
-        case .success(.request(let request)) where request.method == "initialize" && !ModernMeta.isModern(request):
-            // Applied in arrival order: requests a client pipelines behind initialize must see the session it opens.
-            deliver(server.initialize(request, session: legacy, provider: provider))
-            completion?()
         case .success(.request(let request)):
+            let modern = ModernMeta.isModern(request)
+            if request.method == "initialize" && !modern {
+                // Applied in arrival order: requests a client pipelines behind initialize must see the session it
+                // opens.
+                deliver(server.initialize(request, session: legacy, provider: provider))
+                completion?()
+                return
+            }
             let server = server
             let legacy = legacy
             let notifications = notifications
-            let modern = ModernMeta.isModern(request)
             let started = inflight.start(
                 request.id,
                 takesSlot: RequestLimits.takesCallSlot(request),
@@ -114,15 +117,14 @@ package final class ChannelSession: Sendable {
         }
     }
 
+    /// Only `notifications/cancelled` changes anything; every other notification (`notifications/initialized`
+    /// included: a request before it is served anyway) is ignored, as JSON-RPC requires: never answered.
     private func handle(_ notification: Notification) {
-        if notification.method == "notifications/cancelled" {
-            if let raw = notification.params?["requestId"], let id = RequestID(raw) {
-                logger.debug("request cancelled by client", [("id", id.description)])
-                inflight.cancel(id)
-            }
-            return
+        guard notification.method == "notifications/cancelled" else { return }
+        if let raw = notification.params?["requestId"], let id = RequestID(raw) {
+            logger.debug("request cancelled by client", [("id", id.description)])
+            inflight.cancel(id)
         }
-        server.receive(notification, session: legacy)
     }
 
     /// JSON-RPC batches, which only 2025-03-26 allows: every reply is collected and sent back as one array.

@@ -9,9 +9,7 @@ import Synchronization
 package final class LegacySession: Sendable {
     private struct State {
         var version: ProtocolVersion?
-        var clientInitialized = false
         var clientLogLevel: LogLevel?
-        var clientName: String?
         var callSucceeded = false
     }
 
@@ -22,7 +20,7 @@ package final class LegacySession: Sendable {
     /// A session re-created from a sealed id by a replica (or a restarted process) that did not see its
     /// `initialize`: initialised, at the sealed version. The client's log level is per replica and starts unset.
     package init(restoring version: ProtocolVersion) {
-        state = Mutex(State(version: version, clientInitialized: true))
+        state = Mutex(State(version: version))
     }
 
     /// The version agreed by `initialize`, or `nil` before it.
@@ -31,14 +29,11 @@ package final class LegacySession: Sendable {
     /// The level set with `logging/setLevel`; no log notifications are sent until the client sets one.
     package var clientLogLevel: LogLevel? { state.withLock { $0.clientLogLevel } }
 
-    package var clientName: String? { state.withLock { $0.clientName } }
-
     /// Records a successful `initialize`; returns `false` if the session was already initialised.
-    func begin(version: ProtocolVersion, clientName: String?) -> Bool {
+    func begin(version: ProtocolVersion) -> Bool {
         state.withLock { state in
             guard state.version == nil else { return false }
             state.version = version
-            state.clientName = clientName
             return true
         }
     }
@@ -48,8 +43,6 @@ package final class LegacySession: Sendable {
     package var hasSucceededCall: Bool { state.withLock { $0.callSucceeded } }
 
     func markCallSucceeded() { state.withLock { $0.callSucceeded = true } }
-
-    func markClientInitialized() { state.withLock { $0.clientInitialized = true } }
 
     func setClientLogLevel(_ level: LogLevel) { state.withLock { $0.clientLogLevel = level } }
 }

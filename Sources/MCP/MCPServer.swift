@@ -59,13 +59,6 @@ package struct MCPServer: Sendable {
         return reply(request.id, outcome)
     }
 
-    /// Applies a handshake-era notification to the session.
-    package func receive(_ notification: Notification, session: LegacySession) {
-        if notification.method == "notifications/initialized" { session.markClientInitialized() }
-        // notifications/cancelled is routed by the transport, which owns the in-flight requests.
-        // Every other notification is ignored, as JSON-RPC requires (never answered, not even with an error).
-    }
-
     private func initialize(
         _ params: JSONObject?,
         session: LegacySession,
@@ -78,7 +71,7 @@ package struct MCPServer: Sendable {
             return .failure(.invalidParams("initialize params.capabilities must be an object"))
         }
         let version = ProtocolVersion.negotiate(requested: requested)
-        guard session.begin(version: version, clientName: params?["clientInfo"]?["name"]?.stringValue) else {
+        guard session.begin(version: version) else {
             return .failure(JSONRPCError(.invalidRequest, "Session already initialized"))
         }
         return .success([
@@ -135,11 +128,20 @@ package struct MCPServer: Sendable {
         provider: any ToolProvider,
         notifications: any NotificationSink
     ) async -> Reply {
-        let meta: ModernMeta
         switch ModernMeta.parse(request.params) {
-        case .success(let parsed): meta = parsed
-        case .failure(let error): return .error(request.id, error)
+        case .success(let meta):
+            await respondModern(to: request, meta: meta, provider: provider, notifications: notifications)
+        case .failure(let error): .error(request.id, error)
         }
+    }
+
+    /// Answers a stateless request whose `_meta` the transport has already parsed (and answered if malformed).
+    package func respondModern(
+        to request: Request,
+        meta: ModernMeta,
+        provider: any ToolProvider,
+        notifications: any NotificationSink
+    ) async -> Reply {
         let version = meta.version
         var outcome: Result<JSONObject, JSONRPCError>
         switch request.method {

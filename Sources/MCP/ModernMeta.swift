@@ -6,13 +6,11 @@ import Log
 package struct ModernMeta: Sendable, Equatable {
     package static let protocolVersionKey = "io.modelcontextprotocol/protocolVersion"
     package static let clientCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
-    package static let clientInfoKey = "io.modelcontextprotocol/clientInfo"
     package static let logLevelKey = "io.modelcontextprotocol/logLevel"
     package static let serverInfoKey = "io.modelcontextprotocol/serverInfo"
 
     package var version: ProtocolVersion
     package var clientCapabilities: JSONObject
-    package var clientName: String?
     package var logLevel: LogLevel?
     package var progressToken: JSONValue?
 
@@ -48,7 +46,6 @@ package struct ModernMeta: Sendable, Equatable {
             ModernMeta(
                 version: version,
                 clientCapabilities: capabilities,
-                clientName: meta[clientInfoKey]?["name"]?.stringValue,
                 logLevel: logLevel,
                 progressToken: meta["progressToken"]
             )

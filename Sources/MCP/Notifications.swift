@@ -28,7 +28,8 @@ package final class ProgressReporter: Sendable {
 
     package static let disabled = ProgressReporter(token: nil, sink: DiscardingNotificationSink())
 
-    package func report(_ progress: Double, total: Double? = nil, message: String? = nil) {
+    /// `message` is only built when the client asked for progress.
+    package func report(_ progress: Double, total: Double? = nil, message: @autoclosure () -> String? = nil) {
         guard let token else { return }
         let accepted = state.withLock { state -> Bool in
             guard state.active, progress > state.last else { return false }
@@ -38,7 +39,7 @@ package final class ProgressReporter: Sendable {
         guard accepted else { return }
         var params: JSONObject = ["progressToken": token, "progress": .double(progress)]
         if let total { params.appendUnchecked("total", .double(total)) }
-        if let message { params.appendUnchecked("message", .string(message)) }
+        if let message = message() { params.appendUnchecked("message", .string(message)) }
         sink.send(Notification(method: "notifications/progress", params: params))
     }
 
@@ -65,9 +66,10 @@ package struct ClientLogger: Sendable {
 
     package static let disabled = ClientLogger(threshold: { nil }, sink: DiscardingNotificationSink())
 
-    package func log(_ level: LogLevel, _ data: JSONValue) {
+    /// `data` is only built when the client's level lets the message through.
+    package func log(_ level: LogLevel, _ data: @autoclosure () -> JSONValue) {
         guard let minimum = threshold(), level >= minimum else { return }
-        let params: JSONObject = ["level": .string(level.name), "logger": .string(logger), "data": data]
+        let params: JSONObject = ["level": .string(level.name), "logger": .string(logger), "data": data()]
         sink.send(Notification(method: "notifications/message", params: params))
     }
 }

@@ -10,7 +10,7 @@ extension Catalogue {
 
     /// Approximate tokens of that result (bytes / 4), as `nudj-mcp tools --stats` reports and the tests bound.
     package static func toolsListTokens(_ tools: [ToolDefinition]) -> Int {
-        JSONWriter.encode(toolsList(tools)).count / 4
+        JSONWriter.encodedSize(toolsList(tools)) / 4
     }
 
     /// The tools enabled when nothing is chosen.

@@ -65,8 +65,6 @@ package struct Catalogue: Sendable {
 
     package func tool(named name: String) -> ToolDefinition? { index[name].map { tools[$0] } }
 
-    package var defaultToolsets: [String] { toolsets.filter(\.isDefault).map(\.name) }
-
     // MARK: - Loading
 
     private static func loadToolset(

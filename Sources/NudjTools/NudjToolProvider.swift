@@ -64,8 +64,9 @@ package struct NudjToolProvider: ToolProvider {
             logger.info(
                 "tool call",
                 audit + [("outcome", error.code.rawValue), ("status", error.httpStatus.map(String.init) ?? "-")])
+            let json = error.json  // built once: the text block carries the same object
             return ToolCallResult(
-                content: [["type": "text", "text": .string(error.text)]], structuredContent: error.json, isError: true)
+                content: [["type": "text", "text": .string(error.text(json))]], structuredContent: json, isError: true)
         }
     }
 

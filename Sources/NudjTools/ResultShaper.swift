@@ -68,12 +68,15 @@ package struct ResultShaper: Sendable {
             }
             object = fitEntity(object)
         }
-        return .success(Self.result(.object(object)))
+        // The shaped JSON is about the size of the API's body: reserve that once instead of growing step by step.
+        return .success(Self.result(.object(object), capacity: body.count + 1_024))
     }
 
     /// Builds the result: the same JSON as structured content and as text.
-    package static func result(_ structured: JSONValue, isError: Bool = false, text: String? = nil) -> ToolCallResult {
-        let json = text ?? JSONWriter.encodeString(structured)
+    package static func result(
+        _ structured: JSONValue, isError: Bool = false, text: String? = nil, capacity: Int = 256
+    ) -> ToolCallResult {
+        let json = text ?? JSONWriter.encodeString(structured, capacity: capacity)
         return ToolCallResult(
             content: [["type": "text", "text": .string(json)]], structuredContent: structured, isError: isError)
     }
@@ -90,11 +93,12 @@ package struct ResultShaper: Sendable {
         let total = totalValue?.intValue.map(Int.init)
 
         // Fit whole items within the budget, leaving room for the rest of the envelope and the page summary.
-        let reserve = JSONWriter.encode(.object(envelope)).count + 1_200
+        // Sizes are measured, not encoded: the result is encoded once, for the text block.
+        let reserve = JSONWriter.encodedSize(envelope) + 1_200
         var kept = 0
         var used = reserve
         for item in items {
-            let size = JSONWriter.encode(item).count + 1
+            let size = JSONWriter.encodedSize(item) + 1
             if used + size > budgetBytes && kept > 0 { break }
             used += size
             kept += 1
@@ -102,7 +106,7 @@ package struct ResultShaper: Sendable {
         }
         var keptItems = Array(items.prefix(kept))
         if kept == 1 && used > budgetBytes, case .object(let only) = keptItems[0] {
-            keptItems[0] = .object(trim(only, budget: budgetBytes - reserve).object)
+            keptItems[0] = .object(Self.trim(only, budget: budgetBytes - reserve).object)
         }
         let cut = kept < items.count
         let nextSkip = skip + kept
@@ -147,8 +151,8 @@ package struct ResultShaper: Sendable {
     // MARK: - Entities
 
     private func fitEntity(_ object: JSONObject) -> JSONObject {
-        guard JSONWriter.encode(.object(object)).count > budgetBytes else { return object }
-        let (trimmed, paths) = trim(object, budget: budgetBytes - 600)
+        guard JSONWriter.encodedSize(object) > budgetBytes else { return object }
+        let (trimmed, paths) = Self.trim(object, budget: budgetBytes - 600)
         var result = trimmed
         result["_truncated"] = [
             "notice": .string(
@@ -160,11 +164,14 @@ package struct ResultShaper: Sendable {
     }
 
     /// Repeatedly halves the largest string or array until the object fits; returns the paths it shortened.
-    private func trim(_ object: JSONObject, budget: Int) -> (object: JSONObject, paths: [String]) {
+    ///
+    /// Each round is one walk that both measures the value and finds what to halve (no encoding).
+    static func trim(_ object: JSONObject, budget: Int) -> (object: JSONObject, paths: [String]) {
         var value = JSONValue.object(object)
         var paths: [String] = []
         for _ in 0..<200 {
-            guard JSONWriter.encode(value).count > budget, let path = Self.largestLeaf(value, path: []) else { break }
+            let (size, largest) = Self.measure(value)
+            guard size > budget, let path = largest else { break }
             value = Self.shrink(value, at: path[...])
             let rendered = Self.render(path)
             if !paths.contains(rendered) { paths.append(rendered) }
@@ -177,27 +184,43 @@ package struct ResultShaper: Sendable {
         case index(Int)
     }
 
-    /// The path to the biggest string or array (by encoded size) inside `value`.
-    private static func largestLeaf(_ value: JSONValue, path: [Step]) -> [Step]? {
-        var best: ([Step], Int)?
-        func consider(_ candidate: JSONValue, _ candidatePath: [Step]) {
+    /// The encoded size of `value`, and the path to the biggest string (by UTF-8 length, over 64 bytes) or array
+    /// of two or more elements (by encoded size) inside it; the first in document order wins a tie.
+    ///
+    /// Sizes are summed bottom-up. An array always outweighs what it contains, so visiting children before their
+    /// array picks the same winner as visiting the array first.
+    private static func measure(_ value: JSONValue) -> (size: Int, largest: [Step]?) {
+        var best: (path: [Step], size: Int)?
+        var path: [Step] = []
+        func visit(_ candidate: JSONValue) -> Int {
             switch candidate {
-            case .string(let string) where string.utf8.count > 64:
-                if string.utf8.count > (best?.1 ?? 0) { best = (candidatePath, string.utf8.count) }
-            case .array(let elements) where elements.count > 1:
-                let size = JSONWriter.encode(candidate).count
-                if size > (best?.1 ?? 0) { best = (candidatePath, size) }
-                for (index, element) in elements.enumerated() { consider(element, candidatePath + [.index(index)]) }
+            case .string(let string):
+                let length = string.utf8.count
+                if length > 64 && length > (best?.size ?? 0) { best = (path, length) }
+                return JSONWriter.stringSize(string)
             case .array(let elements):
-                for (index, element) in elements.enumerated() { consider(element, candidatePath + [.index(index)]) }
+                var size = 2 + max(0, elements.count - 1)
+                for (index, element) in elements.enumerated() {
+                    path.append(.index(index))
+                    size += visit(element)
+                    path.removeLast()
+                }
+                if elements.count > 1 && size > (best?.size ?? 0) { best = (path, size) }
+                return size
             case .object(let object):
-                for entry in object { consider(entry.value, candidatePath + [.key(entry.key)]) }
+                var size = 2 + max(0, object.entries.count - 1)
+                for entry in object.entries {
+                    path.append(.key(entry.key))
+                    size += JSONWriter.stringSize(entry.key) + 1 + visit(entry.value)
+                    path.removeLast()
+                }
+                return size
             default:
-                break
+                return JSONWriter.encodedSize(candidate)
             }
         }
-        consider(value, path)
-        return best?.0
+        let size = visit(value)
+        return (size, best?.path)
     }
 
     private static func shrink(_ value: JSONValue, at path: ArraySlice<Step>) -> JSONValue {

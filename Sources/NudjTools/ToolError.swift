@@ -115,8 +115,9 @@ package struct ToolError: Error, Sendable, Equatable {
         return .object(["error": .object(error)])
     }
 
-    /// One readable line, then the same object as JSON.
-    package var text: String {
+    /// One readable line, then `json` (this error's `json`, built once by the caller, who also sends it as
+    /// structured content).
+    package func text(_ json: JSONValue) -> String {
         var line = "Error \(code.rawValue)"
         if let httpStatus { line += " (HTTP \(httpStatus))" }
         if let organisation { line += " for organisation \(organisation)" }

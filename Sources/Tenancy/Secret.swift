@@ -1,6 +1,7 @@
 /// A credential value that cannot leak through printing, string interpolation, reflection or logging.
 ///
-/// The only way to read it is `reveal()`, called in exactly one place: building the upstream request headers.
+/// The only way to read it is `reveal()`, called only where the raw value is the point: the upstream request headers,
+/// the credential's fingerprint and claims, and scrubbing it out of upstream error text.
 package struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     private let value: String
 

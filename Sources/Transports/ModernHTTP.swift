@@ -14,7 +14,10 @@ extension MCPHTTPHandler {
             return
         }
         // 2. _meta rules: required keys (-32602) and a supported version (-32022).
-        if case .failure(let error) = ModernMeta.parse(rpc.params) {
+        let parsedMeta: ModernMeta
+        switch ModernMeta.parse(rpc.params) {
+        case .success(let parsed): parsedMeta = parsed
+        case .failure(let error):
             responder.respond(.json(400, JSONWriter.encode(JSONRPC.errorResponse(id: rpc.id, error: error))))
             return
         }
@@ -30,8 +33,7 @@ extension MCPHTTPHandler {
         responder.annotate("era", "2026-07-28")
 
         let acceptsStream = request.headers.listContains("Accept", token: "text/event-stream")
-        let meta = rpc.params?["_meta"]?.objectValue
-        let wantsStream = acceptsStream && (meta?["progressToken"] != nil || meta?[ModernMeta.logLevelKey] != nil)
+        let wantsStream = acceptsStream && (parsedMeta.progressToken != nil || parsedMeta.logLevel != nil)
         var stream: SSEMessageStream?
         if wantsStream {
             guard let opened = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive) else {
@@ -44,7 +46,9 @@ extension MCPHTTPHandler {
         // A closed response stream cancels the call (the spec's only cancellation on HTTP for this version).
         let server = server
         let provider = grant.provider
-        let work = Task { await server.respondModern(to: rpc, provider: provider, notifications: notifications) }
+        let work = Task {
+            await server.respondModern(to: rpc, meta: parsedMeta, provider: provider, notifications: notifications)
+        }
         responder.onClientGone { work.cancel() }
         let reply = await work.value
         guard !responder.isClientGone else { return }
@@ -61,7 +65,7 @@ extension MCPHTTPHandler {
         guard let error = reply.error else { return 200 }
         switch error.code {
         case .methodNotFound: return 404
-        case .invalidParams, .invalidRequest, .parseError, .headerMismatch, .missingRequiredClientCapability,
+        case .invalidParams, .invalidRequest, .parseError, .headerMismatch,
             .unsupportedProtocolVersion:
             return 400
         default: return 200

@@ -21,24 +21,6 @@ extension MCPHTTPHandler {
             responder.respond(Self.rpcError(400, .parseError, "Parse error: \(error)"))
             return
         }
-        if case .success(.request(let single)) = JSONRPC.classify(value), ModernMeta.isModern(single) {
-            await postModern(single, request: request, pathDomain: pathDomain, responder: responder)
-            return
-        }
-        if case .object = value,
-            request.headers["MCP-Protocol-Version"].map({ ProtocolVersion(rawValue: $0).isModern }) == true
-        {
-            // A modern client that sent a notification or a request without the required _meta.
-            let id = JSONRPC.classify(value).requestID
-            if case .success(.notification) = JSONRPC.classify(value) {
-                responder.respond(HTTPResponse(status: 202))
-            } else {
-                responder.respond(
-                    Self.rpcError(
-                        400, .invalidParams, "Missing params._meta with \(ModernMeta.protocolVersionKey)", id: id))
-            }
-            return
-        }
         let isBatch: Bool
         let elements: [JSONValue]
         if case .array(let array) = value {
@@ -48,7 +30,25 @@ extension MCPHTTPHandler {
             isBatch = false
             elements = [value]
         }
-        let classified = elements.map(JSONRPC.classify)
+        let classified = elements.map(JSONRPC.classify)  // once per message; everything below reads this
+        if !isBatch, case .success(.request(let single)) = classified[0], ModernMeta.isModern(single) {
+            await postModern(single, request: request, pathDomain: pathDomain, responder: responder)
+            return
+        }
+        if case .object = value,
+            request.headers["MCP-Protocol-Version"].map({ ProtocolVersion(rawValue: $0).isModern }) == true
+        {
+            // A modern client that sent a notification or a request without the required _meta.
+            if case .success(.notification) = classified[0] {
+                responder.respond(HTTPResponse(status: 202))
+            } else {
+                responder.respond(
+                    Self.rpcError(
+                        400, .invalidParams, "Missing params._meta with \(ModernMeta.protocolVersionKey)",
+                        id: classified[0].requestID))
+            }
+            return
+        }
         if !isBatch, case .success(.request(let first)) = classified[0], first.method == "initialize" {
             await initialize(first, request: request, pathDomain: pathDomain, responder: responder)
             return
@@ -238,7 +238,6 @@ extension MCPHTTPHandler {
             if let raw = notification.params?["requestId"], let id = RequestID(raw) { session.inflight.cancel(id) }
             return
         }
-        server.receive(notification, session: session.legacy)
     }
 
     /// Runs requests concurrently in the session's registry (so `notifications/cancelled` on another POST reaches

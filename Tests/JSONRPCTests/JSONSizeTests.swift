@@ -1,0 +1,104 @@
+import Testing
+
+@testable import JSONRPC
+
+@Suite("JSON size without encoding")
+struct JSONSizeTests {
+    /// Values chosen for every branch of the writer: each escape, `\u00XX`, multi-byte UTF-8, integer widths and
+    /// signs, double formats, non-finite doubles, empty and nested containers.
+    static let corpus: [JSONValue] = [
+        .null, true, false,
+        .int(0), .int(9), .int(10), .int(-1), .int(-9), .int(-10), .int(99), .int(100), .int(1_234_567_890),
+        .int(.max), .int(.min), .int(.min + 1),
+        .double(1.5), .double(-0.0), .double(1e-7), .double(1e20), .double(123_456.789), .double(.pi),
+        .double(.nan), .double(.infinity), .double(-.infinity), .double(.leastNonzeroMagnitude),
+        "", "plain", "quote \" and backslash \\", "\n\r\t\u{08}\u{0C}", "\u{00}\u{01}\u{1F}\u{7F}",
+        "é ü ß", "日本語のテキスト", "emoji 😀👍🏽 family 👨‍👩‍👧", "/ is not escaped", "\u{2028}\u{2029}",
+        [], [[]], [.null, 1, "two", [3, ["four": 4]]],
+        [:], ["": ""], ["k\"ey\n": "v\u{01}", "ключ": ["nested": ["deeper": [1, 2.5, false, .null]]]],
+        ["items": .array((0..<50).map { .object(["id": .int(Int64($0)), "name": .string("user \($0) \"x\"")]) })],
+    ]
+
+    @Test("encodedSize equals the byte count of encode for every value in the corpus")
+    func corpusSizes() {
+        for value in Self.corpus {
+            #expect(JSONWriter.encodedSize(value) == JSONWriter.encode(value).count, "\(value)")
+        }
+        // Each value also inside containers, where separators and keys count too.
+        let all = JSONValue.array(Self.corpus)
+        #expect(JSONWriter.encodedSize(all) == JSONWriter.encode(all).count)
+        var object = JSONObject()
+        for (index, value) in Self.corpus.enumerated() { object["key \(index) \"\u{01}é"] = value }
+        #expect(JSONWriter.encodedSize(object) == JSONWriter.encode(.object(object)).count)
+    }
+
+    @Test("stringSize counts every byte from 0 to 127 as the writer escapes it")
+    func everyASCIIByte() {
+        for byte in UInt8(0)...127 {
+            let string = "a" + String(decoding: [byte], as: UTF8.self) + "b"
+            #expect(JSONWriter.stringSize(string) == JSONWriter.encode(.string(string)).count, "byte \(byte)")
+        }
+    }
+
+    @Test("integers are written digit by digit exactly as Swift prints them, at every width and sign")
+    func integers() {
+        var generator = SplitMix(seed: 7)
+        var numbers: [Int64] = [0, 1, 9, 10, 11, 99, 100, -1, -9, -10, -100, .max, .min, .max - 1, .min + 1]
+        for _ in 0..<2_000 { numbers.append(Int64(bitPattern: generator.next()) >> Int64(generator.below(64))) }
+        for number in numbers {
+            #expect(JSONWriter.encode(.int(number)) == Array(String(number).utf8), "\(number)")
+            #expect(JSONWriter.encodedSize(.int(number)) == String(number).utf8.count, "\(number)")
+        }
+        // After other bytes, digits land at the end of the buffer, not at its start.
+        #expect(
+            JSONWriter.encode([1, -23, 456, "x", .int(.min)]) == Array(#"[1,-23,456,"x",-9223372036854775808]"#.utf8))
+    }
+
+    @Test("encodedSize equals the encoded byte count for random nested values")
+    func randomValues() {
+        var generator = SplitMix(seed: 0x5EED)
+        for _ in 0..<300 {
+            let value = generator.value(depth: 4)
+            #expect(JSONWriter.encodedSize(value) == JSONWriter.encode(value).count, "\(value)")
+        }
+    }
+}
+
+/// A small deterministic generator, so that a failure is reproducible.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+
+    private static let pieces = ["a", "Z", "0", " ", "\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", "é", "日", "😀", "/"]
+
+    mutating func string() -> String {
+        var text = ""
+        for _ in 0..<below(12) { text += Self.pieces[below(Self.pieces.count)] }
+        return text
+    }
+
+    mutating func value(depth: Int) -> JSONValue {
+        switch below(depth > 0 ? 8 : 5) {
+        case 0: return .null
+        case 1: return .bool(below(2) == 0)
+        case 2: return .int(Int64(bitPattern: next()) >> Int64(below(64)))
+        case 3: return .double(Double(Int64(bitPattern: next()) >> 20) / Double(1 + below(1000)))
+        case 4: return .string(string())
+        case 5, 6:
+            var object = JSONObject()
+            for _ in 0..<below(5) { object[string()] = value(depth: depth - 1) }
+            return .object(object)
+        default: return .array((0..<below(5)).map { _ in value(depth: depth - 1) })
+        }
+    }
+}
