@@ -105,7 +105,7 @@ struct AdversarialDescriptorTests {
 
     @Test("100 idle connections under a 96 fd limit: the cap is lowered, /healthz answers at once, no spin")
     func idleFlood() async throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.prlimit) else { return }
+        try #require(FileManager.default.isExecutableFile(atPath: Self.prlimit), "needs prlimit (util-linux)")
         try await offPool {
             let (serve, ready) = try Self.spawnLimited(["serve", "--allow-insecure-localhost"])
             let port = Self.port(of: ready["mcpUrl"]!.stringValue!)
@@ -135,7 +135,7 @@ struct AdversarialDescriptorTests {
 
     @Test("two servers in one process exhaust descriptors together: 503 from the reserve descriptor, no spin")
     func exhaustion() async throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.prlimit) else { return }
+        try #require(FileManager.default.isExecutableFile(atPath: Self.prlimit), "needs prlimit (util-linux)")
         try await offPool {
             // The in-process sandbox and the MCP server each fit 64 connections under the cap, together they do
             // not: the second to fill up runs out of descriptors (accept4 fails with EMFILE).
