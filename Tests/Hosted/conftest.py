@@ -132,12 +132,13 @@ http {{
         proxy_set_header Host $host;
         proxy_set_header Connection "";
         proxy_buffering off;
-        proxy_request_buffering off;
+        proxy_request_buffering on;  # a POST can go to the next replica only if nginx holds its body
         proxy_read_timeout 1h;
         # A replica that is gone (refused, reset) is skipped; see examples/deploy/nginx.conf for why POSTs are
         # retried too.
         proxy_next_upstream error timeout http_502 http_503 non_idempotent;
-        proxy_next_upstream_tries 3;
+        proxy_next_upstream_tries 6;
+        proxy_next_upstream_timeout 15s;
 
         location = /metrics {{ return 404; }}
 {replica_locations}

@@ -91,7 +91,9 @@ async def test_rolling_restart_under_load_fails_no_streamable_http_request(lb: C
         for index in range(clients):
             group.start_soon(client, index)
         await anyio.to_thread.run_sync(roll)
-    assert results["failures"] == []
+    failed_http = [failure for exchanges in all_exchanges for failure in failed_exchanges(exchanges)]
+    nginx_errors = (lb.tmp / "nginx-error.log").read_text()[-3000:]
+    assert results["failures"] == [], (failed_http, nginx_errors)
     assert results["calls"] > 40, results
     requests = sum(len(exchanges) for exchanges in all_exchanges)
     print(f"\nrolling restart: {results['calls']} calls, {requests} HTTP requests from {clients} clients, 0 failed")
