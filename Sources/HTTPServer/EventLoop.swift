@@ -1,21 +1,24 @@
-import CSystem
-import Glibc
 import Log
+import Platform
 import Synchronization
 
-/// One epoll loop on one thread serving every connection: idle keep-alive connections and open streams cost memory,
+/// One selector loop (epoll, or poll(2); see `EventBackend`) on one thread serving every connection: idle keep-alive connections and open streams cost memory,
 /// not threads. Handlers run elsewhere (the Swift concurrency pool) and talk back through `enqueue`.
 ///
 /// Thread confinement: everything except `inbox` is touched only on the loop thread; `inbox` is behind a Mutex.
 final class EventLoop: LoopCommandSink, @unchecked Sendable {
     typealias Dispatch = @Sendable (HTTPRequest, HTTPResponder) -> Bool
+    typealias AccessLog =
+        @Sendable (
+            _ method: String, _ path: String, _ status: Int, _ nanoseconds: UInt64, _ fields: [(String, String)]
+        ) -> Void
 
     private let configuration: HTTPServerConfiguration
     private let logger: Logger
-    private let epollFD: Int32
-    private let wakeFD: Int32
+    private let selector: any EventSelector
+    private let wakeUp: WakeUp
     private var listenFD: Int32
-    /// Whether the listener is out of epoll because the process ran out of descriptors (see `acceptConnections`).
+    /// Whether the listener is out of the selector because the process ran out of descriptors (see `acceptConnections`).
     private var listenerPaused = false
     /// A descriptor held back so that, out of descriptors, the loop can still accept, answer 503 and close.
     private var reserveFD: Int32 = -1
@@ -31,17 +34,16 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var lastSweep: UInt64 = 0
     private var dispatch: Dispatch = { _, _ in false }
-    private var accessLog: @Sendable (String, String, Int, UInt64, [(String, String)]) -> Void = { _, _, _, _, _ in }
+    private var accessLog: AccessLog = { _, _, _, _, _ in }
 
-    init(listenFD: Int32, configuration: HTTPServerConfiguration, logger: Logger) throws {
+    init(listenFD: Int32, backend: EventBackend, configuration: HTTPServerConfiguration, logger: Logger) throws {
         self.listenFD = listenFD
         self.configuration = configuration
         self.logger = logger
-        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
-        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
-        guard epollFD >= 0, wakeFD >= 0 else { throw Socket.Failure(call: "epoll_create1/eventfd", code: errno) }
-        register(listenFD, events: EPOLLIN.rawValue)
-        register(wakeFD, events: EPOLLIN.rawValue)
+        selector = try backend.makeSelector()
+        wakeUp = try WakeUp()
+        selector.add(listenFD, .read)
+        selector.add(wakeUp.fd, .read)
         reserveFD = Socket.openReserve()
     }
 
@@ -59,17 +61,11 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         if wasEmpty && !isLoopThread { wake() }
     }
 
-    private let loopThread = Mutex<pthread_t?>(nil)
+    private let loopThread = Mutex<OSThread.Identity?>(nil)
 
-    private var isLoopThread: Bool {
-        guard let thread = loopThread.withLock({ $0 }) else { return false }
-        return pthread_equal(thread, pthread_self()) != 0
-    }
+    private var isLoopThread: Bool { loopThread.withLock { $0?.isCurrent ?? false } }
 
-    private func wake() {
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
-    }
+    private func wake() { wakeUp.signal() }
 
     /// Stops accepting and reading new requests; existing responses and streams continue.
     func beginDraining() {
@@ -85,32 +81,39 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
 
     // MARK: - Loop
 
-    func run(
-        dispatch: @escaping Dispatch,
-        accessLog: @escaping @Sendable (String, String, Int, UInt64, [(String, String)]) -> Void
-    ) {
+    /// Releases the socket and the selector of a loop that never ran.
+    func discard() {
+        stopListening()
+        selector.close()
+        wakeUp.close()
+        if reserveFD >= 0 { Socket.close(reserveFD) }
+    }
+
+    func run(dispatch: @escaping Dispatch, accessLog: @escaping AccessLog) {
         self.dispatch = dispatch
         self.accessLog = accessLog
-        loopThread.withLock { $0 = pthread_self() }
-        var events = [epoll_event](repeating: epoll_event(), count: 512)
+        loopThread.withLock { $0 = OSThread.current }
+        var events = [SelectorEvent](repeating: SelectorEvent(), count: 512)
         var wasDraining = false
         while running.load(ordering: .relaxed) {
             // A reply enqueued on this thread (a pipelined request answered during the last drain) skipped the
             // wake-up: poll without sleeping until the inbox is empty, or it would wait for the timeout.
             let timeout: Int32 = inbox.withLock { $0.isEmpty } ? 250 : 0
-            let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
-            if count < 0 && errno != EINTR { logger.error("epoll_wait failed", [("errno", String(errno))]) }
-            for index in 0..<max(0, Int(count)) {
+            var count = 0
+            do {
+                count = try selector.wait(timeoutMilliseconds: timeout, into: &events)
+            } catch {
+                logger.error("selector wait failed", [("error", error.description)])
+            }
+            for index in 0..<count {
                 let event = events[index]
-                let fd = Int32(truncatingIfNeeded: event.data.u64)
-                if fd == listenFD {
+                if event.fd == listenFD {
                     acceptConnections()
-                } else if fd == wakeFD {
-                    var value: UInt64 = 0
-                    _ = read(wakeFD, &value, 8)
+                } else if event.fd == wakeUp.fd {
+                    wakeUp.drain()
                     processInbox()
-                } else if let connection = connection(fd) {
-                    handle(event.events, on: connection)
+                } else if let connection = connection(event.fd) {
+                    handle(event, on: connection)
                 }
             }
             if inbox.withLock({ !$0.isEmpty }) { processInbox() }
@@ -133,25 +136,22 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             _ = flush(connection)
             close(connection, clientGone: true)
         }
-        stopListening()
-        Glibc.close(epollFD)
-        Glibc.close(wakeFD)
-        if reserveFD >= 0 { Glibc.close(reserveFD) }
+        discard()
     }
 
     private func stopListening() {
         guard listenFD >= 0 else { return }
-        if !listenerPaused { epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil) }
-        Glibc.close(listenFD)
+        if !listenerPaused { selector.remove(listenFD) }
+        Socket.close(listenFD)
         listenFD = -1
     }
 
     /// Out of descriptors and no reserve to shed with: a level-triggered listener with a pending connection would
-    /// wake epoll forever, so it leaves epoll until a descriptor may be free again (a connection closed, or the
+    /// wake the selector forever, so it leaves the selector until a descriptor may be free again (a connection closed, or the
     /// next sweep).
     private func pauseListening() {
         guard listenFD >= 0, !listenerPaused else { return }
-        epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+        selector.remove(listenFD)
         listenerPaused = true
         warnOutOfDescriptors()
     }
@@ -170,26 +170,16 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         if reserveFD < 0 { reserveFD = Socket.openReserve() }
         guard listenFD >= 0, listenerPaused else { return }
         listenerPaused = false
-        register(listenFD, events: EPOLLIN.rawValue)
-    }
-
-    private func register(_ fd: Int32, events: UInt32) {
-        var event = epoll_event()
-        event.events = events
-        event.data.u64 = UInt64(UInt32(bitPattern: fd))
-        epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
+        selector.add(listenFD, .read)
     }
 
     private func updateInterest(_ connection: Connection) {
-        var mask = EPOLLRDHUP.rawValue
-        if !connection.readPaused { mask |= EPOLLIN.rawValue }
-        if connection.outputPending { mask |= EPOLLOUT.rawValue }
-        guard mask != connection.interest else { return }
-        connection.interest = mask
-        var event = epoll_event()
-        event.events = mask
-        event.data.u64 = UInt64(UInt32(bitPattern: connection.fd))
-        epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, &event)
+        var interest = SelectorInterest.peerHangup
+        if !connection.readPaused { interest.insert(.read) }
+        if connection.outputPending { interest.insert(.write) }
+        guard interest != connection.interest else { return }
+        connection.interest = interest
+        selector.modify(connection.fd, interest)
     }
 
     private func connection(_ fd: Int32) -> Connection? {
@@ -220,12 +210,12 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             case .outOfDescriptors:
                 // The level-triggered listener stays readable while a connection waits, so the waiting client must
                 // be taken off the queue: the reserve descriptor lets the loop accept it, answer 503 and close.
-                // Without a reserve the listener leaves epoll until a descriptor is freed. Either way, no spin.
+                // Without a reserve the listener leaves the selector until a descriptor is freed. Either way, no spin.
                 guard reserveFD >= 0 else {
                     pauseListening()
                     return
                 }
-                Glibc.close(reserveFD)
+                Socket.close(reserveFD)
                 let result = Socket.accept(listenFD)
                 if case .accepted(let fd, _) = result {
                     refuse(fd, reason: "server is out of file descriptors; retry shortly")
@@ -251,8 +241,8 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         while connections.count <= Int(fd) { connections.append(nil) }
         connections[Int(fd)] = connection
         openConnections.add(1, ordering: .relaxed)
-        connection.interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
-        register(fd, events: connection.interest)
+        connection.interest = [.read, .peerHangup]
+        selector.add(fd, connection.interest)
     }
 
     /// Answers a connection the server will not serve with 503 and closes it. Whatever the client already sent is
@@ -264,23 +254,23 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
                 .utf8
         )
         bytes += response.body
-        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        shutdown(fd, Int32(SHUT_WR))
-        _ = readBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        Glibc.close(fd)
+        _ = bytes.withUnsafeBytes { Socket.send(fd, $0) }
+        _ = Socket.shutdownWrite(fd)
+        _ = readBuffer.withUnsafeMutableBytes { Socket.receive(fd, into: $0) }
+        Socket.close(fd)
     }
 
     // MARK: - Events
 
-    private func handle(_ events: UInt32, on connection: Connection) {
-        if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
+    private func handle(_ event: SelectorEvent, on connection: Connection) {
+        if event.failed {
             close(connection, clientGone: true)
             return
         }
-        if events & EPOLLOUT.rawValue != 0 {
+        if event.writable {
             guard flush(connection) else { return }
         }
-        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 {
+        if event.readable || event.peerHangup {
             readAvailable(connection)
         }
     }
@@ -291,9 +281,9 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             return
         }
         let limit = configuration.limits.maxHeadBytes + configuration.limits.maxBodyBytes + 64 * 1024
-        while true {
-            let count = readBuffer.withUnsafeMutableBytes { Glibc.read(connection.fd, $0.baseAddress, $0.count) }
-            if count > 0 {
+        reading: while true {
+            switch readBuffer.withUnsafeMutableBytes({ Socket.receive(connection.fd, into: $0) }) {
+            case .done(let count):
                 connection.input.append(contentsOf: readBuffer[0..<count])
                 connection.lastActivity = monotonicNanoseconds()
                 if connection.input.count > limit {
@@ -302,13 +292,10 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
                     break
                 }
                 if count < readBuffer.count { break }
-            } else if count == 0 {
-                // Peer closed. A client that disconnects mid-request or mid-stream has gone away.
-                close(connection, clientGone: true)
-                return
-            } else {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { break }
+            case .wouldBlock:
+                break reading
+            case .closed:
+                // Peer closed (or the socket failed). A client that disconnects mid-request or mid-stream has gone.
                 close(connection, clientGone: true)
                 return
             }
@@ -485,23 +472,17 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     @discardableResult
     private func flush(_ connection: Connection) -> Bool {
         while connection.outputPending {
-            let written = connection.output.withUnsafeBytes { buffer in
-                Glibc.send(
-                    connection.fd,
-                    buffer.baseAddress! + connection.outputOffset,
-                    buffer.count - connection.outputOffset,
-                    Int32(MSG_NOSIGNAL)
-                )
+            let result = connection.output.withUnsafeBytes {
+                Socket.send(connection.fd, UnsafeRawBufferPointer(rebasing: $0[connection.outputOffset...]))
             }
-            if written > 0 {
+            switch result {
+            case .done(let written):
                 connection.outputOffset += written
                 connection.lastWriteProgress = monotonicNanoseconds()
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+            case .wouldBlock:
                 updateInterest(connection)
                 return true
-            } else {
+            case .closed:
                 close(connection, clientGone: true)
                 return false
             }
@@ -530,8 +511,8 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     private func close(_ connection: Connection, clientGone: Bool) {
         guard connection.isOpen else { return }
         connection.isOpen = false
-        epoll_ctl(epollFD, EPOLL_CTL_DEL, connection.fd, nil)
-        Glibc.close(connection.fd)
+        selector.remove(connection.fd)
+        Socket.close(connection.fd)
         if connections.indices.contains(Int(connection.fd)), connections[Int(connection.fd)] === connection {
             connections[Int(connection.fd)] = nil
         }
@@ -551,7 +532,7 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     /// shut (the client sees the end of the response), what the client still sends is read and dropped, and the
     /// socket closes at the client's EOF — or after `lingerTimeout` / `lingerBytes`, whichever comes first.
     private func linger(_ connection: Connection) {
-        guard shutdown(connection.fd, Int32(SHUT_WR)) == 0 else {
+        guard Socket.shutdownWrite(connection.fd) else {
             close(connection, clientGone: false)
             return
         }
@@ -568,17 +549,17 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     private func discardInput(_ connection: Connection) {
         guard case .lingering(let until, var budget) = connection.state else { return }
         while budget > 0 {
-            let count = readBuffer.withUnsafeMutableBytes { Glibc.read(connection.fd, $0.baseAddress, $0.count) }
-            if count > 0 {
+            switch readBuffer.withUnsafeMutableBytes({ Socket.receive(connection.fd, into: $0) }) {
+            case .done(let count):
                 budget -= count
                 continue
-            }
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+            case .wouldBlock:
                 connection.state = .lingering(until: until, budget: budget)
                 return
+            case .closed:
+                break  // EOF or error: the client has what it will read
             }
-            break  // EOF or error: the client has what it will read
+            break
         }
         close(connection, clientGone: false)
     }
@@ -666,7 +647,7 @@ final class Connection {
     var output: [UInt8] = []
     var outputOffset = 0
     var afterFlush: AfterFlush?
-    var interest: UInt32 = 0
+    var interest: SelectorInterest = []
     var readPaused = false
     var isOpen = true
     var headStartedAt: UInt64?
