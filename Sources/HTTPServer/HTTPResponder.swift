@@ -91,13 +91,7 @@ package final class HTTPResponder: Sendable {
             return state.extraHeaders
         }
         guard let extra else { return }
-        var bytes = Self.head(status: response.status, headers: response.headers, extra: extra, keepAlive: keepAlive) {
-            headers in
-            if !(100..<200).contains(response.status) && response.status != 204 && response.status != 304 {
-                headers.set("Content-Length", String(response.body.count))
-            }
-        }
-        if !headRequest { bytes.append(contentsOf: response.body) }
+        let bytes = HTTPResponseEncoder.encode(response, extra: extra, keepAlive: keepAlive, includeBody: !headRequest)
         sink.enqueue(.respond(ref, bytes, keepAlive: keepAlive))
         complete()
     }
@@ -124,10 +118,8 @@ package final class HTTPResponder: Sendable {
         }
         guard let extra else { return nil }
         let chunked = !http10
-        let head = Self.head(status: status, headers: headers, extra: extra, keepAlive: chunked && requestKeepAlive) {
-            headers in
-            if chunked { headers.set("Transfer-Encoding", "chunked") }
-        }
+        let head = HTTPResponseEncoder.streamHead(
+            status: status, headers: headers, extra: extra, chunked: chunked, keepAlive: chunked && requestKeepAlive)
         let stream = HTTPStream(responder: self, chunked: chunked, keepAlive: chunked && requestKeepAlive)
         sink.enqueue(.beginStream(ref, head, heartbeat: heartbeat.map { stream.frame($0) }, chunked: chunked))
         return stream
@@ -175,24 +167,6 @@ package final class HTTPResponder: Sendable {
         let (status, fields) = state.withLock { ($0.status, $0.logFields) }
         onComplete(status, fields)
     }
-
-    private static func head(
-        status: Int,
-        headers: HTTPHeaders,
-        extra: HTTPHeaders,
-        keepAlive: Bool,
-        adjust: (inout HTTPHeaders) -> Void
-    ) -> [UInt8] {
-        var headers = headers
-        for field in extra where !headers.contains(field.name) { headers.add(field.name, field.value) }
-        adjust(&headers)
-        headers.remove("Connection")
-        if !keepAlive { headers.add("Connection", "close") }
-        var text = "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n"
-        for field in headers { text += "\(field.name): \(field.value)\r\n" }
-        text += "\r\n"
-        return Array(text.utf8)
-    }
 }
 
 /// An open streaming response. Writes are ordered and never block the caller; a slow reader is disconnected once
@@ -216,20 +190,13 @@ package final class HTTPStream: Sendable {
     }
 
     /// Ends the stream; the connection is then reused for further requests when possible.
-    package func finish() { responder.finishStream(chunked ? Array("0\r\n\r\n".utf8) : [], keepAlive: keepAlive) }
+    package func finish() { responder.finishStream(chunked ? HTTPResponseEncoder.lastChunk : [], keepAlive: keepAlive) }
 
     package var isClosed: Bool { responder.isClientGone }
 
     package func onClientGone(_ handler: @escaping @Sendable () -> Void) { responder.onClientGone(handler) }
 
-    fileprivate func frame(_ bytes: [UInt8]) -> [UInt8] {
-        guard chunked else { return bytes }
-        var framed = Array(String(bytes.count, radix: 16).utf8)
-        framed.append(contentsOf: [0x0D, 0x0A])
-        framed.append(contentsOf: bytes)
-        framed.append(contentsOf: [0x0D, 0x0A])
-        return framed
-    }
+    fileprivate func frame(_ bytes: [UInt8]) -> [UInt8] { chunked ? HTTPResponseEncoder.chunk(bytes) : bytes }
 }
 
 /// Where responders send their commands: the event loop (or a test double).
