@@ -59,6 +59,11 @@ let package = Package(
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "Codecs"], swiftSettings: strict),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "JSONRPC", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "TransportsTests",
+            dependencies: ["Transports", "HTTPServer", "MCP", "JSONRPC", "Tenancy", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "JSONRPC", "Codecs"], swiftSettings: strict),
         .testTarget(
             name: "NudjToolsTests",

@@ -3,13 +3,13 @@ import Log
 import Synchronization
 
 /// Identifies a connection across threads; the generation stops a stale command from reaching a reused fd.
-struct ConnectionRef: Sendable, Hashable {
+package struct ConnectionRef: Sendable, Hashable {
     var fd: Int32
     var generation: UInt64
 }
 
 /// Work handed from handler threads to the event loop. Bytes are fully serialised before they are queued.
-enum LoopCommand: Sendable {
+package enum LoopCommand: Sendable {
     /// A complete response; afterwards the connection is kept or closed.
     case respond(ConnectionRef, [UInt8], keepAlive: Bool)
     /// A streaming response's head; the connection stays open, with optional periodic heartbeat bytes.
@@ -59,6 +59,20 @@ package final class HTTPResponder: Sendable {
         headRequest = request.method == "HEAD"
         http10 = request.version == "HTTP/1.0"
         self.onComplete = onComplete
+    }
+
+    /// A responder whose commands go to `sink` rather than to a connection: the seam through which in-process
+    /// tests drive a handler (every byte still comes from `HTTPResponseEncoder`). Calling `clientDisconnected()`
+    /// plays the client going away.
+    package convenience init(for request: HTTPRequest, sink: any LoopCommandSink) {
+        let keepAlive =
+            !request.headers.listContains("Connection", token: "close")
+            && (request.version == "HTTP/1.1" || request.headers.listContains("Connection", token: "keep-alive"))
+        let head = HTTPRequestHead(
+            method: request.method, target: request.target, version: request.version, headers: request.headers,
+            framing: request.body.isEmpty ? .none : .length(request.body.count), keepAlive: keepAlive,
+            expectsContinue: false)
+        self.init(ref: ConnectionRef(fd: -1, generation: 0), sink: sink, request: head) { _, _ in }
     }
 
     /// Whether the client disconnected before the response finished.
@@ -144,7 +158,7 @@ package final class HTTPResponder: Sendable {
     }
 
     /// Called by the event loop when the peer disconnects.
-    func clientDisconnected() {
+    package func clientDisconnected() {
         let (handlers, wasIncomplete) = state.withLock { state -> ([@Sendable () -> Void], Bool) in
             guard !state.clientGone else { return ([], false) }
             state.clientGone = true
@@ -200,6 +214,6 @@ package final class HTTPStream: Sendable {
 }
 
 /// Where responders send their commands: the event loop (or a test double).
-protocol LoopCommandSink: Sendable {
+package protocol LoopCommandSink: Sendable {
     func enqueue(_ command: LoopCommand)
 }
