@@ -74,6 +74,9 @@ package final class HTTPServer: Sendable {
         self.accessLogger = accessLogger
     }
 
+    /// Open connections, including idle keep-alive connections and streams.
+    package var connectionCount: Int { loop.connectionCount }
+
     /// Serves until `shutdown` completes: returns once the loop has stopped and every handler has finished, so none
     /// outlives the server. Calling it again, or after `shutdown`, returns when the server is stopped.
     package func run() async {
