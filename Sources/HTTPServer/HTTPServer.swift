@@ -79,6 +79,9 @@ package final class HTTPServer: Sendable {
 
     /// Serves until `shutdown` completes: returns once the loop has stopped and every handler has finished, so none
     /// outlives the server. Calling it again, or after `shutdown`, returns when the server is stopped.
+    ///
+    /// Serving begins before the first suspension: started with `addImmediateTask` (or `Task.immediate`), the loop
+    /// runs at once, even while every thread of the concurrency pool is busy.
     package func run() async {
         let start = phase.withLock { phase -> Bool in
             guard case .bound = phase else { return false }

@@ -68,8 +68,8 @@ enum ServeCommand {
         let grace = Duration.seconds(try options.int(.shutdownGrace, default: 5, range: 0...600))
 
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await httpServer.run() }
-            if let sandbox { group.addTask { await sandbox.run() } }
+            group.addImmediateTask { await httpServer.run() }
+            if let sandbox { group.addImmediateTask { await sandbox.run() } }
             group.addTask { await MemoryTuning.releaseAfterBursts(runtime.client.limiter) }
             // Often enough that a session on probation outlives its timeout by at most half of it.
             let sweepInterval = min(.seconds(30), mcp.sessionProbationIdleTimeout / 2)

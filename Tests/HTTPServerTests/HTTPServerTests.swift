@@ -53,7 +53,7 @@ private func withServer(
     let handler = EchoHandler()
     let server = try HTTPServer(configuration: configuration, handler: handler, logger: .disabled)
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await server.run() }
+        group.addImmediateTask { await server.run() }
         do {
             try await body(server.port, handler)
         } catch {
