@@ -267,6 +267,41 @@ struct HTTPServerTests {
     }
 }
 
+@Suite("HTTP server lifecycle")
+struct HTTPServerLifecycleTests {
+    @Test("init binds the port but nothing is served until run(); then clients are answered")
+    func servesOnlyInRun() async throws {
+        let server = try HTTPServer(configuration: HTTPServerConfiguration(), handler: EchoHandler(), logger: .disabled)
+        let port = server.port
+        let early = try await offPool { () -> Bool in
+            let client = try RawHTTPClient(port: port, timeout: 1)
+            try client.send(RawHTTPClient.request("GET", "/early"))
+            return (try? client.readResponse()) != nil
+        }
+        #expect(!early, "answered before run()")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addImmediateTask { await server.run() }
+            let text = try await offPool {
+                let client = try RawHTTPClient(port: port)
+                try client.send(RawHTTPClient.request("GET", "/late"))
+                return try client.readResponse().text
+            }
+            #expect(text == "GET /late 0 ")
+            await server.shutdown(grace: .seconds(1))
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("a server shut down before it ever ran releases its port, and run() then returns at once")
+    func shutdownBeforeRun() async throws {
+        let server = try HTTPServer(configuration: HTTPServerConfiguration(), handler: EchoHandler(), logger: .disabled)
+        let port = server.port
+        await server.shutdown(grace: .seconds(1))
+        await server.run()
+        #expect(throws: RawHTTPClient.Failure.self) { _ = try RawHTTPClient(port: port) }
+    }
+}
+
 @Suite("HTTP head parser")
 struct HTTPHeadParserTests {
     private func parse(_ text: String) throws -> HTTPHeadParser.Outcome {
