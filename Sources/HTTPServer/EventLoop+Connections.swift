@@ -81,7 +81,7 @@ extension EventLoop {
         }
         connection.responder = responder
         updateInterest(connection)
-        if !dispatch(request, responder) {
+        if !startHandler(request, responder) {
             responder.respond(configuration.errorBody(503, "server is shutting down"))
         }
     }

@@ -39,7 +39,8 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     var generation: UInt64 = 0
     var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var lastSweep: UInt64 = 0
-    var dispatch: Dispatch = { _, _ in false }
+    /// Hands a request to its handler; `false` when the server no longer takes requests.
+    var startHandler: Dispatch = { _, _ in false }
     var accessLog: AccessLog = { _, _, _, _, _ in }
 
     init(listenFD: Int32, backend: EventBackend, configuration: HTTPServerConfiguration, logger: Logger) throws {
@@ -100,7 +101,7 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     // MARK: - Loop
 
     func run(dispatch: @escaping Dispatch, accessLog: @escaping AccessLog) {
-        self.dispatch = dispatch
+        startHandler = dispatch
         self.accessLog = accessLog
         loopThread.withLock { $0 = OSThread.current }
         var events = [SelectorEvent](repeating: SelectorEvent(), count: 512)

@@ -65,12 +65,10 @@ package final class HTTPResponder: Sendable {
     /// tests drive a handler (every byte still comes from `HTTPResponseEncoder`). Calling `clientDisconnected()`
     /// plays the client going away.
     package convenience init(for request: HTTPRequest, sink: any LoopCommandSink) {
-        let keepAlive =
-            !request.headers.listContains("Connection", token: "close")
-            && (request.version == "HTTP/1.1" || request.headers.listContains("Connection", token: "keep-alive"))
         let head = HTTPRequestHead(
             method: request.method, target: request.target, version: request.version, headers: request.headers,
-            framing: request.body.isEmpty ? .none : .length(request.body.count), keepAlive: keepAlive,
+            framing: request.body.isEmpty ? .none : .length(request.body.count),
+            keepAlive: HTTPHeadParser.keepAlive(version: request.version, headers: request.headers),
             expectsContinue: false)
         self.init(ref: ConnectionRef(fd: -1, generation: 0), sink: sink, request: head) { _, _ in }
     }
