@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import Log
 import Synchronization
 import TestSupport
@@ -409,7 +408,7 @@ struct HTTPServerDeliveryTests {
             let started = ContinuousClock.now
             while ContinuousClock.now - started < .milliseconds(1300) {
                 do { try client.send("x") } catch { return "send failed: \(error)" }
-                usleep(20_000)
+                Thread.sleep(forTimeInterval: 0.02)
             }
             let status = try client.readResponse().status
             return status == 408 ? "408" : "status \(status)"
