@@ -2,7 +2,8 @@ import Log
 import Platform
 import Synchronization
 
-/// Handles requests. Runs on the Swift concurrency pool, never on the event loop thread.
+/// Handles requests, each in a task of its own: a small request starts on the loop thread and runs there until its
+/// first suspension, so a handler must never block.
 package protocol HTTPHandler: Sendable {
     /// Must eventually `respond` or `startStream`; a handler that returns without doing either gets a 500.
     func handle(_ request: HTTPRequest, responder: HTTPResponder) async
@@ -27,7 +28,6 @@ package final class HTTPServer: Sendable {
     /// Fires once the loop thread has returned (or, if the server never ran, once shutdown released the socket).
     private let loopEnded = Latch()
     private let accessLogger: Logger?
-    private let logger: Logger
 
     private enum Phase {
         case bound
@@ -70,7 +70,6 @@ package final class HTTPServer: Sendable {
         self.port = port
         host = configuration.host
         self.handler = handler
-        self.logger = logger
         self.accessLogger = accessLogger
     }
 
