@@ -13,13 +13,15 @@ let package = Package(
         .executable(name: "nudj-mcp", targets: ["nudj-mcp"])
     ],
     targets: [
-        // System headers Glibc does not expose (epoll, eventfd, mallopt). Header-only, no code.
+        // Linux system headers Glibc does not expose (epoll, eventfd, mallopt). Header-only, no code.
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
-        .target(name: "Log", swiftSettings: strict),
+        // Every OS call the project makes (sockets, selectors, wake-ups, limits, signals, fd I/O, malloc tuning).
+        .target(name: "Platform", dependencies: ["CSystem"], swiftSettings: strict),
+        .target(name: "Log", dependencies: ["Platform"], swiftSettings: strict),
         .target(name: "Codecs", swiftSettings: strict),
         .target(name: "JSONRPC", swiftSettings: strict),
         .target(name: "MCP", dependencies: ["Codecs", "JSONRPC", "Log"], swiftSettings: strict),
-        .target(name: "HTTPServer", dependencies: ["CSystem", "Codecs", "Log"], swiftSettings: strict),
+        .target(name: "HTTPServer", dependencies: ["Platform", "Codecs", "Log"], swiftSettings: strict),
         .target(name: "Tenancy", dependencies: ["Codecs", "JSONRPC"], swiftSettings: strict),
         .target(name: "NudjClient", dependencies: ["Codecs", "JSONRPC", "Tenancy", "Log"], swiftSettings: strict),
         .target(
@@ -31,13 +33,13 @@ let package = Package(
         .target(name: "Sandbox", dependencies: ["HTTPServer", "JSONRPC", "Tenancy", "Log"], swiftSettings: strict),
         .target(
             name: "Transports",
-            dependencies: ["HTTPServer", "JSONRPC", "MCP", "Tenancy", "Log"],
+            dependencies: ["HTTPServer", "JSONRPC", "MCP", "Tenancy", "Log", "Platform"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "nudj-mcp",
             dependencies: [
-                "CSystem", "JSONRPC", "MCP", "HTTPServer", "Tenancy", "NudjClient", "NudjTools", "Sandbox",
+                "Platform", "JSONRPC", "MCP", "HTTPServer", "Tenancy", "NudjClient", "NudjTools", "Sandbox",
                 "Transports",
                 "Log",
             ],
@@ -56,7 +58,13 @@ let package = Package(
         ),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "Codecs"], swiftSettings: strict),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "JSONRPC", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "TransportsTests",
+            dependencies: ["Transports", "HTTPServer", "MCP", "JSONRPC", "Tenancy", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "JSONRPC", "Codecs"], swiftSettings: strict),
         .testTarget(
             name: "NudjToolsTests",

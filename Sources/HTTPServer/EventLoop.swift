@@ -1,51 +1,68 @@
-import CSystem
-import Glibc
 import Log
+import Platform
 import Synchronization
 
-/// One epoll loop on one thread serving every connection: idle keep-alive connections and open streams cost memory,
-/// not threads. Handlers run elsewhere (the Swift concurrency pool) and talk back through `enqueue`.
+/// One selector loop (epoll, or poll(2); see `EventBackend`) on one thread serving every connection: idle
+/// keep-alive connections and open streams cost memory, not threads. Handlers run elsewhere (the Swift concurrency
+/// pool) and talk back through `enqueue`.
 ///
-/// Thread confinement: everything except `inbox` is touched only on the loop thread; `inbox` is behind a Mutex.
+/// The loop does I/O only: what bytes mean is `HTTPConnectionMachine`'s business (see `EventLoop+Connections`);
+/// accepting, with its limits, is in `EventLoop+Accept`.
+///
+/// Thread confinement: everything except `inbox` and the atomics is touched only on the loop thread.
 final class EventLoop: LoopCommandSink, @unchecked Sendable {
     typealias Dispatch = @Sendable (HTTPRequest, HTTPResponder) -> Bool
+    typealias AccessLog =
+        @Sendable (
+            _ method: String, _ path: String, _ status: Int, _ nanoseconds: UInt64, _ fields: [(String, String)]
+        ) -> Void
 
-    private let configuration: HTTPServerConfiguration
-    private let logger: Logger
-    private let epollFD: Int32
-    private let wakeFD: Int32
-    private var listenFD: Int32
-    /// Whether the listener is out of epoll because the process ran out of descriptors (see `acceptConnections`).
-    private var listenerPaused = false
+    let configuration: HTTPServerConfiguration
+    let rules: HTTPConnectionMachine.Rules
+    let logger: Logger
+    let selector: any EventSelector
+    private let wakeUp: WakeUp
+    var listenFD: Int32
+    /// Whether the listener is out of the selector because the process ran out of descriptors (see `accept`).
+    var listenerPaused = false
     /// A descriptor held back so that, out of descriptors, the loop can still accept, answer 503 and close.
-    private var reserveFD: Int32 = -1
-    private var lastExhaustionWarning: UInt64 = 0
+    var reserveFD: Int32 = -1
+    var lastExhaustionWarning: UInt64 = 0
     private let inbox = Mutex<[LoopCommand]>([])
     private let running = Atomic<Bool>(true)
     private let draining = Atomic<Bool>(false)
-    private let openConnections = Atomic<Int>(0)
+    let openConnections = Atomic<Int>(0)
+    private let loopThread = Mutex<OSThread.Identity?>(nil)
 
     // Loop-thread state.
-    private var connections: [Connection?] = []
-    private var generation: UInt64 = 0
-    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    var connections: [Connection?] = []
+    var generation: UInt64 = 0
+    var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var lastSweep: UInt64 = 0
-    private var dispatch: Dispatch = { _, _ in false }
-    private var accessLog: @Sendable (String, String, Int, UInt64, [(String, String)]) -> Void = { _, _, _, _, _ in }
+    /// Hands a request to its handler; `false` when the server no longer takes requests.
+    var startHandler: Dispatch = { _, _ in false }
+    var accessLog: AccessLog = { _, _, _, _, _ in }
 
-    init(listenFD: Int32, configuration: HTTPServerConfiguration, logger: Logger) throws {
+    init(listenFD: Int32, backend: EventBackend, configuration: HTTPServerConfiguration, logger: Logger) throws {
         self.listenFD = listenFD
         self.configuration = configuration
+        rules = HTTPConnectionMachine.Rules(configuration)
         self.logger = logger
-        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
-        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
-        guard epollFD >= 0, wakeFD >= 0 else { throw Socket.Failure(call: "epoll_create1/eventfd", code: errno) }
-        register(listenFD, events: EPOLLIN.rawValue)
-        register(wakeFD, events: EPOLLIN.rawValue)
+        selector = try backend.makeSelector()
+        do {
+            wakeUp = try WakeUp()
+        } catch {
+            selector.close()
+            throw error
+        }
+        selector.add(listenFD, .read)
+        selector.add(wakeUp.fd, .read)
         reserveFD = Socket.openReserve()
     }
 
     var connectionCount: Int { openConnections.load(ordering: .relaxed) }
+
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
 
     // MARK: - Cross-thread entry points
 
@@ -56,65 +73,62 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         }
         // On the loop thread itself (a handler that answered before suspending) the loop drains the inbox before
         // it next sleeps (`run` polls without waiting while the inbox is non-empty); no wake-up needed.
-        if wasEmpty && !isLoopThread { wake() }
+        if wasEmpty && !isLoopThread { wakeUp.signal() }
     }
 
-    private let loopThread = Mutex<pthread_t?>(nil)
-
-    private var isLoopThread: Bool {
-        guard let thread = loopThread.withLock({ $0 }) else { return false }
-        return pthread_equal(thread, pthread_self()) != 0
-    }
-
-    private func wake() {
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
-    }
+    private var isLoopThread: Bool { loopThread.withLock { $0?.isCurrent ?? false } }
 
     /// Stops accepting and reading new requests; existing responses and streams continue.
     func beginDraining() {
         draining.store(true, ordering: .relaxed)
-        wake()
+        wakeUp.signal()
     }
 
     /// Ends the loop; every connection is closed (streams get their terminating chunk first, best effort).
     func stop() {
         running.store(false, ordering: .relaxed)
-        wake()
+        wakeUp.signal()
+    }
+
+    /// Releases the socket, the selector and the wake-up (at the end of `run`, or for a loop that never ran).
+    func discard() {
+        stopListening()
+        selector.close()
+        wakeUp.close()
+        if reserveFD >= 0 { Socket.close(reserveFD) }
     }
 
     // MARK: - Loop
 
-    func run(
-        dispatch: @escaping Dispatch,
-        accessLog: @escaping @Sendable (String, String, Int, UInt64, [(String, String)]) -> Void
-    ) {
-        self.dispatch = dispatch
+    func run(dispatch: @escaping Dispatch, accessLog: @escaping AccessLog) {
+        startHandler = dispatch
         self.accessLog = accessLog
-        loopThread.withLock { $0 = pthread_self() }
-        var events = [epoll_event](repeating: epoll_event(), count: 512)
+        loopThread.withLock { $0 = OSThread.current }
+        var events = [SelectorEvent](repeating: SelectorEvent(), count: 512)
         var wasDraining = false
         while running.load(ordering: .relaxed) {
             // A reply enqueued on this thread (a pipelined request answered during the last drain) skipped the
             // wake-up: poll without sleeping until the inbox is empty, or it would wait for the timeout.
             let timeout: Int32 = inbox.withLock { $0.isEmpty } ? 250 : 0
-            let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
-            if count < 0 && errno != EINTR { logger.error("epoll_wait failed", [("errno", String(errno))]) }
-            for index in 0..<max(0, Int(count)) {
+            var count = 0
+            do {
+                count = try selector.wait(timeoutMilliseconds: timeout, into: &events)
+            } catch {
+                logger.error("selector wait failed", [("error", error.description)])
+            }
+            for index in 0..<count {
                 let event = events[index]
-                let fd = Int32(truncatingIfNeeded: event.data.u64)
-                if fd == listenFD {
+                if event.fd == listenFD {
                     acceptConnections()
-                } else if fd == wakeFD {
-                    var value: UInt64 = 0
-                    _ = read(wakeFD, &value, 8)
+                } else if event.fd == wakeUp.fd {
+                    wakeUp.drain()
                     processInbox()
-                } else if let connection = connection(fd) {
-                    handle(event.events, on: connection)
+                } else if let connection = connection(event.fd) {
+                    handle(event, on: connection)
                 }
             }
             if inbox.withLock({ !$0.isEmpty }) { processInbox() }
-            if !wasDraining && draining.load(ordering: .relaxed) {
+            if !wasDraining && isDraining {
                 wasDraining = true
                 stopListening()
                 closeIdleConnections()
@@ -127,306 +141,22 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         }
         processInbox()
         for case let connection? in connections {
-            if connection.isStreaming && connection.chunkedStream {
-                connection.output.append(contentsOf: Array("0\r\n\r\n".utf8))
+            if connection.machine.isStreaming && connection.machine.chunkedStream {
+                connection.output.append(contentsOf: HTTPResponseEncoder.lastChunk)
             }
             _ = flush(connection)
             close(connection, clientGone: true)
         }
-        stopListening()
-        Glibc.close(epollFD)
-        Glibc.close(wakeFD)
-        if reserveFD >= 0 { Glibc.close(reserveFD) }
+        discard()
     }
 
-    private func stopListening() {
-        guard listenFD >= 0 else { return }
-        if !listenerPaused { epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil) }
-        Glibc.close(listenFD)
-        listenFD = -1
-    }
-
-    /// Out of descriptors and no reserve to shed with: a level-triggered listener with a pending connection would
-    /// wake epoll forever, so it leaves epoll until a descriptor may be free again (a connection closed, or the
-    /// next sweep).
-    private func pauseListening() {
-        guard listenFD >= 0, !listenerPaused else { return }
-        epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
-        listenerPaused = true
-        warnOutOfDescriptors()
-    }
-
-    /// At most one warning per 10 s: exhaustion comes in floods.
-    private func warnOutOfDescriptors() {
-        let now = monotonicNanoseconds()
-        guard lastExhaustionWarning == 0 || now &- lastExhaustionWarning > 10_000_000_000 else { return }
-        lastExhaustionWarning = now
-        logger.warning(
-            "out of file descriptors: new connections get 503 until connections close",
-            [("connections", String(connectionCount)), ("paused", String(listenerPaused))])
-    }
-
-    private func resumeListening() {
-        if reserveFD < 0 { reserveFD = Socket.openReserve() }
-        guard listenFD >= 0, listenerPaused else { return }
-        listenerPaused = false
-        register(listenFD, events: EPOLLIN.rawValue)
-    }
-
-    private func register(_ fd: Int32, events: UInt32) {
-        var event = epoll_event()
-        event.events = events
-        event.data.u64 = UInt64(UInt32(bitPattern: fd))
-        epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
-    }
-
-    private func updateInterest(_ connection: Connection) {
-        var mask = EPOLLRDHUP.rawValue
-        if !connection.readPaused { mask |= EPOLLIN.rawValue }
-        if connection.outputPending { mask |= EPOLLOUT.rawValue }
-        guard mask != connection.interest else { return }
-        connection.interest = mask
-        var event = epoll_event()
-        event.events = mask
-        event.data.u64 = UInt64(UInt32(bitPattern: connection.fd))
-        epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, &event)
-    }
-
-    private func connection(_ fd: Int32) -> Connection? {
+    func connection(_ fd: Int32) -> Connection? {
         Int(fd) < connections.count ? connections[Int(fd)] : nil
     }
 
     private func connection(_ ref: ConnectionRef) -> Connection? {
         guard let connection = connection(ref.fd), connection.generation == ref.generation else { return nil }
         return connection
-    }
-
-    // MARK: - Accept
-
-    private func acceptConnections() {
-        for _ in 0..<256 {
-            guard listenFD >= 0, !listenerPaused else { return }
-            switch Socket.accept(listenFD) {
-            case .accepted(let fd, let remote):
-                if connectionCount >= configuration.maxConnections {
-                    refuse(fd, reason: "server is at its connection limit; retry shortly")
-                    logger.warning(
-                        "connection refused: limit reached", [("limit", String(configuration.maxConnections))])
-                    continue
-                }
-                adopt(fd, remote: remote)
-            case .nonePending:
-                return
-            case .outOfDescriptors:
-                // The level-triggered listener stays readable while a connection waits, so the waiting client must
-                // be taken off the queue: the reserve descriptor lets the loop accept it, answer 503 and close.
-                // Without a reserve the listener leaves epoll until a descriptor is freed. Either way, no spin.
-                guard reserveFD >= 0 else {
-                    pauseListening()
-                    return
-                }
-                Glibc.close(reserveFD)
-                let result = Socket.accept(listenFD)
-                if case .accepted(let fd, _) = result {
-                    refuse(fd, reason: "server is out of file descriptors; retry shortly")
-                }
-                reserveFD = Socket.openReserve()
-                warnOutOfDescriptors()
-                guard reserveFD >= 0, case .accepted = result else {
-                    if case .nonePending = result { return }
-                    pauseListening()
-                    return
-                }
-            case .transientFailure:
-                continue
-            case .failed:
-                return
-            }
-        }
-    }
-
-    private func adopt(_ fd: Int32, remote: String) {
-        generation &+= 1
-        let connection = Connection(fd: fd, generation: generation, remote: remote, now: monotonicNanoseconds())
-        while connections.count <= Int(fd) { connections.append(nil) }
-        connections[Int(fd)] = connection
-        openConnections.add(1, ordering: .relaxed)
-        connection.interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
-        register(fd, events: connection.interest)
-    }
-
-    /// Answers a connection the server will not serve with 503 and closes it. Whatever the client already sent is
-    /// read first, so the close does not turn into a reset that destroys the answer in flight.
-    private func refuse(_ fd: Int32, reason: String) {
-        let response = configuration.errorBody(503, reason)
-        var bytes = Array(
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: \(response.body.count)\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-                .utf8
-        )
-        bytes += response.body
-        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        shutdown(fd, Int32(SHUT_WR))
-        _ = readBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        Glibc.close(fd)
-    }
-
-    // MARK: - Events
-
-    private func handle(_ events: UInt32, on connection: Connection) {
-        if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
-            close(connection, clientGone: true)
-            return
-        }
-        if events & EPOLLOUT.rawValue != 0 {
-            guard flush(connection) else { return }
-        }
-        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 {
-            readAvailable(connection)
-        }
-    }
-
-    private func readAvailable(_ connection: Connection) {
-        if case .lingering = connection.state {
-            discardInput(connection)
-            return
-        }
-        let limit = configuration.limits.maxHeadBytes + configuration.limits.maxBodyBytes + 64 * 1024
-        while true {
-            let count = readBuffer.withUnsafeMutableBytes { Glibc.read(connection.fd, $0.baseAddress, $0.count) }
-            if count > 0 {
-                connection.input.append(contentsOf: readBuffer[0..<count])
-                connection.lastActivity = monotonicNanoseconds()
-                if connection.input.count > limit {
-                    // Buffered far ahead of what the current request needs: stop reading until it is consumed.
-                    connection.readPaused = true
-                    break
-                }
-                if count < readBuffer.count { break }
-            } else if count == 0 {
-                // Peer closed. A client that disconnects mid-request or mid-stream has gone away.
-                close(connection, clientGone: true)
-                return
-            } else {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { break }
-                close(connection, clientGone: true)
-                return
-            }
-        }
-        processInput(connection)
-        if connection.isOpen { updateInterest(connection) }
-    }
-
-    /// Parses as many requests as the buffered bytes complete, dispatching one at a time (pipelined requests wait
-    /// for the previous response, as HTTP/1.1 requires).
-    private func processInput(_ connection: Connection) {
-        while connection.isOpen {
-            switch connection.state {
-            case .awaitingResponse, .streaming, .lingering, .closing:
-                return
-            case .head:
-                guard !connection.input.isEmpty else {
-                    connection.headStartedAt = nil
-                    return
-                }
-                if connection.headStartedAt == nil { connection.headStartedAt = monotonicNanoseconds() }
-                let outcome: HTTPHeadParser.Outcome
-                do {
-                    outcome = try connection.input.withUnsafeBufferPointer {
-                        buffer throws(HTTPParseError) -> HTTPHeadParser.Outcome in
-                        try HTTPHeadParser.parse(buffer, limits: configuration.limits)
-                    }
-                } catch {
-                    fail(connection, error)
-                    return
-                }
-                guard case .head(let head, let consumed) = outcome else { return }
-                connection.input.removeFirst(consumed)
-                connection.headStartedAt = nil
-                if draining.load(ordering: .relaxed) {
-                    fail(connection, HTTPParseError(503, "server is shutting down"))
-                    return
-                }
-                switch head.framing {
-                case .none:
-                    dispatch(head, body: [], on: connection)
-                case .length(let length):
-                    if head.expectsContinue { write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), to: connection) }
-                    connection.state = .body(head, .length(length), startedAt: monotonicNanoseconds())
-                case .chunked:
-                    if head.expectsContinue { write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8), to: connection) }
-                    let decoder = ChunkedDecoder(maxBodyBytes: configuration.limits.maxBodyBytes)
-                    connection.state = .body(head, .chunked(decoder), startedAt: monotonicNanoseconds())
-                }
-            case .body(let head, .length(let length), _):
-                guard connection.input.count >= length else { return }
-                let body = Array(connection.input[0..<length])
-                connection.input.removeFirst(length)
-                dispatch(head, body: body, on: connection)
-            case .body(let head, .chunked(var decoder), let startedAt):
-                let consumed: Int
-                do {
-                    consumed = try connection.input.withUnsafeBufferPointer { buffer throws(HTTPParseError) -> Int in
-                        try decoder.feed(buffer)
-                    }
-                } catch {
-                    fail(connection, error)
-                    return
-                }
-                connection.input.removeFirst(consumed)
-                if decoder.isComplete {
-                    dispatch(head, body: decoder.body, on: connection)
-                } else {
-                    connection.state = .body(head, .chunked(decoder), startedAt: startedAt)
-                    return
-                }
-            }
-        }
-    }
-
-    private func dispatch(_ head: HTTPRequestHead, body: [UInt8], on connection: Connection) {
-        let request = HTTPRequest(
-            method: head.method,
-            target: head.target,
-            headers: head.headers,
-            body: body,
-            version: head.version,
-            remoteAddress: connection.remote
-        )
-        let started = monotonicNanoseconds()
-        let method = head.method
-        let path = request.path
-        let accessLog = accessLog
-        let responder = HTTPResponder(
-            ref: ConnectionRef(fd: connection.fd, generation: connection.generation),
-            sink: self,
-            request: head
-        ) { status, fields in
-            accessLog(method, path, status, monotonicNanoseconds() &- started, fields)
-        }
-        connection.state = .awaitingResponse(responder)
-        if connection.readPaused {
-            connection.readPaused = false
-            updateInterest(connection)
-        }
-        if !dispatch(request, responder) {
-            responder.respond(configuration.errorBody(503, "server is shutting down"))
-        }
-    }
-
-    /// Answers a request the server refuses itself, then closes (the rest of the stream cannot be trusted).
-    private func fail(_ connection: Connection, _ error: HTTPParseError) {
-        logger.info(
-            "request refused",
-            [("status", String(error.status)), ("reason", error.message), ("remote", connection.remote)])
-        let response = configuration.errorBody(error.status, error.message)
-        var text = "HTTP/1.1 \(error.status) \(HTTPResponse.reasonPhrase(error.status))\r\n"
-        for field in response.headers { text += "\(field.name): \(field.value)\r\n" }
-        text += "Content-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
-        connection.state = .closing
-        connection.readPaused = true
-        write(Array(text.utf8) + response.body, to: connection, then: .close)
-        accessLog("-", "-", error.status, 0, [("reason", error.message)])
     }
 
     // MARK: - Commands from handlers
@@ -441,250 +171,61 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             switch command {
             case .respond(let ref, let bytes, let keepAlive):
                 guard let connection = connection(ref) else { continue }
-                let reuse = keepAlive && !draining.load(ordering: .relaxed)
-                write(bytes, to: connection, then: reuse ? .keepAlive : .close)
+                connection.machine.responseQueued(keepAlive: keepAlive && !isDraining)
+                write(bytes, to: connection)
             case .beginStream(let ref, let head, let heartbeat, let chunked):
-                guard let connection = connection(ref), case .awaitingResponse(let responder) = connection.state else {
-                    continue
-                }
-                connection.state = .streaming(responder)
-                connection.heartbeat = heartbeat
-                connection.chunkedStream = chunked
-                connection.lastStreamWrite = monotonicNanoseconds()
+                guard let connection = connection(ref),
+                    connection.machine.streamStarted(
+                        heartbeat: heartbeat, chunked: chunked, now: monotonicNanoseconds())
+                else { continue }
                 write(head, to: connection)
             case .streamData(let ref, let bytes):
-                guard let connection = connection(ref), connection.isStreaming else { continue }
+                guard let connection = connection(ref), connection.machine.isStreaming else { continue }
                 if connection.output.count - connection.outputOffset > configuration.maxPendingStreamBytes {
                     logger.warning("stream reader stalled; disconnecting", [("remote", connection.remote)])
                     close(connection, clientGone: true)
                     continue
                 }
-                connection.lastStreamWrite = monotonicNanoseconds()
+                connection.machine.streamWritten(now: monotonicNanoseconds())
                 write(bytes, to: connection)
             case .endStream(let ref, let trailer, let keepAlive):
-                guard let connection = connection(ref), connection.isStreaming else { continue }
-                connection.heartbeat = nil
-                let reuse = keepAlive && !draining.load(ordering: .relaxed)
-                write(trailer, to: connection, then: reuse ? .keepAlive : .close)
+                guard let connection = connection(ref), connection.machine.isStreaming else { continue }
+                connection.machine.streamEnded(keepAlive: keepAlive && !isDraining)
+                write(trailer, to: connection)
             case .abort(let ref):
                 if let connection = connection(ref) { close(connection, clientGone: true) }
             }
         }
     }
 
-    // MARK: - Writing
-
-    private func write(_ bytes: [UInt8], to connection: Connection, then completion: Connection.AfterFlush? = nil) {
-        guard connection.isOpen else { return }
-        connection.output.append(contentsOf: bytes)
-        if let completion { connection.afterFlush = completion }
-        if flush(connection) { updateInterest(connection) }
-    }
-
-    /// Writes pending output; returns `false` if the connection was closed in the process.
-    @discardableResult
-    private func flush(_ connection: Connection) -> Bool {
-        while connection.outputPending {
-            let written = connection.output.withUnsafeBytes { buffer in
-                Glibc.send(
-                    connection.fd,
-                    buffer.baseAddress! + connection.outputOffset,
-                    buffer.count - connection.outputOffset,
-                    Int32(MSG_NOSIGNAL)
-                )
-            }
-            if written > 0 {
-                connection.outputOffset += written
-                connection.lastWriteProgress = monotonicNanoseconds()
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                updateInterest(connection)
-                return true
-            } else {
-                close(connection, clientGone: true)
-                return false
-            }
-        }
-        connection.output.removeAll(keepingCapacity: connection.output.capacity <= 64 * 1024)
-        connection.outputOffset = 0
-        guard let next = connection.afterFlush else { return true }
-        connection.afterFlush = nil
-        switch next {
-        case .close:
-            linger(connection)
-            return false
-        case .keepAlive:
-            connection.state = .head
-            connection.heartbeat = nil
-            connection.lastActivity = monotonicNanoseconds()
-            if connection.input.capacity > 64 * 1024 && connection.input.isEmpty { connection.input = [] }
-            processInput(connection)
-            if connection.isOpen { updateInterest(connection) }
-            return connection.isOpen
-        }
-    }
-
-    // MARK: - Closing and timers
-
-    private func close(_ connection: Connection, clientGone: Bool) {
-        guard connection.isOpen else { return }
-        connection.isOpen = false
-        epoll_ctl(epollFD, EPOLL_CTL_DEL, connection.fd, nil)
-        Glibc.close(connection.fd)
-        if connections.indices.contains(Int(connection.fd)), connections[Int(connection.fd)] === connection {
-            connections[Int(connection.fd)] = nil
-        }
-        openConnections.subtract(1, ordering: .relaxed)
-        if listenerPaused { resumeListening() }
-        switch connection.state {
-        case .awaitingResponse(let responder), .streaming(let responder):
-            if clientGone { responder.clientDisconnected() }
-        default:
-            break
-        }
-        connection.state = .closing
-    }
-
-    /// Closes after a response without destroying it: closing a socket with unread input (a body the server
-    /// refused, pipelined requests) sends a reset that can overtake the response in flight. So the write side is
-    /// shut (the client sees the end of the response), what the client still sends is read and dropped, and the
-    /// socket closes at the client's EOF — or after `lingerTimeout` / `lingerBytes`, whichever comes first.
-    private func linger(_ connection: Connection) {
-        guard shutdown(connection.fd, Int32(SHUT_WR)) == 0 else {
-            close(connection, clientGone: false)
-            return
-        }
-        connection.state = .lingering(until: monotonicNanoseconds() &+ Self.lingerTimeout, budget: Self.lingerBytes)
-        connection.input = []
-        connection.readPaused = false
-        updateInterest(connection)
-        discardInput(connection)
-    }
-
-    private static let lingerTimeout: UInt64 = 2_000_000_000
-    private static let lingerBytes = 1024 * 1024
-
-    private func discardInput(_ connection: Connection) {
-        guard case .lingering(let until, var budget) = connection.state else { return }
-        while budget > 0 {
-            let count = readBuffer.withUnsafeMutableBytes { Glibc.read(connection.fd, $0.baseAddress, $0.count) }
-            if count > 0 {
-                budget -= count
-                continue
-            }
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                connection.state = .lingering(until: until, budget: budget)
-                return
-            }
-            break  // EOF or error: the client has what it will read
-        }
-        close(connection, clientGone: false)
-    }
+    // MARK: - Timers
 
     private func closeIdleConnections() {
-        for case let connection? in connections {
-            if case .head = connection.state, connection.input.isEmpty, !connection.outputPending {
-                close(connection, clientGone: false)
-            }
+        for case let connection? in connections where connection.machine.isIdle && !connection.outputPending {
+            close(connection, clientGone: false)
         }
     }
 
     private func sweep(now: UInt64) {
         // Descriptors may also have been freed outside the loop (upstream sockets, log files): try again.
         if listenerPaused || reserveFD < 0 { resumeListening() }
-        let head = configuration.headTimeout.nanoseconds
-        let body = configuration.bodyTimeout.nanoseconds
-        let idle = configuration.idleTimeout.nanoseconds
         let writeStall = configuration.writeTimeout.nanoseconds
-        let heartbeat = configuration.heartbeatInterval.nanoseconds
         for case let connection? in connections {
             if connection.outputPending && now &- connection.lastWriteProgress > writeStall {
                 logger.info("dropping connection: write stalled", [("remote", connection.remote)])
                 close(connection, clientGone: true)
                 continue
             }
-            switch connection.state {
-            case .head:
-                if let started = connection.headStartedAt, now &- started > head {
-                    fail(
-                        connection, HTTPParseError(408, "request head not received within \(configuration.headTimeout)")
-                    )
-                } else if connection.headStartedAt == nil, !connection.outputPending,
-                    now &- connection.lastActivity > idle
-                {
-                    close(connection, clientGone: false)
-                }
-            case .body(_, _, let startedAt):
-                if now &- startedAt > body {
-                    fail(
-                        connection, HTTPParseError(408, "request body not received within \(configuration.bodyTimeout)")
-                    )
-                }
-            case .streaming:
-                if let bytes = connection.heartbeat, now &- connection.lastStreamWrite >= heartbeat {
-                    connection.lastStreamWrite = now
-                    write(bytes, to: connection)
-                }
-            case .lingering(let until, _):
-                if now > until { close(connection, clientGone: false) }
-            case .awaitingResponse, .closing:
+            switch connection.machine.tick(now: now, outputPending: connection.outputPending) {
+            case .none:
                 break
+            case .reject(let error, let response):
+                refuseRequest(on: connection, error, response: response)
+            case .send(let bytes):
+                write(bytes, to: connection)
+            case .close:
+                close(connection, clientGone: false)
             }
         }
     }
-}
-
-/// One client connection; confined to the loop thread.
-final class Connection {
-    enum BodyProgress {
-        case length(Int)
-        case chunked(ChunkedDecoder)
-    }
-
-    enum State {
-        case head
-        case body(HTTPRequestHead, BodyProgress, startedAt: UInt64)
-        case awaitingResponse(HTTPResponder)
-        case streaming(HTTPResponder)
-        /// The response is sent and the write side shut; input is dropped until the client's EOF or the deadline.
-        case lingering(until: UInt64, budget: Int)
-        case closing
-    }
-
-    enum AfterFlush {
-        case keepAlive
-        case close
-    }
-
-    let fd: Int32
-    let generation: UInt64
-    let remote: String
-    var state = State.head
-    var input: [UInt8] = []
-    var output: [UInt8] = []
-    var outputOffset = 0
-    var afterFlush: AfterFlush?
-    var interest: UInt32 = 0
-    var readPaused = false
-    var isOpen = true
-    var headStartedAt: UInt64?
-    var lastActivity: UInt64
-    var lastWriteProgress: UInt64
-    var lastStreamWrite: UInt64 = 0
-    var heartbeat: [UInt8]?
-    var chunkedStream = true
-
-    init(fd: Int32, generation: UInt64, remote: String, now: UInt64) {
-        self.fd = fd
-        self.generation = generation
-        self.remote = remote
-        lastActivity = now
-        lastWriteProgress = now
-    }
-
-    var outputPending: Bool { outputOffset < output.count }
-
-    var isStreaming: Bool { if case .streaming = state { true } else { false } }
 }

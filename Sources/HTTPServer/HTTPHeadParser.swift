@@ -86,12 +86,7 @@ package enum HTTPHeadParser {
         if version == "HTTP/1.1" && headers.values("Host").count != 1 {
             throw HTTPParseError(400, "HTTP/1.1 requests need exactly one Host header")
         }
-        let keepAlive: Bool
-        if headers.listContains("Connection", token: "close") {
-            keepAlive = false
-        } else {
-            keepAlive = version == "HTTP/1.1" || headers.listContains("Connection", token: "keep-alive")
-        }
+        let keepAlive = Self.keepAlive(version: version, headers: headers)
         let expectsContinue =
             headers["Expect"].map { $0.trimmingSpaces().equalsIgnoringASCIICase("100-continue") } ?? false
         let head = HTTPRequestHead(
@@ -104,6 +99,13 @@ package enum HTTPHeadParser {
             expectsContinue: expectsContinue
         )
         return .head(head, consumed: end.consumed)
+    }
+
+    /// Whether the client lets the connection be reused: HTTP/1.1 unless `Connection: close`, HTTP/1.0 only with
+    /// `Connection: keep-alive`.
+    package static func keepAlive(version: String, headers: HTTPHeaders) -> Bool {
+        if headers.listContains("Connection", token: "close") { return false }
+        return version == "HTTP/1.1" || headers.listContains("Connection", token: "keep-alive")
     }
 
     private static func firstLineEnd(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {

@@ -3,13 +3,13 @@ import Log
 import Synchronization
 
 /// Identifies a connection across threads; the generation stops a stale command from reaching a reused fd.
-struct ConnectionRef: Sendable, Hashable {
+package struct ConnectionRef: Sendable, Hashable {
     var fd: Int32
     var generation: UInt64
 }
 
 /// Work handed from handler threads to the event loop. Bytes are fully serialised before they are queued.
-enum LoopCommand: Sendable {
+package enum LoopCommand: Sendable {
     /// A complete response; afterwards the connection is kept or closed.
     case respond(ConnectionRef, [UInt8], keepAlive: Bool)
     /// A streaming response's head; the connection stays open, with optional periodic heartbeat bytes.
@@ -64,6 +64,18 @@ package final class HTTPResponder: Sendable {
     /// The status answered (or the stream opened with); 0 while nothing has been sent.
     package var status: Int { state.withLock { $0.status } }
 
+    /// A responder whose commands go to `sink` rather than to a connection: the seam through which in-process
+    /// tests drive a handler (every byte still comes from `HTTPResponseEncoder`). Calling `clientDisconnected()`
+    /// plays the client going away.
+    package convenience init(for request: HTTPRequest, sink: any LoopCommandSink) {
+        let head = HTTPRequestHead(
+            method: request.method, target: request.target, version: request.version, headers: request.headers,
+            framing: request.body.isEmpty ? .none : .length(request.body.count),
+            keepAlive: HTTPHeadParser.keepAlive(version: request.version, headers: request.headers),
+            expectsContinue: false)
+        self.init(ref: ConnectionRef(fd: -1, generation: 0), sink: sink, request: head) { _, _ in }
+    }
+
     /// Whether the client disconnected before the response finished.
     package var isClientGone: Bool { state.withLock { $0.clientGone } }
 
@@ -94,13 +106,7 @@ package final class HTTPResponder: Sendable {
             return state.extraHeaders
         }
         guard let extra else { return }
-        var bytes = Self.head(status: response.status, headers: response.headers, extra: extra, keepAlive: keepAlive) {
-            headers in
-            if !(100..<200).contains(response.status) && response.status != 204 && response.status != 304 {
-                headers.set("Content-Length", String(response.body.count))
-            }
-        }
-        if !headRequest { bytes.append(contentsOf: response.body) }
+        let bytes = HTTPResponseEncoder.encode(response, extra: extra, keepAlive: keepAlive, includeBody: !headRequest)
         sink.enqueue(.respond(ref, bytes, keepAlive: keepAlive))
         complete()
     }
@@ -127,10 +133,8 @@ package final class HTTPResponder: Sendable {
         }
         guard let extra else { return nil }
         let chunked = !http10
-        let head = Self.head(status: status, headers: headers, extra: extra, keepAlive: chunked && requestKeepAlive) {
-            headers in
-            if chunked { headers.set("Transfer-Encoding", "chunked") }
-        }
+        let head = HTTPResponseEncoder.streamHead(
+            status: status, headers: headers, extra: extra, chunked: chunked, keepAlive: chunked && requestKeepAlive)
         let stream = HTTPStream(responder: self, chunked: chunked, keepAlive: chunked && requestKeepAlive)
         sink.enqueue(.beginStream(ref, head, heartbeat: heartbeat.map { stream.frame($0) }, chunked: chunked))
         return stream
@@ -155,7 +159,7 @@ package final class HTTPResponder: Sendable {
     }
 
     /// Called by the event loop when the peer disconnects.
-    func clientDisconnected() {
+    package func clientDisconnected() {
         let (handlers, wasIncomplete) = state.withLock { state -> ([@Sendable () -> Void], Bool) in
             guard !state.clientGone else { return ([], false) }
             state.clientGone = true
@@ -177,24 +181,6 @@ package final class HTTPResponder: Sendable {
     private func complete() {
         let (status, fields) = state.withLock { ($0.status, $0.logFields) }
         onComplete(status, fields)
-    }
-
-    private static func head(
-        status: Int,
-        headers: HTTPHeaders,
-        extra: HTTPHeaders,
-        keepAlive: Bool,
-        adjust: (inout HTTPHeaders) -> Void
-    ) -> [UInt8] {
-        var headers = headers
-        for field in extra where !headers.contains(field.name) { headers.add(field.name, field.value) }
-        adjust(&headers)
-        headers.remove("Connection")
-        if !keepAlive { headers.add("Connection", "close") }
-        var text = "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n"
-        for field in headers { text += "\(field.name): \(field.value)\r\n" }
-        text += "\r\n"
-        return Array(text.utf8)
     }
 }
 
@@ -219,23 +205,16 @@ package final class HTTPStream: Sendable {
     }
 
     /// Ends the stream; the connection is then reused for further requests when possible.
-    package func finish() { responder.finishStream(chunked ? Array("0\r\n\r\n".utf8) : [], keepAlive: keepAlive) }
+    package func finish() { responder.finishStream(chunked ? HTTPResponseEncoder.lastChunk : [], keepAlive: keepAlive) }
 
     package var isClosed: Bool { responder.isClientGone }
 
     package func onClientGone(_ handler: @escaping @Sendable () -> Void) { responder.onClientGone(handler) }
 
-    fileprivate func frame(_ bytes: [UInt8]) -> [UInt8] {
-        guard chunked else { return bytes }
-        var framed = Array(String(bytes.count, radix: 16).utf8)
-        framed.append(contentsOf: [0x0D, 0x0A])
-        framed.append(contentsOf: bytes)
-        framed.append(contentsOf: [0x0D, 0x0A])
-        return framed
-    }
+    fileprivate func frame(_ bytes: [UInt8]) -> [UInt8] { chunked ? HTTPResponseEncoder.chunk(bytes) : bytes }
 }
 
 /// Where responders send their commands: the event loop (or a test double).
-protocol LoopCommandSink: Sendable {
+package protocol LoopCommandSink: Sendable {
     func enqueue(_ command: LoopCommand)
 }

@@ -1,17 +1,20 @@
-import Glibc
 import Log
+import Platform
 import Synchronization
 
-/// Handles requests. Runs on the Swift concurrency pool, never on the event loop thread.
+/// Handles requests, each in a task of its own: a small request starts on the loop thread and runs there until its
+/// first suspension, so a handler must never block.
 package protocol HTTPHandler: Sendable {
     /// Must eventually `respond` or `startStream`; a handler that returns without doing either gets a 500.
     func handle(_ request: HTTPRequest, responder: HTTPResponder) async
 }
 
-/// An HTTP/1.1 server: one epoll loop thread for I/O; each request's handler is a task the server tracks until it
-/// ends, and `run()` returns only after the last one.
+/// An HTTP/1.1 server: one selector loop thread for I/O; each request's handler is a task the server tracks until
+/// it ends.
 ///
-/// It knows nothing of MCP or Nudj: the MCP transports and the sandbox are both handlers on top of it.
+/// `init` binds the port (so it is known at once); `run()` serves, and returns after `shutdown` once the loop has
+/// stopped and the last handler has finished. It knows nothing of MCP or Nudj: the MCP transports and the sandbox
+/// are both handlers on top of it.
 package final class HTTPServer: Sendable {
     /// The bound port (useful when the configuration asked for port 0).
     package let port: Int
@@ -19,13 +22,23 @@ package final class HTTPServer: Sendable {
     /// The connection cap in force: the configured one, lowered to fit the open-file limit (see `OpenFileLimit`).
     package let maxConnections: Int
     private let loop: EventLoop
-    private let thread: LoopThread
     private let handler: any HTTPHandler
     private let handlers = HandlerTracker()
-    private let stopped = Atomic<Bool>(false)
-    private let logger: Logger
+    private let phase = Mutex(Phase.bound)
+    /// Fires once the loop thread has returned (or, if the server never ran, once shutdown released the socket).
+    private let loopEnded = Latch()
+    private let accessLogger: Logger?
 
-    /// Binds the listening socket and starts the event loop.
+    private enum Phase {
+        case bound
+        case running
+        case stopped
+    }
+
+    /// Binds the listening socket. Nothing is served until `run()`.
+    ///
+    /// - Throws: `SystemError` if the address cannot be bound, `EventBackend.UnknownName` for a bad
+    ///   `NUDJ_EVENT_BACKEND`.
     package init(
         configuration: HTTPServerConfiguration,
         handler: any HTTPHandler,
@@ -33,11 +46,12 @@ package final class HTTPServer: Sendable {
         accessLogger: Logger? = nil
     ) throws {
         var configuration = configuration
+        let backend = try configuration.eventBackend ?? EventBackend.fromEnvironment()
         let fileLimit = OpenFileLimit.current
         let cap = OpenFileLimit.connectionCap(requested: configuration.maxConnections, limit: fileLimit)
         let fields = [
             ("maxConnections", String(cap)), ("requested", String(configuration.maxConnections)),
-            ("openFileLimit", String(fileLimit)),
+            ("openFileLimit", String(fileLimit)), ("eventBackend", backend.rawValue),
         ]
         if cap < configuration.maxConnections {
             logger.warning("connection cap lowered to fit the open-file limit (raise it with ulimit -n)", fields)
@@ -47,37 +61,96 @@ package final class HTTPServer: Sendable {
         configuration.maxConnections = cap
         maxConnections = cap
         let (fd, port) = try Socket.listen(host: configuration.host, port: configuration.port)
-        let loop = try EventLoop(listenFD: fd, configuration: configuration, logger: logger)
+        do {
+            loop = try EventLoop(listenFD: fd, backend: backend, configuration: configuration, logger: logger)
+        } catch {
+            Socket.close(fd)
+            throw error
+        }
         self.port = port
         host = configuration.host
-        self.loop = loop
         self.handler = handler
-        self.logger = logger
-        let access = accessLogger
+        self.accessLogger = accessLogger
+    }
+
+    /// Open connections, including idle keep-alive connections and streams.
+    package var connectionCount: Int { loop.connectionCount }
+
+    /// Serves until `shutdown` completes: returns once the loop has stopped and every handler has finished, so none
+    /// outlives the server. Calling it again, or after `shutdown`, returns when the server is stopped.
+    ///
+    /// Serving begins before the first suspension: started with `addImmediateTask` (or `Task.immediate`), the loop
+    /// runs at once, even while every thread of the concurrency pool is busy.
+    package func run() async {
+        let start = phase.withLock { phase -> Bool in
+            guard case .bound = phase else { return false }
+            phase = .running
+            return true
+        }
+        if start {
+            let loop = loop
+            let loopEnded = loopEnded
+            let dispatch = makeDispatch()
+            let accessLog = makeAccessLog()
+            OSThread.start {
+                loop.run(dispatch: dispatch, accessLog: accessLog)
+                loopEnded.fire()
+            }
+        }
+        await loopEnded.wait()
+        await handlers.waitUntilIdle()
+    }
+
+    /// Stops accepting, lets in-flight handlers finish within `grace`, then closes every connection (open streams
+    /// included) and stops the loop. Returns once the loop has stopped; `run()` returns once the last handler has
+    /// unwound.
+    package func shutdown(grace: Duration) async {
+        let previous = phase.withLock { phase -> Phase in
+            defer { phase = .stopped }
+            return phase
+        }
+        switch previous {
+        case .stopped:
+            await loopEnded.wait()
+        case .bound:
+            handlers.stopAccepting()
+            loop.discard()
+            loopEnded.fire()
+        case .running:
+            loop.beginDraining()
+            handlers.stopAccepting()
+            await handlers.waitUntilIdle(timeout: grace)
+            loop.stop()
+            await loopEnded.wait()
+        }
+    }
+
+    private func makeDispatch() -> EventLoop.Dispatch {
         let tracker = handlers
-        thread = LoopThread(name: "http-loop") {
-            loop.run(
-                dispatch: { request, responder in
-                    guard tracker.enter() else { return false }
-                    // Small requests start on the loop thread and run until their first suspension: one thread
-                    // hop fewer per request. Large bodies go to the pool so parsing them never stalls the loop.
-                    if request.body.count <= 64 * 1024 {
-                        Task.immediate { await Self.serve(request, responder, handler, tracker) }
-                    } else {
-                        Task { await Self.serve(request, responder, handler, tracker) }
-                    }
-                    return true
-                },
-                accessLog: { method, path, status, nanos, fields in
-                    guard let access, access.isEnabled(.info) else { return }
-                    var metadata = [
-                        ("method", method), ("path", path), ("status", String(status)),
-                        ("ms", String(Double(nanos / 10_000) / 100)),
-                    ]
-                    metadata += fields
-                    access.info("request", metadata)
-                }
-            )
+        let handler = handler
+        return { request, responder in
+            guard tracker.enter() else { return false }
+            // Small requests start on the loop thread and run until their first suspension: one thread hop fewer
+            // per request. Large bodies go to the pool so parsing them never stalls the loop.
+            if request.body.count <= 64 * 1024 {
+                Task.immediate { await Self.serve(request, responder, handler, tracker) }
+            } else {
+                Task { await Self.serve(request, responder, handler, tracker) }
+            }
+            return true
+        }
+    }
+
+    private func makeAccessLog() -> EventLoop.AccessLog {
+        let access = accessLogger
+        return { method, path, status, nanos, fields in
+            guard let access, access.isEnabled(.info) else { return }
+            var metadata = [
+                ("method", method), ("path", path), ("status", String(status)),
+                ("ms", String(Double(nanos / 10_000) / 100)),
+            ]
+            metadata += fields
+            access.info("request", metadata)
         }
     }
 
@@ -88,110 +161,4 @@ package final class HTTPServer: Sendable {
         responder.respond(HTTPResponse.text(500, "handler produced no response"))  // no-op if answered
         tracker.leave()
     }
-
-    /// Open connections, including idle keep-alive connections and streams.
-    package var connectionCount: Int { loop.connectionCount }
-
-    /// Serves until `shutdown` completes: returns once every handler has finished, so none outlives the server.
-    package func run() async { await handlers.waitUntilStopped() }
-
-    /// Stops accepting, lets in-flight handlers finish within `grace`, then closes every connection (open streams
-    /// included) and stops the loop. `run()` returns once the last handler has unwound.
-    package func shutdown(grace: Duration) async {
-        guard !stopped.exchange(true, ordering: .relaxed) else { return }
-        loop.beginDraining()
-        handlers.stopAccepting()
-        _ = await handlers.waitUntilIdle(timeout: grace)
-        loop.stop()
-        thread.join()
-        handlers.markStopped()
-    }
-}
-
-/// Counts handler tasks so shutdown can wait for them: every task the server starts is tracked until it ends.
-final class HandlerTracker: Sendable {
-    private struct State {
-        var active = 0
-        var accepting = true
-        var stopped = false
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
-        var stopWaiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    func enter() -> Bool {
-        state.withLock { state in
-            guard state.accepting else { return false }
-            state.active += 1
-            return true
-        }
-    }
-
-    func leave() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.active -= 1
-            guard state.active == 0 else { return [] }
-            defer { state.idleWaiters.removeAll() }
-            return state.idleWaiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func stopAccepting() { state.withLock { $0.accepting = false } }
-
-    /// Waits until no handler runs, or `timeout`; returns whether it became idle.
-    func waitUntilIdle(timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if state.withLock({ $0.active == 0 }) { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return state.withLock { $0.active == 0 }
-    }
-
-    func markStopped() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.stopped = true
-            defer { state.stopWaiters.removeAll() }
-            return state.stopWaiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    /// Suspends until the server has stopped and its last handler has finished.
-    func waitUntilStopped() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLock { state -> Bool in
-                if state.stopped { return true }
-                state.stopWaiters.append(continuation)
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
-        while state.withLock({ $0.active > 0 }) { try? await Task.sleep(for: .milliseconds(5)) }
-    }
-}
-
-/// A joinable OS thread for the event loop (the loop blocks in epoll_wait, so it must not occupy a pool thread).
-private final class LoopThread: @unchecked Sendable {
-    private var handle = pthread_t()
-
-    init(name: String, body: @escaping @Sendable () -> Void) {
-        final class Box {
-            let body: @Sendable () -> Void
-            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-        }
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let result = pthread_create(
-            &handle, nil,
-            { argument in
-                let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
-                box.body()
-                return nil
-            }, box)
-        precondition(result == 0, "pthread_create failed: \(result)")
-    }
-
-    func join() { pthread_join(handle, nil) }
 }

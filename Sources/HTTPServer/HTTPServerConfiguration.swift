@@ -1,3 +1,5 @@
+import Platform
+
 /// Everything the HTTP server bounds: sizes, counts and times, each with a clear answer when exceeded.
 package struct HTTPServerConfiguration: Sendable {
     package var host = "127.0.0.1"
@@ -18,6 +20,8 @@ package struct HTTPServerConfiguration: Sendable {
     package var heartbeatInterval: Duration = .seconds(15)
     /// Unsent bytes a stream may accumulate before its reader is considered stalled and disconnected.
     package var maxPendingStreamBytes = 8 * 1024 * 1024
+    /// The readiness mechanism; `nil`: `NUDJ_EVENT_BACKEND` (`epoll` / `poll`) when set, else the platform default.
+    package var eventBackend: EventBackend?
     /// Renders the body of errors the server produces itself (400, 408, 413, 431, 503…).
     package var errorBody: @Sendable (_ status: Int, _ message: String) -> HTTPResponse = { status, message in
         var body = "{\"error\":{\"status\":\(status),\"message\":\""
@@ -33,11 +37,4 @@ package struct HTTPServerConfiguration: Sendable {
     }
 
     package init() {}
-}
-
-extension Duration {
-    var nanoseconds: UInt64 {
-        let (seconds, attoseconds) = components
-        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
-    }
 }

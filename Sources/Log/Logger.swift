@@ -1,9 +1,6 @@
 import Dispatch
+import Platform
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Severity, using the RFC 5424 names MCP's logging also uses.
 package enum LogLevel: Int, Sendable, Comparable, CaseIterable {
@@ -180,7 +177,7 @@ package final class StderrJSONLogSink: LogSink {
 
     private static let flushedAtExit = Mutex<[StderrJSONLogSink]>([])
     private static let registerExitFlush: Void = {
-        atexit {
+        ProcessExit.atExit {
             for sink in StderrJSONLogSink.flushedAtExit.withLock({ $0 }) { sink.flush(timeout: 1) }
         }
     }()
@@ -201,33 +198,18 @@ package final class StderrJSONLogSink: LogSink {
 
     private static func writeAll(_ line: String) {
         var line = line
-        line.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        line.withUTF8 { _ = FileDescriptor.writeAll(2, UnsafeRawBufferPointer($0)) }
     }
 
     /// RFC 3339 UTC with milliseconds, computed without Foundation to keep the hot path light.
     private static func timestamp() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        var seconds = time_t(spec.tv_sec)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
+        let now = UTCTime.now()
         func pad(_ value: Int32, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
-        let millis = Int32(spec.tv_nsec / 1_000_000)
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(millis, 3))Z"
+        return "\(pad(now.year, 4))-\(pad(now.month, 2))-\(pad(now.day, 2))T"
+            + "\(pad(now.hour, 2)):\(pad(now.minute, 2)):\(pad(now.second, 2)).\(pad(now.millisecond, 3))Z"
     }
 
     private static func appendQuoted(_ string: String, to line: inout String) {

@@ -1,5 +1,5 @@
 import Dispatch
-import Glibc
+import Platform
 import Synchronization
 
 /// A one-shot event that can be awaited: "stop now" (SIGTERM/SIGINT, end of input, a test), observed by transports.
@@ -45,10 +45,10 @@ package final class ShutdownSignal: Sendable {
 
     /// Routes SIGTERM and SIGINT to this signal and ignores SIGPIPE (a closed peer is handled where it is written).
     package func installProcessHandlers() {
-        signal(SIGPIPE, SIG_IGN)
+        ProcessSignals.ignoreBrokenPipe()
         var installed: [any DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT] {
-            signal(number, SIG_IGN)
+        for number in ProcessSignals.termination {
+            ProcessSignals.ignore(number)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [weak self] in self?.fire() }
             source.resume()

@@ -1,8 +1,8 @@
 import Foundation
-import Glibc
 import JSONRPC
 import Log
 import MCP
+import Platform
 import Synchronization
 
 /// MCP over stdio: newline-delimited JSON-RPC on stdin/stdout, one process serving one organisation.
@@ -135,7 +135,7 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
                     condition.broadcast()
                 }
                 if !ok {
-                    logger.notice("stdout closed; dropping further output", [("errno", String(errno))])
+                    logger.notice("stdout closed; dropping further output", [("errno", String(lastErrno))])
                     return
                 }
             }
@@ -143,16 +143,7 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
     }
 
     private func writeAll(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += written
-        }
-        return true
+        bytes.withUnsafeBytes { FileDescriptor.writeAll(fd, $0) }
     }
 
     private func locked<T>(_ body: () -> T) -> T {
@@ -173,8 +164,7 @@ private struct BlockingReader: Sendable {
             var framer = LineFramer(maxLineBytes: maxLineBytes)
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
             reading: while true {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
+                let count = buffer.withUnsafeMutableBytes { FileDescriptor.read(fd, into: $0) }
                 guard count > 0 else { break }
                 let frames = buffer.withUnsafeBytes { framer.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
                 for frame in frames where !onFrame(frame) { break reading }

@@ -28,7 +28,7 @@ enum DoctorCommand {
             let tenant = inProcess.tenant(runtime)
             let credential = try? tenant.get().credential
             report = await withTaskGroup(of: Void.self) { group in
-                group.addTask { await sandbox.run() }
+                group.addImmediateTask { await sandbox.run() }
                 var doctor = Doctor(runtime: runtime, tools: tools)
                 let report = await doctor.examine(
                     tenant, credential: credential, domainInput: try? tenant.get().domain.headerValue)

@@ -1,9 +1,6 @@
 import Foundation
 import NudjClient
-
-#if canImport(CSystem)
-import CSystem
-#endif
+import Platform
 
 /// glibc gives threads that contend for malloc their own arenas, up to eight per core. nudj-mcp's work hops between
 /// dispatch and URLSession threads, so memory freed on one thread is fragmented across many arenas: in the soak
@@ -11,10 +8,8 @@ import CSystem
 /// core, at the same throughput. An explicit `MALLOC_ARENA_MAX` from the environment wins.
 enum MemoryTuning {
     static func apply(environment: [String: String]) {
-        #if canImport(CSystem)
         guard environment["MALLOC_ARENA_MAX"] == nil else { return }
-        _ = mallopt(M_ARENA_MAX, Int32(max(2, ProcessInfo.processInfo.activeProcessorCount)))
-        #endif
+        Allocator.limitArenas(to: max(2, ProcessInfo.processInfo.activeProcessorCount))
     }
 
     /// Gives memory freed after a burst of upstream calls back to the system, once the burst is over.
@@ -23,15 +18,13 @@ enum MemoryTuning {
     /// `malloc_trim` returns them. It runs only when calls finished since the last check and none is on the wire
     /// now, so a steadily busy or an idle process never pays for it.
     static func releaseAfterBursts(_ limiter: UpstreamLimiter, every interval: Duration = .seconds(1)) async {
-        #if canImport(CSystem)
         var trimmedAt = limiter.activity.finished
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             let (active, finished) = limiter.activity
             guard active == 0, finished != trimmedAt else { continue }
             trimmedAt = finished
-            _ = malloc_trim(0)
+            Allocator.releaseFreeMemory()
         }
-        #endif
     }
 }

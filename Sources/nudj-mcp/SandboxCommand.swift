@@ -24,7 +24,7 @@ enum SandboxCommand {
             "Use with: nudj-mcp stdio --allow-insecure-localhost --api-domain \(sandbox.apiDomain(sandbox.organisations[0].subdomain)) --token <admin token>\n"
         FileHandle.standardError.write(Data(summary.utf8))
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await sandbox.run() }
+            group.addImmediateTask { await sandbox.run() }
             await stop.wait()
             await sandbox.shutdown(grace: .seconds(2))
         }

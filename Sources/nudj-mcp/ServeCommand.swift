@@ -87,8 +87,8 @@ enum ServeCommand {
         let drainDelay = Duration.seconds(try options.int(.drainDelay, default: 0, range: 0...600))
 
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await httpServer.run() }
-            if let sandbox { group.addTask { await sandbox.run() } }
+            group.addImmediateTask { await httpServer.run() }
+            if let sandbox { group.addImmediateTask { await sandbox.run() } }
             group.addTask { await MemoryTuning.releaseAfterBursts(runtime.client.limiter) }
             // Often enough that a session on probation outlives its timeout by at most half of it.
             let sweepInterval = min(.seconds(30), mcp.sessionProbationIdleTimeout / 2)

@@ -48,7 +48,7 @@ enum StdioCommand {
         logStart(tenant, logger: logger)
         let stdio = try transport(server, runtime.provider(for: tenant))
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await sandbox.run() }
+            group.addImmediateTask { await sandbox.run() }
             group.addTask { await MemoryTuning.releaseAfterBursts(runtime.client.limiter) }
             await stdio.run(stop: stop)
             await sandbox.shutdown(grace: .seconds(1))

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Platform
 
 // nudj-mcp: an MCP server for the Nudj community-gamification platform.
 // Commands: stdio (default), serve, sandbox, tools, doctor, version, help.

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import Log
 import Synchronization
 import TestSupport
@@ -53,7 +52,7 @@ private func withServer(
     let handler = EchoHandler()
     let server = try HTTPServer(configuration: configuration, handler: handler, logger: .disabled)
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await server.run() }
+        group.addImmediateTask { await server.run() }
         do {
             try await body(server.port, handler)
         } catch {
@@ -267,6 +266,41 @@ struct HTTPServerTests {
     }
 }
 
+@Suite("HTTP server lifecycle")
+struct HTTPServerLifecycleTests {
+    @Test("init binds the port but nothing is served until run(); then clients are answered")
+    func servesOnlyInRun() async throws {
+        let server = try HTTPServer(configuration: HTTPServerConfiguration(), handler: EchoHandler(), logger: .disabled)
+        let port = server.port
+        let early = try await offPool { () -> Bool in
+            let client = try RawHTTPClient(port: port, timeout: 1)
+            try client.send(RawHTTPClient.request("GET", "/early"))
+            return (try? client.readResponse()) != nil
+        }
+        #expect(!early, "answered before run()")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addImmediateTask { await server.run() }
+            let text = try await offPool {
+                let client = try RawHTTPClient(port: port)
+                try client.send(RawHTTPClient.request("GET", "/late"))
+                return try client.readResponse().text
+            }
+            #expect(text == "GET /late 0 ")
+            await server.shutdown(grace: .seconds(1))
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("a server shut down before it ever ran releases its port, and run() then returns at once")
+    func shutdownBeforeRun() async throws {
+        let server = try HTTPServer(configuration: HTTPServerConfiguration(), handler: EchoHandler(), logger: .disabled)
+        let port = server.port
+        await server.shutdown(grace: .seconds(1))
+        await server.run()
+        #expect(throws: RawHTTPClient.Failure.self) { _ = try RawHTTPClient(port: port) }
+    }
+}
+
 @Suite("HTTP head parser")
 struct HTTPHeadParserTests {
     private func parse(_ text: String) throws -> HTTPHeadParser.Outcome {
@@ -374,7 +408,7 @@ struct HTTPServerDeliveryTests {
             let started = ContinuousClock.now
             while ContinuousClock.now - started < .milliseconds(1300) {
                 do { try client.send("x") } catch { return "send failed: \(error)" }
-                usleep(20_000)
+                Thread.sleep(forTimeInterval: 0.02)
             }
             let status = try client.readResponse().status
             return status == 408 ? "408" : "status \(status)"

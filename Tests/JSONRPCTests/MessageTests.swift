@@ -62,6 +62,29 @@ struct MessageTests {
 
 @Suite("Line framing")
 struct LineFramerTests {
+    @Test("newlines are found at every position within and across 8-byte words, in chunks of every size")
+    func newlineAtEveryOffset() {
+        // Lines of 0…19 bytes ('a'…), so newlines fall at every offset of the word-at-a-time search.
+        var text: [UInt8] = []
+        var expected: [LineFramer.Frame] = []
+        for length in 0..<20 {
+            let line = [UInt8](repeating: UInt8(ascii: "a") + UInt8(length), count: length)
+            text += line + [0x0A]
+            expected.append(.line(line))
+        }
+        for chunkSize in 1...24 {
+            var framer = LineFramer(maxLineBytes: 64)
+            var frames: [LineFramer.Frame] = []
+            var start = 0
+            while start < text.count {
+                let end = min(text.count, start + chunkSize)
+                frames += framer.append(Array(text[start..<end]))
+                start = end
+            }
+            #expect(frames == expected, "chunks of \(chunkSize)")
+        }
+    }
+
     @Test("the same bytes framed at once, one by one, or split anywhere give the same frames")
     func dripFeed() {
         let input = Array("{\"a\":1}\n\r\n{\"b\":2}\r\nlast".utf8)

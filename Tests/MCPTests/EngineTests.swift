@@ -1,8 +1,9 @@
-import Glibc
 import JSONRPC
 import Log
 import Synchronization
 import Testing
+
+import class Foundation.Thread
 
 @testable import MCP
 
@@ -308,7 +309,7 @@ struct ChannelSessionTests {
                 return .result(.int(1), JSONObject())
             },
             deliver: { _ in
-                usleep(200_000)  // a slow stdout
+                Thread.sleep(forTimeInterval: 0.2)  // a slow stdout
                 written.withLock { $0 = true }
             })
         #expect(await inflight.drain(grace: .seconds(5)) == 0)

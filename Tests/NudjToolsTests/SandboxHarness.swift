@@ -23,7 +23,7 @@ struct SandboxHarness: Sendable {
         let sandbox = try Sandbox(configuration: configuration, logger: .disabled)
         let harness = SandboxHarness(sandbox: sandbox, catalogue: try Catalogue.embedded())
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await sandbox.run() }
+            group.addImmediateTask { await sandbox.run() }
             do {
                 try await body(harness)
             } catch {

@@ -15,7 +15,7 @@ struct SandboxTests {
     ) async throws {
         let sandbox = try Sandbox(configuration: configuration, logger: .disabled)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await sandbox.run() }
+            group.addImmediateTask { await sandbox.run() }
             do { try await body(sandbox) } catch {
                 await sandbox.shutdown(grace: .milliseconds(100))
                 throw error

@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A dedicated OS thread, for work that blocks in a system call (an event loop waiting for readiness) and so
+/// must not occupy a thread of the concurrency pool. Detached: whoever needs its end is told by `body` itself.
+package enum OSThread {
+    package static func start(_ body: @escaping @Sendable () -> Void) {
+        final class Box {
+            let body: @Sendable () -> Void
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        }
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        #if os(Linux)
+        var handle = pthread_t()
+        #else
+        var handle: pthread_t?
+        #endif
+        let result = pthread_create(
+            &handle, nil,
+            { argument in
+                Unmanaged<Box>.fromOpaque(unwrap(argument)).takeRetainedValue().body()
+                return nil
+            }, box)
+        precondition(result == 0, "pthread_create failed: \(result)")
+        #if os(Linux)
+        pthread_detach(handle)
+        #else
+        if let handle { pthread_detach(handle) }
+        #endif
+    }
+
+    /// The calling thread, comparable with `isCurrent`.
+    package static var current: Identity { Identity(thread: pthread_self()) }
+
+    package struct Identity: @unchecked Sendable {
+        fileprivate let thread: pthread_t
+        package var isCurrent: Bool { pthread_equal(thread, pthread_self()) != 0 }
+    }
+}
+
+/// The thread argument is optional on Linux and not on macOS; this accepts both.
+private func unwrap(_ pointer: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer { pointer! }
