@@ -94,7 +94,8 @@ struct MCPHTTPHandlerTests {
         #expect(stream.header("Content-Type")?.hasPrefix("text/event-stream") == true)
         #expect(stream.header("Transfer-Encoding") == "chunked")
         let first = String(decoding: try #require(await stream.nextChunk()), as: UTF8.self)
-        #expect(first.hasPrefix("event: endpoint\ndata: /messages?sessionId="))
+        // The replica that holds the stream is in the path, so a load balancer can route the POSTs back to it.
+        #expect(first.hasPrefix("event: endpoint\ndata: /messages/local?sessionId="), "\(first)")
         stream.disconnect()
     }
 
