@@ -12,7 +12,7 @@ for target in "${targets[@]}"; do
     jsonrpc) sources=(Sources/JSONRPC/*.swift) ;;
     http) sources=(Sources/HTTPServer/HTTPHeadParser.swift Sources/HTTPServer/HTTPHeaders.swift) ;;
     tenancy) sources=(Sources/Tenancy/*.swift Sources/JSONRPC/*.swift Sources/Codecs/*.swift) ;;
-    schema) sources=(Sources/NudjTools/SchemaValidator.swift Sources/JSONRPC/*.swift) ;;
+    schema) sources=(Sources/NudjTools/{ValidationIssue,CompiledSchema,CompiledSchema+Validation,SendableRegex}.swift Sources/JSONRPC/*.swift) ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
   esac
   work=$(mktemp -d)
