@@ -27,8 +27,14 @@ private final class EchoHandler: HTTPHandler {
             stream.write(Array("data: two\n\n".utf8))
             if request.query("end") == "1" { stream.finish() }
         case "/slow":
-            try? await Task.sleep(for: .milliseconds(300))
-            responder.respond(.text(200, "slow"))
+            // Answered 300 ms later from another thread (the handler returns once it has answered). Not after
+            // Task.sleep: the whole test run can starve the concurrency pool for many seconds.
+            await withCheckedContinuation { (answered: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(300)) {
+                    responder.respond(.text(200, "slow"))
+                    answered.resume()
+                }
+            }
         case "/silent":
             return  // never answers: the server must answer for it
         default:
