@@ -22,10 +22,7 @@ extension MCPHTTPHandler {
             return
         }
         let events = SSEMessageStream(stream: stream, label: String(session.id.prefix(6)))
-        let channel = ChannelSession(
-            server: server, channel: SSEChannel(stream: events),
-            logger: logger.with("session", String(session.id.prefix(8))))
-        session.setChannelSession(channel)
+        session.setChannel(SSEChannel(stream: events))
         session.attach(events)  // so ending the session (eviction, shutdown) closes its stream
         // The POST URL names this replica (a load balancer routes it back here, where the stream lives) and the
         // organisation when the stream's URL did (the client may be able to send nothing but Authorization).
@@ -61,7 +58,7 @@ extension MCPHTTPHandler {
             return Self.rpcError(400, .parseError, "Parse error: \(error)")
         }
         session.touch()
-        channel.receive(value, provider: grant.provider)
+        session.dispatcher.receive(value, on: channel, provider: grant.provider)
         return .text(202, "Accepted")
     }
 }

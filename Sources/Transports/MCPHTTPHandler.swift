@@ -29,8 +29,7 @@ package final class MCPHTTPHandler: HTTPHandler {
         limits.idleTimeout = configuration.sessionIdleTimeout
         limits.probationIdleTimeout = configuration.sessionProbationIdleTimeout
         limits.probationPerPeer = configuration.maxProbationSessionsPerPeer
-        limits.requests = server.limits
-        sessions = HTTPSessionTable(limits: limits, logger: logger)
+        sessions = HTTPSessionTable(limits: limits, server: server, logger: logger)
     }
 
     package var sessionCount: Int { sessions.count }

@@ -40,15 +40,14 @@ extension MCPHTTPHandler {
             return
         }
         let isBatch: Bool
-        let elements: [JSONValue]
-        if case .array(let array) = value {
+        let classified: [Result<Message, InvalidMessage>]
+        if case .array(let elements) = value {
             isBatch = true
-            elements = array
+            classified = elements.map(JSONRPC.classify)
         } else {
             isBatch = false
-            elements = [value]
+            classified = [JSONRPC.classify(value)]
         }
-        let classified = elements.map(JSONRPC.classify)
         if !isBatch, case .success(.request(let first)) = classified[0], first.method == "initialize" {
             await initialize(first, request: request, pathDomain: pathDomain, responder: responder)
             return
@@ -72,69 +71,49 @@ extension MCPHTTPHandler {
         }
         responder.annotate("session", String(session.id.prefix(8)))
         responder.annotate("organisation", grant.organisation)
+        let dispatcher = session.dispatcher
         if let header = request.headers["MCP-Protocol-Version"], !ProtocolVersion(rawValue: header).isSupportedHandshake
         {
             responder.respond(
                 Self.rpcError(
                     400, .invalidRequest,
-                    "Unsupported MCP-Protocol-Version '\(header)'; this session speaks \(session.legacy.negotiatedVersion?.rawValue ?? "?")"
+                    "Unsupported MCP-Protocol-Version '\(header)'; this session speaks \(dispatcher.handshake.negotiatedVersion?.rawValue ?? "?")"
                 ))
             return
         }
         session.touch()
-        let version = session.legacy.negotiatedVersion ?? .v2025_03_26
-        if isBatch, let refusal = server.limits.batchRefusal(length: elements.count, version: version) {
-            logger.warning("batch refused", [("length", String(elements.count)), ("reason", refusal.message)])
+        let accepted = dispatcher.accept(classified, isBatch: isBatch, provider: grant.provider)
+        if let refusal = accepted.refusal {
             responder.respond(Self.rpcError(400, refusal.code, refusal.message, data: refusal.data))
             return
         }
-
-        var requests: [Request] = []
-        var immediate: [Reply] = []
-        for message in classified {
-            switch message {
-            case .failure(let invalid): immediate.append(.error(invalid.id, invalid.error))
-            case .success(.notification(let notification)): receive(notification, session: session)
-            case .success(.response): break
-            case .success(.request(let request)):
-                if request.method == "initialize" {
-                    immediate.append(
-                        .error(
-                            request.id,
-                            JSONRPCError(.invalidRequest, "Invalid Request: initialize must not be part of a batch")))
-                } else {
-                    requests.append(request)
-                }
-            }
-        }
-        if requests.isEmpty && immediate.isEmpty {
+        if accepted.isSilent {
             responder.respond(HTTPResponse(status: 202))
             return
         }
         let acceptsStream = request.headers.listContains("Accept", token: "text/event-stream")
         let wantsStream =
-            acceptsStream
-            && (session.legacy.clientLogLevel != nil
-                || requests.contains { $0.params?["_meta"]?["progressToken"] != nil })
+            acceptsStream && (dispatcher.handshake.clientLogLevel != nil || accepted.wantsProgress)
         if wantsStream, let stream = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive)
         {
             let events = SSEMessageStream(stream: stream, label: String(session.id.prefix(6)))
-            let replies = await run(
-                requests, session: session, provider: grant.provider,
-                notifications: StreamNotificationSink(stream: events))
-            let all = (immediate + replies).map(\.json)
-            if isBatch { events.send(.array(all)) } else { for reply in all { events.send(reply) } }
+            let replies = await dispatcher.answer(
+                accepted, provider: grant.provider, notifications: StreamNotificationSink(stream: events))
+            if isBatch {
+                events.send(.array(replies.map(\.json)))
+            } else {
+                for reply in replies { events.send(reply.json) }
+            }
             events.finish()
         } else {
             let sink: any NotificationSink =
                 session.stream.map { StreamNotificationSink(stream: $0) } ?? DiscardingNotificationSink()
-            let replies =
-                immediate + (await run(requests, session: session, provider: grant.provider, notifications: sink))
+            let replies = await dispatcher.answer(accepted, provider: grant.provider, notifications: sink)
             if replies.isEmpty {
                 responder.respond(HTTPResponse(status: 202))  // every request was cancelled: nothing to answer
             } else {
                 let body: JSONValue = isBatch ? .array(replies.map(\.json)) : replies[0].json
-                let status = requests.isEmpty ? 400 : 200
+                let status = accepted.requests.isEmpty ? 400 : 200
                 responder.respond(.json(status, JSONWriter.encode(body)))
             }
         }
@@ -168,7 +147,7 @@ extension MCPHTTPHandler {
         guard
             let session = sessions.create(
                 kind: .streamable, binding: grant.binding, organisation: grant.organisation, peer: request.peer, id: id,
-                legacy: state)
+                handshake: state)
         else {
             let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
             responder.respond(
@@ -221,7 +200,7 @@ extension MCPHTTPHandler {
         guard
             let session = sessions.create(
                 kind: .streamable, binding: grant.binding, organisation: grant.organisation, peer: request.peer, id: id,
-                legacy: LegacySession(restoring: version), reason: "restored")
+                handshake: LegacySession(restoring: version), reason: "restored")
         else {
             let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
             return .refused(Self.rpcError(503, .internalError, message, id: rpcID, headers: ["Retry-After": "5"]))
@@ -231,49 +210,6 @@ extension MCPHTTPHandler {
             return .refused(bindingMismatch(session: tag, organisation: session.organisation, grant: grant, id: rpcID))
         }
         return .found(session, grant)
-    }
-
-    private func receive(_ notification: Notification, session: HTTPSession) {
-        if notification.method == "notifications/cancelled" {
-            if let raw = notification.params?["requestId"], let id = RequestID(raw) { session.inflight.cancel(id) }
-            return
-        }
-        server.receive(notification, session: session.legacy)
-    }
-
-    /// Runs requests concurrently in the session's registry (so `notifications/cancelled` on another POST reaches
-    /// them); cancelled requests produce no reply.
-    private func run(
-        _ requests: [Request],
-        session: HTTPSession,
-        provider: any ToolProvider,
-        notifications: any NotificationSink
-    ) async -> [Reply] {
-        await withTaskGroup(of: (Int, Reply?).self) { group in
-            for (index, request) in requests.enumerated() {
-                group.addTask {
-                    let reply = await withCheckedContinuation { (continuation: CheckedContinuation<Reply?, Never>) in
-                        let started = session.inflight.start(
-                            request.id,
-                            takesSlot: RequestLimits.takesCallSlot(request),
-                            work: {
-                                await self.server.respond(
-                                    to: request, session: session.legacy, provider: provider,
-                                    notifications: notifications)
-                            },
-                            deliver: { continuation.resume(returning: $0) }
-                        )
-                        if let refusal = session.inflight.refusal(started, id: request.id) {
-                            continuation.resume(returning: .error(request.id, refusal))
-                        }
-                    }
-                    return (index, reply)
-                }
-            }
-            var replies: [(Int, Reply)] = []
-            for await (index, reply) in group { if let reply { replies.append((index, reply)) } }
-            return replies.sorted { $0.0 < $1.0 }.map(\.1)
-        }
     }
 
     /// GET /mcp: the session's stream for server messages not tied to a request.

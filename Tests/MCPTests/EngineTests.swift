@@ -243,18 +243,19 @@ struct ModernTests {
 
 @Suite("Channel sessions")
 struct ChannelSessionTests {
-    func session(_ channel: RecordingChannel) -> ChannelSession {
-        ChannelSession(server: MCPServer(identity: identity), channel: channel, logger: .disabled)
+    let channel = RecordingChannel()
+
+    func makeDispatcher() -> Dispatcher {
+        Dispatcher(server: MCPServer(identity: identity), logger: .disabled)
     }
 
-    func send(_ session: ChannelSession, _ text: String) {
-        session.receive(Array(text.utf8), provider: ScriptedProvider())
+    func send(_ session: Dispatcher, _ text: String) {
+        session.receive(Array(text.utf8), on: channel, provider: ScriptedProvider())
     }
 
     @Test("batches only under 2025-03-26, answered as one array; notification-only batches get nothing")
     func batches() async {
-        let channel = RecordingChannel()
-        let session = session(channel)
+        let session = makeDispatcher()
         send(session, #"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#)
         #expect(await channel.wait { $0.count == 1 }.first?["error"]?["code"] == -32600)
         send(session, #"{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-03-26"}}"#)
@@ -275,8 +276,7 @@ struct ChannelSessionTests {
 
     @Test("a cancelled request is never answered, duplicates in flight are refused, drain cancels stragglers")
     func cancellation() async {
-        let channel = RecordingChannel()
-        let session = session(channel)
+        let session = makeDispatcher()
         send(session, #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}"#)
         _ = await channel.wait { $0.count == 1 }
         send(session, #"{"jsonrpc":"2.0","id":"s","method":"tools/call","params":{"name":"slow"}}"#)
@@ -301,16 +301,16 @@ struct ChannelSessionTests {
     func drainWaitsForDelivery() async {
         let inflight = InflightRequests()
         let written = Mutex(false)
-        _ = inflight.start(
-            .int(1),
-            work: {
-                try? await Task.sleep(for: .milliseconds(10))
-                return .result(.int(1), JSONObject())
-            },
-            deliver: { _ in
+        Task.immediate {
+            await inflight.answering {
+                _ = await inflight.run(.int(1)) {
+                    try? await Task.sleep(for: .milliseconds(10))
+                    return .result(.int(1), JSONObject())
+                }
                 usleep(200_000)  // a slow stdout
                 written.withLock { $0 = true }
-            })
+            }
+        }
         #expect(await inflight.drain(grace: .seconds(5)) == 0)
         #expect(written.withLock { $0 }, "drain returned while the reply was still being written")
     }

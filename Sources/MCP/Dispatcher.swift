@@ -1,0 +1,166 @@
+import JSONRPC
+import Log
+
+/// JSON-RPC session semantics for every transport: the one place that knows batch rules, "initialize not in a
+/// batch", duplicate ids, reply order, cancellation, admission to the in-flight registry and shutting-down replies.
+///
+/// One per stdio process, per Streamable HTTP session and per legacy HTTP+SSE session. Transports parse the bytes,
+/// hand the message to `accept`, and choose how to answer what `answer` returns (a line, a JSON body, an SSE
+/// stream, a 202); duplex channels use `receive`, which does all three.
+package final class Dispatcher: Sendable {
+    package let server: MCPServer
+    /// The handshake-era state (`initialize`, log level) the session's requests share.
+    package let handshake: LegacySession
+    package let inflight: InflightRequests
+    let logger: Logger
+
+    package init(server: MCPServer, handshake: LegacySession = LegacySession(), logger: Logger) {
+        self.server = server
+        self.handshake = handshake
+        inflight = InflightRequests(limits: server.limits)
+        self.logger = logger
+    }
+
+    /// One message or batch, sorted: what is answered at once and the requests still to run.
+    package struct Accepted: Sendable {
+        /// Whether the message was a batch, answered as one array.
+        package let isBatch: Bool
+        /// Why the whole batch is refused (answered with `id: null`); nothing in it was applied.
+        package var refusal: JSONRPCError?
+        /// Replies known without running anything: invalid messages, `initialize` (applied in arrival order).
+        package var immediate: [Reply] = []
+        /// Requests to run, in arrival order.
+        package var requests: [Request] = []
+
+        /// Whether nothing is to be answered (notifications and responses only).
+        package var isSilent: Bool { refusal == nil && immediate.isEmpty && requests.isEmpty }
+
+        /// Whether a request asked for progress notifications.
+        package var wantsProgress: Bool { requests.contains { $0.params?["_meta"]?["progressToken"] != nil } }
+    }
+
+    /// Sorts one parsed message (or batch): applies batch rules, notifications (`notifications/cancelled` included)
+    /// and a lone `initialize` now, in arrival order, and leaves requests to `answer`.
+    package func accept(_ value: JSONValue, provider: any ToolProvider) -> Accepted {
+        guard case .array(let elements) = value else {
+            return sort([JSONRPC.classify(value)], isBatch: false, provider: provider)
+        }
+        if let refusal = server.limits.batchRefusal(length: elements.count, version: handshake.negotiatedVersion) {
+            logger.warning("batch refused", [("length", String(elements.count)), ("reason", refusal.message)])
+            return Accepted(isBatch: true, refusal: refusal)
+        }
+        return sort(elements.map(JSONRPC.classify), isBatch: true, provider: provider)
+    }
+
+    /// Sorts messages already classified (a transport that routes on the message classifies it once).
+    package func accept(
+        _ messages: [Result<Message, InvalidMessage>], isBatch: Bool, provider: any ToolProvider
+    ) -> Accepted {
+        if isBatch,
+            let refusal = server.limits.batchRefusal(length: messages.count, version: handshake.negotiatedVersion)
+        {
+            logger.warning("batch refused", [("length", String(messages.count)), ("reason", refusal.message)])
+            return Accepted(isBatch: true, refusal: refusal)
+        }
+        return sort(messages, isBatch: isBatch, provider: provider)
+    }
+
+    private func sort(
+        _ messages: [Result<Message, InvalidMessage>], isBatch: Bool, provider: any ToolProvider
+    ) -> Accepted {
+        var accepted = Accepted(isBatch: isBatch)
+        for message in messages {
+            switch message {
+            case .failure(let invalid):
+                accepted.immediate.append(.error(invalid.id, invalid.error))
+            case .success(.notification(let notification)):
+                handle(notification)
+            case .success(.response):
+                break  // The server sends no requests, so there is nothing to match a response to.
+            case .success(.request(let request)) where request.method == "initialize" && isBatch:
+                let error = JSONRPCError(.invalidRequest, "Invalid Request: initialize must not be part of a batch")
+                accepted.immediate.append(.error(request.id, error))
+            case .success(.request(let request)) where request.method == "initialize" && !ModernMeta.isModern(request):
+                // Applied in arrival order: requests a client pipelines behind initialize must see the session it
+                // opens.
+                accepted.immediate.append(server.initialize(request, session: handshake, provider: provider))
+            case .success(.request(let request)):
+                accepted.requests.append(request)
+            }
+        }
+        return accepted
+    }
+
+    /// Runs the accepted requests concurrently in the in-flight registry and returns every reply: the immediate
+    /// ones first, then one per request in arrival order. Cancelled requests have none.
+    ///
+    /// Every request is admitted before the first suspension, so on a channel admission (and with it duplicate-id
+    /// refusal and cancellation) follows arrival order.
+    package func answer(
+        _ accepted: Accepted, provider: any ToolProvider, notifications: any NotificationSink
+    ) async -> [Reply] {
+        if let refusal = accepted.refusal { return [.error(nil, refusal)] }
+        var replies = accepted.immediate
+        let admitted = accepted.requests.map {
+            (request: $0, admission: inflight.admit($0.id, takesSlot: RequestLimits.takesCallSlot($0)))
+        }
+        if admitted.count == 1 {
+            let (request, admission) = admitted[0]
+            if let reply = await run(request, admission, provider: provider, notifications: notifications) {
+                replies.append(reply)
+            }
+            return replies
+        }
+        let ran = await withTaskGroup(of: (Int, Reply?).self) { group in
+            for (index, (request, admission)) in admitted.enumerated() {
+                group.addTask {
+                    (index, await self.run(request, admission, provider: provider, notifications: notifications))
+                }
+            }
+            var ran = [Reply?](repeating: nil, count: admitted.count)
+            for await (index, reply) in group { ran[index] = reply }
+            return ran
+        }
+        for case let reply? in ran { replies.append(reply) }
+        return replies
+    }
+
+    private func run(
+        _ request: Request,
+        _ admission: Result<InflightRequests.Admission, JSONRPCError>,
+        provider: any ToolProvider,
+        notifications: any NotificationSink
+    ) async -> Reply? {
+        let admitted: InflightRequests.Admission
+        switch admission {
+        case .success(let success): admitted = success
+        case .failure(let refusal): return .error(request.id, refusal)
+        }
+        let server = server
+        let handshake = handshake
+        // A request that names its version in _meta is answered statelessly, whatever the session negotiated.
+        let stateless = ModernMeta.isModern(request)
+        return await inflight.run(admitted) {
+            if stateless {
+                await server.respondModern(to: request, provider: provider, notifications: notifications)
+            } else {
+                await server.respond(
+                    to: request, session: handshake, provider: provider, notifications: notifications)
+            }
+        }
+    }
+
+    private func handle(_ notification: Notification) {
+        if notification.method == "notifications/cancelled" {
+            if let raw = notification.params?["requestId"], let id = RequestID(raw) {
+                logger.debug("request cancelled by client", [("id", id.description)])
+                inflight.cancel(id)
+            }
+            return
+        }
+        server.receive(notification, session: handshake)
+    }
+
+    /// Finishes in-flight requests within `grace`, cancelling what remains; returns how many were cancelled.
+    package func drain(grace: Duration) async -> Int { await inflight.drain(grace: grace) }
+}
