@@ -51,12 +51,14 @@ struct AdmissionTests {
         case .failure(let refusal): return refusal
         }
         Task {
-            let reply = await inflight.run(admission) {
-                log.started.withLock { $0.append(id) }
-                await gate.wait()
-                return .result(.int(id), JSONObject())
+            await inflight.answering {
+                let reply = await inflight.run(admission) {
+                    log.started.withLock { $0.append(id) }
+                    await gate.wait()
+                    return .result(.int(id), JSONObject())
+                }
+                log.delivered.withLock { $0[id] = reply != nil }
             }
-            log.delivered.withLock { $0[id] = reply != nil }
         }
         return nil
     }
