@@ -11,8 +11,9 @@ extension MCPHTTPHandler {
             request.headers["Accept"] == nil || request.headers.listContains("Accept", token: "text/event-stream")
                 || request.headers.listContains("Accept", token: "*/*")
         else {
-            responder.respond(
-                Self.rpcError(406, .invalidRequest, "GET /sse opens an event stream: send Accept: text/event-stream"))
+            let notAcceptable = WireError.notAcceptable(
+                "GET /sse opens an event stream: send Accept: text/event-stream")
+            responder.respond(notAcceptable.response())
             return
         }
         guard let (session, _) = openSession(.legacySSE, request, pathDomain: pathDomain(route), responder: responder)
@@ -35,27 +36,27 @@ extension MCPHTTPHandler {
 
     func postLegacyMessage(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) -> HTTPResponse {
         guard let sessionID = request.query("sessionId") ?? request.query("session_id") else {
-            return Self.rpcError(
-                400, .invalidRequest, "Missing sessionId: POST to the URL announced by the endpoint event of GET /sse")
+            return WireError.badRequest(
+                "Missing sessionId: POST to the URL announced by the endpoint event of GET /sse"
+            ).response()
         }
         guard let session = sessions.lookup(sessionID), session.kind == .legacySSE, let channel = session.channel else {
-            return Self.rpcError(
-                404, .invalidRequest,
+            return WireError.notFound(
                 "Session not found or expired on replica \(replicaID): open a new stream with GET /sse (a load balancer must route /messages/<replica> to that replica)"
-            )
+            ).response()
         }
         responder.annotate("session", String(session.id.prefix(8)))
         let grant: GatewayGrant
         switch authorize(request, pathDomain: pathDomain, session: session) {
         case .granted(let authorized): grant = authorized
-        case .refused(let refusal): return refusal
+        case .refused(let refusal): return refusal.response()
         }
         responder.annotate("organisation", grant.organisation)
         let value: JSONValue
         do {
             value = try JSONParser.parse(request.body)
         } catch {
-            return Self.rpcError(400, .parseError, "Parse error: \(error)")
+            return WireError.badRequest("Parse error: \(error)", code: .parseError).response()
         }
         session.touch()
         session.dispatcher.receive(value, on: channel, provider: grant.provider)

@@ -10,20 +10,21 @@ extension MCPHTTPHandler {
     func postModern(_ rpc: Request, request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) async {
         // 1. Header rules: MCP-Protocol-Version, Mcp-Method and (for named methods) Mcp-Name must match the body.
         if let mismatch = Self.headerMismatch(rpc, headers: request.headers) {
-            responder.respond(Self.rpcError(400, .headerMismatch, mismatch, id: rpc.id))
+            responder.respond(WireError.badRequest(mismatch, code: .headerMismatch).response(id: rpc.id))
             return
         }
         // 2. _meta rules: required keys (-32602) and a supported version (-32022).
         if case .failure(let error) = ModernMeta.parse(rpc.params) {
-            responder.respond(.json(400, JSONWriter.encode(JSONRPC.errorResponse(id: rpc.id, error: error))))
+            let reply = Reply.error(rpc.id, error)
+            responder.respond(.json(ReplyStatus.stateless(reply), JSONWriter.encode(reply.json)))
             return
         }
         // 3. Tenancy: this request's own credentials, checked like a new session's.
         let grant: GatewayGrant
-        switch authorize(request, pathDomain: pathDomain, id: rpc.id) {
+        switch authorize(request, pathDomain: pathDomain) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal):
-            responder.respond(refusal)
+            responder.respond(refusal.response(id: rpc.id))
             return
         }
         responder.annotate("organisation", grant.organisation)
@@ -52,19 +53,7 @@ extension MCPHTTPHandler {
             stream.send(reply.json)
             stream.finish()
         } else {
-            responder.respond(.json(Self.status(for: reply), JSONWriter.encode(reply.json)))
-        }
-    }
-
-    /// The HTTP status of a modern reply: 404 for an unknown method, 400 for malformed requests, else 200.
-    static func status(for reply: Reply) -> Int {
-        guard let error = reply.error else { return 200 }
-        switch error.code {
-        case .methodNotFound: return 404
-        case .invalidParams, .invalidRequest, .parseError, .headerMismatch, .missingRequiredClientCapability,
-            .unsupportedProtocolVersion:
-            return 400
-        default: return 200
+            responder.respond(.json(ReplyStatus.stateless(reply), JSONWriter.encode(reply.json)))
         }
     }
 

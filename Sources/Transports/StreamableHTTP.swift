@@ -11,14 +11,14 @@ import struct Foundation.Date
 extension MCPHTTPHandler {
     func postMCP(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) async {
         if let type = request.headers["Content-Type"], !type.lowercased().hasPrefix("application/json") {
-            responder.respond(Self.rpcError(415, .invalidRequest, "Content-Type must be application/json"))
+            responder.respond(WireError(415, .invalidRequest, "Content-Type must be application/json").response())
             return
         }
         let value: JSONValue
         do {
             value = try JSONParser.parse(request.body)
         } catch {
-            responder.respond(Self.rpcError(400, .parseError, "Parse error: \(error)"))
+            responder.respond(WireError.badRequest("Parse error: \(error)", code: .parseError).response())
             return
         }
         if case .success(.request(let single)) = JSONRPC.classify(value), ModernMeta.isModern(single) {
@@ -33,9 +33,9 @@ extension MCPHTTPHandler {
             if case .success(.notification) = JSONRPC.classify(value) {
                 responder.respond(HTTPResponse(status: 202))
             } else {
-                responder.respond(
-                    Self.rpcError(
-                        400, .invalidParams, "Missing params._meta with \(ModernMeta.protocolVersionKey)", id: id))
+                let missing = WireError.badRequest(
+                    "Missing params._meta with \(ModernMeta.protocolVersionKey)", code: .invalidParams)
+                responder.respond(missing.response(id: id))
             }
             return
         }
@@ -54,19 +54,17 @@ extension MCPHTTPHandler {
         }
 
         guard let sessionID = request.headers["Mcp-Session-Id"] else {
-            responder.respond(
-                Self.rpcError(
-                    400, .invalidRequest,
-                    "Missing Mcp-Session-Id header: send initialize first and echo the session id it returns",
-                    id: classified.first?.requestID))
+            let missing = WireError.badRequest(
+                "Missing Mcp-Session-Id header: send initialize first and echo the session id it returns")
+            responder.respond(missing.response(id: classified.first?.requestID))
             return
         }
         let session: HTTPSession
         let grant: GatewayGrant
-        switch resolveSession(sessionID, request, pathDomain: pathDomain, id: classified.first?.requestID) {
+        switch resolveSession(sessionID, request, pathDomain: pathDomain) {
         case .found(let found, let authorized): (session, grant) = (found, authorized)
         case .refused(let refusal):
-            responder.respond(refusal)
+            responder.respond(refusal.response(id: classified.first?.requestID))
             return
         }
         responder.annotate("session", String(session.id.prefix(8)))
@@ -74,17 +72,16 @@ extension MCPHTTPHandler {
         let dispatcher = session.dispatcher
         if let header = request.headers["MCP-Protocol-Version"], !ProtocolVersion(rawValue: header).isSupportedHandshake
         {
-            responder.respond(
-                Self.rpcError(
-                    400, .invalidRequest,
-                    "Unsupported MCP-Protocol-Version '\(header)'; this session speaks \(dispatcher.handshake.negotiatedVersion?.rawValue ?? "?")"
-                ))
+            let unsupported = WireError.badRequest(
+                "Unsupported MCP-Protocol-Version '\(header)'; this session speaks \(dispatcher.handshake.negotiatedVersion?.rawValue ?? "?")"
+            )
+            responder.respond(unsupported.response())
             return
         }
         session.touch()
         let accepted = dispatcher.accept(classified, isBatch: isBatch, provider: grant.provider)
         if let refusal = accepted.refusal {
-            responder.respond(Self.rpcError(400, refusal.code, refusal.message, data: refusal.data))
+            responder.respond(WireError.badRequest(refusal).response())
             return
         }
         if accepted.isSilent {
@@ -113,7 +110,7 @@ extension MCPHTTPHandler {
                 responder.respond(HTTPResponse(status: 202))  // every request was cancelled: nothing to answer
             } else {
                 let body: JSONValue = isBatch ? .array(replies.map(\.json)) : replies[0].json
-                let status = accepted.requests.isEmpty ? 400 : 200
+                let status = ReplyStatus.session(ranRequests: !accepted.requests.isEmpty)
                 responder.respond(.json(status, JSONWriter.encode(body)))
             }
         }
@@ -124,10 +121,10 @@ extension MCPHTTPHandler {
         _ initialize: Request, request: HTTPRequest, pathDomain: String?, responder: HTTPResponder
     ) async {
         let grant: GatewayGrant
-        switch authorize(request, pathDomain: pathDomain, id: initialize.id) {
+        switch authorize(request, pathDomain: pathDomain) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal):
-            responder.respond(refusal)
+            responder.respond(refusal.response(id: initialize.id))
             return
         }
         let state = LegacySession()
@@ -150,8 +147,7 @@ extension MCPHTTPHandler {
                 handshake: state)
         else {
             let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
-            responder.respond(
-                Self.rpcError(503, .internalError, message, id: initialize.id, headers: ["Retry-After": "5"]))
+            responder.respond(WireError.unavailable(message).response(id: initialize.id))
             return
         }
         responder.annotate("session", String(session.id.prefix(8)))
@@ -168,17 +164,12 @@ extension MCPHTTPHandler {
     /// restored from its seal (another replica or a previous process issued it). A forged, altered, expired or
     /// revoked id is unknown (404); credentials that do not reproduce the sealed binding are refused (403) before
     /// anything is restored or sent upstream.
-    func resolveSession(
-        _ id: String, _ request: HTTPRequest, pathDomain: String?, id rpcID: RequestID?
-    )
-        -> SessionResolution
-    {
+    func resolveSession(_ id: String, _ request: HTTPRequest, pathDomain: String?) -> SessionResolution {
         let now = Self.epochSeconds()
-        let unknown = Self.rpcError(
-            404, .invalidRequest, "Session not found or expired: initialize a new session", id: rpcID)
+        let unknown = WireError.notFound("Session not found or expired: initialize a new session")
         if let session = sessions.lookup(id) {
             guard session.kind == .streamable else { return .refused(unknown) }
-            switch authorize(request, pathDomain: pathDomain, session: session, id: rpcID) {
+            switch authorize(request, pathDomain: pathDomain, session: session) {
             case .granted(let grant): return .found(session, grant)
             case .refused(let refusal): return .refused(refusal)
             }
@@ -189,13 +180,13 @@ extension MCPHTTPHandler {
         let version = ProtocolVersion(rawValue: opened.claims.version)
         guard version.isSupportedHandshake else { return .refused(unknown) }
         let grant: GatewayGrant
-        switch authorize(request, pathDomain: pathDomain, id: rpcID) {
+        switch authorize(request, pathDomain: pathDomain) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal): return .refused(refusal)
         }
         let tag = String(id.prefix(8))
         guard configuration.sealer.matches(opened, origin: grant.binding.origin, credential: grant.credential) else {
-            return .refused(bindingMismatch(session: tag, organisation: opened.claims.origin, grant: grant, id: rpcID))
+            return .refused(bindingMismatch(session: tag, organisation: opened.claims.origin, grant: grant))
         }
         guard
             let session = sessions.create(
@@ -203,11 +194,11 @@ extension MCPHTTPHandler {
                 handshake: LegacySession(restoring: version), reason: "restored")
         else {
             let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
-            return .refused(Self.rpcError(503, .internalError, message, id: rpcID, headers: ["Retry-After": "5"]))
+            return .refused(.unavailable(message))
         }
         // Restored concurrently by another request with other credentials: the live session's binding decides.
         guard session.binding == grant.binding else {
-            return .refused(bindingMismatch(session: tag, organisation: session.organisation, grant: grant, id: rpcID))
+            return .refused(bindingMismatch(session: tag, organisation: session.organisation, grant: grant))
         }
         return .found(session, grant)
     }
@@ -215,26 +206,26 @@ extension MCPHTTPHandler {
     /// GET /mcp: the session's stream for server messages not tied to a request.
     func openStandaloneStream(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) async {
         if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isModern {
-            responder.respond(
-                Self.rpcError(
-                    405, .invalidRequest, "GET is not part of MCP \(version): stateless requests are POSTed",
-                    headers: ["Allow": "POST"]))
+            let notAllowed = WireError.methodNotAllowed(
+                "GET is not part of MCP \(version): stateless requests are POSTed", allow: "POST")
+            responder.respond(notAllowed.response())
             return
         }
         guard request.headers.listContains("Accept", token: "text/event-stream") else {
-            responder.respond(
-                Self.rpcError(406, .invalidRequest, "GET /mcp opens an event stream: send Accept: text/event-stream"))
+            let notAcceptable = WireError.notAcceptable(
+                "GET /mcp opens an event stream: send Accept: text/event-stream")
+            responder.respond(notAcceptable.response())
             return
         }
         guard let sessionID = request.headers["Mcp-Session-Id"] else {
-            responder.respond(Self.rpcError(400, .invalidRequest, "Missing Mcp-Session-Id header"))
+            responder.respond(WireError.badRequest("Missing Mcp-Session-Id header").response())
             return
         }
         let session: HTTPSession
-        switch resolveSession(sessionID, request, pathDomain: pathDomain, id: nil) {
+        switch resolveSession(sessionID, request, pathDomain: pathDomain) {
         case .found(let found, _): session = found
         case .refused(let refusal):
-            responder.respond(refusal)
+            responder.respond(refusal.response())
             return
         }
         responder.annotate("session", String(session.id.prefix(8)))
@@ -250,17 +241,17 @@ extension MCPHTTPHandler {
     /// DELETE /mcp: the client ends its session on this replica (and this replica refuses its id from now on).
     func deleteSession(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) -> HTTPResponse {
         if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isModern {
-            return Self.rpcError(
-                405, .invalidRequest, "DELETE is not part of MCP \(version): there are no sessions",
-                headers: ["Allow": "POST"])
+            return WireError.methodNotAllowed(
+                "DELETE is not part of MCP \(version): there are no sessions", allow: "POST"
+            ).response()
         }
         guard let sessionID = request.headers["Mcp-Session-Id"] else {
-            return Self.rpcError(400, .invalidRequest, "Missing Mcp-Session-Id header")
+            return WireError.badRequest("Missing Mcp-Session-Id header").response()
         }
         let session: HTTPSession
-        switch resolveSession(sessionID, request, pathDomain: pathDomain, id: nil) {
+        switch resolveSession(sessionID, request, pathDomain: pathDomain) {
         case .found(let found, _): session = found
-        case .refused(let refusal): return refusal
+        case .refused(let refusal): return refusal.response()
         }
         responder.annotate("session", String(session.id.prefix(8)))
         if let opened = configuration.sealer.open(session.id, now: Self.epochSeconds()) {
@@ -271,10 +262,10 @@ extension MCPHTTPHandler {
     }
 }
 
-/// A Streamable HTTP session found (or restored) and authorised for one request, or the response refusing it.
+/// A Streamable HTTP session found (or restored) and authorised for one request, or why it is refused.
 enum SessionResolution {
     case found(HTTPSession, GatewayGrant)
-    case refused(HTTPResponse)
+    case refused(WireError)
 }
 
 /// Request-scoped notifications on an SSE stream.
