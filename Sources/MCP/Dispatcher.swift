@@ -45,24 +45,24 @@ package final class Dispatcher: Sendable {
         guard case .array(let elements) = value else {
             return sort([JSONRPC.classify(value)], isBatch: false, provider: provider)
         }
-        if let refusal = server.limits.batchRefusal(length: elements.count, version: handshake.negotiatedVersion) {
-            logger.warning("batch refused", [("length", String(elements.count)), ("reason", refusal.message)])
-            return Accepted(isBatch: true, refusal: refusal)
-        }
-        return sort(elements.map(JSONRPC.classify), isBatch: true, provider: provider)
+        return refusedBatch(length: elements.count)
+            ?? sort(elements.map(JSONRPC.classify), isBatch: true, provider: provider)
     }
 
     /// Sorts messages already classified (a transport that routes on the message classifies it once).
     package func accept(
         _ messages: [Result<Message, InvalidMessage>], isBatch: Bool, provider: any ToolProvider
     ) -> Accepted {
-        if isBatch,
-            let refusal = server.limits.batchRefusal(length: messages.count, version: handshake.negotiatedVersion)
-        {
-            logger.warning("batch refused", [("length", String(messages.count)), ("reason", refusal.message)])
-            return Accepted(isBatch: true, refusal: refusal)
+        (isBatch ? refusedBatch(length: messages.count) : nil) ?? sort(messages, isBatch: isBatch, provider: provider)
+    }
+
+    /// A batch refused whole (the rules are `RequestLimits.batchRefusal`), or `nil` when it may be dispatched.
+    private func refusedBatch(length: Int) -> Accepted? {
+        guard let refusal = server.limits.batchRefusal(length: length, version: handshake.negotiatedVersion) else {
+            return nil
         }
-        return sort(messages, isBatch: isBatch, provider: provider)
+        logger.warning("batch refused", [("length", String(length)), ("reason", refusal.message)])
+        return Accepted(isBatch: true, refusal: refusal)
     }
 
     private func sort(
