@@ -1,6 +1,7 @@
 import HTTPServer
 import JSONRPC
 import MCP
+import Tenancy
 
 /// A refusal of an HTTP request: the JSON-RPC error object, the HTTP status that carries it, and any headers.
 ///
@@ -52,12 +53,12 @@ struct WireError: Error, Sendable {
         WireError(503, .internalError, message, headers: ["Retry-After": "5"])
     }
 
-    /// The tool layer's refusal of a request's credentials or domain.
-    init(_ refusal: GatewayRefusal) {
-        switch refusal.status {
-        case 401: self = .unauthenticated(refusal.message)
-        case 403: self = .forbidden(refusal.message)
-        default: self.init(refusal.status, .invalidRequest, refusal.message)
+    /// A refusal of the request's credentials, organisation or selection headers: the HTTP status is decided here.
+    init(_ refusal: AccessRefusal) {
+        switch refusal.kind {
+        case .unauthenticated: self = .unauthenticated(refusal.message)
+        case .domainRefused: self = .forbidden(refusal.message)
+        case .badHeader: self = .badRequest(refusal.message)
         }
     }
 
