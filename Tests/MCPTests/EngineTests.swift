@@ -48,8 +48,9 @@ final class RecordingChannel: MessageChannel {
     func send(_ message: JSONValue) { messages.withLock { $0.append(message) } }
     var all: [JSONValue] { messages.withLock { $0 } }
 
-    /// Waits (bounded) until `predicate` holds for the recorded messages.
-    func wait(timeout: Duration = .seconds(5), until predicate: ([JSONValue]) -> Bool) async -> [JSONValue] {
+    /// Waits (bounded) until `predicate` holds for the recorded messages. The bound only matters when a test fails:
+    /// under the full suite the cooperative pool can be starved for many seconds.
+    func wait(timeout: Duration = .seconds(30), until predicate: ([JSONValue]) -> Bool) async -> [JSONValue] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let current = all
