@@ -65,7 +65,7 @@ struct AdmissionTests {
 
     /// Waits until `condition` holds; the generous bound only matters when a test fails (see `RecordingChannel`).
     private func settle(_ condition: () -> Bool) async {
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(120)
         while !condition() && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(2)) }
     }
 
@@ -131,7 +131,7 @@ struct AdmissionTests {
         #expect(log.startOrder == [1, 2, 3, 4, 5], "waiting calls run in arrival order")
         #expect(log.deliveries.values.allSatisfy { $0 })
         #expect(inflight.occupancy == (running: 0, waiting: 0))
-        #expect(await inflight.waitUntilIdle(timeout: .seconds(30)))
+        #expect(await inflight.waitUntilIdle(timeout: .seconds(120)))
     }
 
     @Test("a waiting call that is cancelled is dropped at once, never runs, and frees its queue place")
@@ -153,7 +153,7 @@ struct AdmissionTests {
         await settle { log.deliveries.count == 3 }
         #expect(log.startOrder == [1, 3])
         #expect(log.deliveries == [1: true, 2: false, 3: true])
-        #expect(await inflight.waitUntilIdle(timeout: .seconds(30)))
+        #expect(await inflight.waitUntilIdle(timeout: .seconds(120)))
     }
 
     @Test("drain lets waiting calls run within the grace, then cancels what is left, running or waiting")
@@ -172,7 +172,7 @@ struct AdmissionTests {
         await settle { log.deliveries.count == 3 }
         #expect(log.deliveries[1] == false, "a cancelled request is never answered")
         #expect(log.startOrder == [1])
-        #expect(await inflight.waitUntilIdle(timeout: .seconds(30)))
+        #expect(await inflight.waitUntilIdle(timeout: .seconds(120)))
 
         // With slots freeing during the grace, queued calls are served, not dropped.
         let served = InflightRequests(maxRunning: 1, maxQueued: 5)
@@ -196,7 +196,7 @@ struct AdmissionTests {
         await settle { log.deliveries.count == 48 }
         #expect(log.deliveries.count == 48)
         gate.open()
-        #expect(await inflight.waitUntilIdle(timeout: .seconds(30)))
+        #expect(await inflight.waitUntilIdle(timeout: .seconds(120)))
         #expect(log.deliveries.count == 50 && log.deliveries.values.allSatisfy { !$0 })
         #expect(log.startOrder.count == 2)
         #expect(inflight.occupancy == (running: 0, waiting: 0))

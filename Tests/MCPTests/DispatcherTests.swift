@@ -69,7 +69,7 @@ struct DispatcherTests {
 
     /// Waits until `condition` holds; the generous bound only matters when a test fails (see `RecordingChannel`).
     private func settle(_ condition: () -> Bool) async {
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(120)
         while !condition() && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(2)) }
     }
 
@@ -110,7 +110,7 @@ struct DispatcherTests {
             provider: provider)
         let replies = await channel.wait { $0.count == 1 }
         let batch = replies.first?.arrayValue ?? []
-        #expect(batch.count == 3)
+        try #require(batch.count == 3)
         #expect(
             batch[0]["id"] == "d" && batch[0]["error"]?["message"]?.stringValue?.contains("already in flight") == true)
         #expect(batch[1]["id"] == "e" && batch[1]["result"] != nil, "the first of two equal ids runs")
@@ -138,7 +138,7 @@ struct DispatcherTests {
         dispatcher.receive(
             message(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"run"}}"#), on: channel,
             provider: provider)
-        #expect(await dispatcher.inflight.waitUntilIdle(timeout: .seconds(30)))
+        #expect(await dispatcher.inflight.waitUntilIdle(timeout: .seconds(120)))
         dispatcher.receive(message(#"{"jsonrpc":"2.0","id":"after","method":"ping"}"#), on: channel, provider: provider)
         let all = await channel.wait { $0.contains { $0["id"] == "after" } }
         #expect(all.map { $0["id"] } == ["after"], "neither cancelled call is answered")

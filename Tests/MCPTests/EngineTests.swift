@@ -49,8 +49,8 @@ final class RecordingChannel: MessageChannel {
     var all: [JSONValue] { messages.withLock { $0 } }
 
     /// Waits (bounded) until `predicate` holds for the recorded messages. The bound only matters when a test fails:
-    /// under the full suite the cooperative pool can be starved for many seconds.
-    func wait(timeout: Duration = .seconds(30), until predicate: ([JSONValue]) -> Bool) async -> [JSONValue] {
+    /// in the full `swift test` run other suites starve the cooperative pool for half a minute and more.
+    func wait(timeout: Duration = .seconds(120), until predicate: ([JSONValue]) -> Bool) async -> [JSONValue] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let current = all
