@@ -29,12 +29,13 @@ extension Dispatcher {
             send(accepted.immediate, batch: accepted.isBatch, on: channel)
             return
         }
-        // Starts on this thread and runs until its first suspension: every request is admitted before `receive`
-        // returns, and quick ones are answered without a thread hop.
+        // Admitted here, on the receiving thread, so the next message sees them (a duplicate id, a cancellation).
+        let admitted = admit(accepted)
+        // Starts on this thread and runs until its first suspension: quick requests are answered without a hop.
         Task.immediate {
             await self.inflight.answering {
                 let notifications = ChannelNotificationSink(channel: channel)
-                let replies = await self.answer(accepted, provider: provider, notifications: notifications)
+                let replies = await self.answer(admitted, provider: provider, notifications: notifications)
                 self.send(replies, batch: accepted.isBatch, on: channel)
             }
         }

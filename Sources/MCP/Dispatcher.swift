@@ -93,31 +93,47 @@ package final class Dispatcher: Sendable {
 
     /// Runs the accepted requests concurrently in the in-flight registry and returns every reply: the immediate
     /// ones first, then one per request in arrival order. Cancelled requests have none.
-    ///
-    /// Every request is admitted before the first suspension, so on a channel admission (and with it duplicate-id
-    /// refusal and cancellation) follows arrival order.
     package func answer(
         _ accepted: Accepted, provider: any ToolProvider, notifications: any NotificationSink
     ) async -> [Reply] {
+        await answer(admit(accepted), provider: provider, notifications: notifications)
+    }
+
+    /// Accepted requests entered in the in-flight registry (or refused by it), to be answered exactly once.
+    struct Admitted: Sendable {
+        var accepted: Accepted
+        var admissions: [Result<InflightRequests.Admission, JSONRPCError>]
+    }
+
+    /// Enters every accepted request in the registry, synchronously and in arrival order: duplicate ids are refused
+    /// and `notifications/cancelled` can reach a request from the moment its message is received.
+    func admit(_ accepted: Accepted) -> Admitted {
+        Admitted(
+            accepted: accepted,
+            admissions: accepted.requests.map { inflight.admit($0.id, takesSlot: RequestLimits.takesCallSlot($0)) })
+    }
+
+    func answer(
+        _ admitted: Admitted, provider: any ToolProvider, notifications: any NotificationSink
+    ) async -> [Reply] {
+        let accepted = admitted.accepted
         if let refusal = accepted.refusal { return [.error(nil, refusal)] }
         var replies = accepted.immediate
-        let admitted = accepted.requests.map {
-            (request: $0, admission: inflight.admit($0.id, takesSlot: RequestLimits.takesCallSlot($0)))
-        }
-        if admitted.count == 1 {
-            let (request, admission) = admitted[0]
-            if let reply = await run(request, admission, provider: provider, notifications: notifications) {
-                replies.append(reply)
-            }
+        let requests = accepted.requests
+        if requests.count == 1 {
+            let reply = await run(
+                requests[0], admitted.admissions[0], provider: provider, notifications: notifications)
+            if let reply { replies.append(reply) }
             return replies
         }
         let ran = await withTaskGroup(of: (Int, Reply?).self) { group in
-            for (index, (request, admission)) in admitted.enumerated() {
+            for (index, request) in requests.enumerated() {
+                let admission = admitted.admissions[index]
                 group.addTask {
                     (index, await self.run(request, admission, provider: provider, notifications: notifications))
                 }
             }
-            var ran = [Reply?](repeating: nil, count: admitted.count)
+            var ran = [Reply?](repeating: nil, count: requests.count)
             for await (index, reply) in group { ran[index] = reply }
             return ran
         }
