@@ -10,11 +10,11 @@ import Log
 package final class Dispatcher: Sendable {
     package let server: MCPServer
     /// The handshake-era state (`initialize`, log level) the session's requests share.
-    package let handshake: LegacySession
+    package let handshake: HandshakeState
     package let inflight: InflightRequests
     let logger: Logger
 
-    package init(server: MCPServer, handshake: LegacySession = LegacySession(), logger: Logger) {
+    package init(server: MCPServer, handshake: HandshakeState = HandshakeState(), logger: Logger) {
         self.server = server
         self.handshake = handshake
         inflight = InflightRequests(limits: server.limits)

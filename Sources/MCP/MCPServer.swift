@@ -29,14 +29,14 @@ package struct MCPServer: Sendable {
     // MARK: - Handshake era
 
     /// Answers `initialize` synchronously, so a channel can apply it before it dispatches anything that follows it.
-    package func initialize(_ request: Request, session: LegacySession, provider: any ToolProvider) -> Reply {
+    package func initialize(_ request: Request, session: HandshakeState, provider: any ToolProvider) -> Reply {
         reply(request.id, initialize(request.params, session: session, provider: provider))
     }
 
     /// Answers a request in a handshake-era session.
     package func respond(
         to request: Request,
-        session: LegacySession,
+        session: HandshakeState,
         provider: any ToolProvider,
         notifications: any NotificationSink
     ) async -> Reply {
@@ -46,7 +46,7 @@ package struct MCPServer: Sendable {
         } else if request.method == "ping" {
             outcome = .success([:])  // Served in every phase, as the lifecycle requires.
         } else if let version = session.negotiatedVersion {
-            outcome = await dispatchLegacy(
+            outcome = await dispatchHandshake(
                 request, version: version, session: session, provider: provider, notifications: notifications)
         } else if request.method == "server/discover" {
             outcome = .failure(
@@ -60,7 +60,7 @@ package struct MCPServer: Sendable {
     }
 
     /// Applies a handshake-era notification to the session.
-    package func receive(_ notification: Notification, session: LegacySession) {
+    package func receive(_ notification: Notification, session: HandshakeState) {
         if notification.method == "notifications/initialized" { session.markClientInitialized() }
         // notifications/cancelled is routed by the transport, which owns the in-flight requests.
         // Every other notification is ignored, as JSON-RPC requires (never answered, not even with an error).
@@ -68,7 +68,7 @@ package struct MCPServer: Sendable {
 
     private func initialize(
         _ params: JSONObject?,
-        session: LegacySession,
+        session: HandshakeState,
         provider: any ToolProvider
     ) -> Result<JSONObject, JSONRPCError> {
         guard case .string(let requested)? = params?["protocolVersion"] else {
@@ -91,10 +91,10 @@ package struct MCPServer: Sendable {
 
     private var capabilities: JSONValue { ["tools": [:], "logging": [:]] }
 
-    private func dispatchLegacy(
+    private func dispatchHandshake(
         _ request: Request,
         version: ProtocolVersion,
-        session: LegacySession,
+        session: HandshakeState,
         provider: any ToolProvider,
         notifications: any NotificationSink
     ) async -> Result<JSONObject, JSONRPCError> {

@@ -160,7 +160,7 @@ final class HTTPSessionTable: Sendable {
     ///   - handshake: the session's MCP state, when it was initialised (or restored) before it was registered.
     func create(
         kind: HTTPSession.Kind, binding: TenantBinding, organisation: String, peer: String, id sealedID: String? = nil,
-        handshake: LegacySession = LegacySession(), reason: String = "created"
+        handshake: HandshakeState = HandshakeState(), reason: String = "created"
     ) -> HTTPSession? {
         var generator = SystemRandomNumberGenerator()
         let id = sealedID ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })

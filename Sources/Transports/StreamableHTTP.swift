@@ -127,7 +127,7 @@ extension MCPHTTPHandler {
             responder.respond(refusal.response(id: initialize.id))
             return
         }
-        let state = LegacySession()
+        let state = HandshakeState()
         let reply = server.initialize(initialize, session: state, provider: grant.provider)
         guard case .result = reply, let version = state.negotiatedVersion else {
             responder.respond(.json(200, JSONWriter.encode(reply.json)))
@@ -191,7 +191,7 @@ extension MCPHTTPHandler {
         guard
             let session = sessions.create(
                 kind: .streamable, binding: grant.binding, organisation: grant.organisation, peer: request.peer, id: id,
-                handshake: LegacySession(restoring: version), reason: "restored")
+                handshake: HandshakeState(restoring: version), reason: "restored")
         else {
             let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
             return .refused(.unavailable(message))

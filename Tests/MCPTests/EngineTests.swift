@@ -69,7 +69,7 @@ final class RecordingSink: NotificationSink {
 let identity = ServerIdentity(name: "test", version: "1.0", title: "Test", description: "A test server")
 
 func initialize(
-    _ server: MCPServer, _ session: LegacySession, version: String, provider: any ToolProvider = ScriptedProvider()
+    _ server: MCPServer, _ session: HandshakeState, version: String, provider: any ToolProvider = ScriptedProvider()
 ) async -> Reply {
     await server.respond(
         to: Request(
@@ -92,7 +92,7 @@ struct HandshakeTests {
         ]
     )
     func negotiation(requested: String, answered: String) async {
-        let reply = await initialize(server, LegacySession(), version: requested)
+        let reply = await initialize(server, HandshakeState(), version: requested)
         guard case .result(_, let result) = reply else {
             Issue.record("expected a result")
             return
@@ -105,7 +105,7 @@ struct HandshakeTests {
 
     @Test("only ping is served before initialize, and a session initializes once")
     func lifecycle() async {
-        let session = LegacySession()
+        let session = HandshakeState()
         let provider = ScriptedProvider()
         let sink = DiscardingNotificationSink()
         #expect(
@@ -118,14 +118,14 @@ struct HandshakeTests {
         #expect(await initialize(server, session, version: "2025-06-18").error == nil)
         #expect(await initialize(server, session, version: "2025-06-18").error?.code == .invalidRequest)
         let bad = await server.respond(
-            to: Request(id: .int(3), method: "initialize", params: ["protocolVersion": 5]), session: LegacySession(),
+            to: Request(id: .int(3), method: "initialize", params: ["protocolVersion": 5]), session: HandshakeState(),
             provider: provider, notifications: sink)
         #expect(bad.error?.code == .invalidParams)
     }
 
     @Test("tools/list pages with opaque cursors; a bad cursor is -32602")
     func pagination() async throws {
-        let session = LegacySession()
+        let session = HandshakeState()
         let provider = ScriptedProvider(count: 5)
         _ = await initialize(server, session, version: "2025-06-18", provider: provider)
         var names: [String] = []
@@ -167,7 +167,7 @@ struct HandshakeTests {
 
     @Test("tools/call: unknown tools and non-object arguments are -32602; progress is monotonic; logs follow setLevel")
     func calls() async {
-        let session = LegacySession()
+        let session = HandshakeState()
         let provider = ScriptedProvider()
         let sink = RecordingSink()
         _ = await initialize(server, session, version: "2025-06-18")
