@@ -80,7 +80,8 @@ package final class Dispatcher: Sendable {
             case .success(.request(let request)) where request.method == "initialize" && isBatch:
                 let error = JSONRPCError(.invalidRequest, "Invalid Request: initialize must not be part of a batch")
                 accepted.immediate.append(.error(request.id, error))
-            case .success(.request(let request)) where request.method == "initialize" && !ModernMeta.isModern(request):
+            case .success(.request(let request))
+            where request.method == "initialize" && !StatelessMeta.isStateless(request):
                 // Applied in arrival order: requests a client pipelines behind initialize must see the session it
                 // opens.
                 accepted.immediate.append(server.initialize(request, session: handshake, provider: provider))
@@ -155,10 +156,10 @@ package final class Dispatcher: Sendable {
         let server = server
         let handshake = handshake
         // A request that names its version in _meta is answered statelessly, whatever the session negotiated.
-        let stateless = ModernMeta.isModern(request)
+        let stateless = StatelessMeta.isStateless(request)
         return await inflight.run(admitted) {
             if stateless {
-                await server.respondModern(to: request, provider: provider, notifications: notifications)
+                await server.respondStateless(to: request, provider: provider, notifications: notifications)
             } else {
                 await server.respond(
                     to: request, session: handshake, provider: provider, notifications: notifications)

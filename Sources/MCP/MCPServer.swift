@@ -5,12 +5,12 @@ import Log
 /// The MCP engine: lifecycle, version negotiation, method dispatch and version-specific result shaping.
 ///
 /// It performs no I/O and holds no per-connection state: transports pass in the session (handshake era) or the
-/// request's own `_meta` (modern era), a tenant-bound `ToolProvider`, and a sink for request-scoped notifications.
+/// request's own `_meta` (stateless era), a tenant-bound `ToolProvider`, and a sink for request-scoped notifications.
 package struct MCPServer: Sendable {
     package let identity: ServerIdentity
     /// Tools per `tools/list` page; large enough by default that common clients see every tool on one page.
     package let toolsPageSize: Int
-    /// Cache lifetime advertised on modern list and discover results.
+    /// Cache lifetime advertised on stateless list and discover results.
     package let listTTLMilliseconds: Int64
     /// How much work one client may start; every transport enforces them.
     package let limits: RequestLimits
@@ -50,7 +50,7 @@ package struct MCPServer: Sendable {
                 request, version: version, session: session, provider: provider, notifications: notifications)
         } else if request.method == "server/discover" {
             outcome = .failure(
-                .invalidParams("server/discover requires params._meta with \(ModernMeta.protocolVersionKey)"))
+                .invalidParams("server/discover requires params._meta with \(StatelessMeta.protocolVersionKey)"))
         } else {
             outcome = .failure(
                 JSONRPCError(.invalidRequest, "Server not initialized: send initialize before \(request.method)")
@@ -127,16 +127,16 @@ package struct MCPServer: Sendable {
 
     private static let levelNames = LogLevel.allCases.map(\.name).joined(separator: ", ")
 
-    // MARK: - Modern era (2026-07-28)
+    // MARK: - Stateless era (2026-07-28)
 
     /// Answers a stateless request that carries its own version and capabilities in `_meta`.
-    package func respondModern(
+    package func respondStateless(
         to request: Request,
         provider: any ToolProvider,
         notifications: any NotificationSink
     ) async -> Reply {
-        let meta: ModernMeta
-        switch ModernMeta.parse(request.params) {
+        let meta: StatelessMeta
+        switch StatelessMeta.parse(request.params) {
         case .success(let parsed): meta = parsed
         case .failure(let error): return .error(request.id, error)
         }
@@ -175,7 +175,7 @@ package struct MCPServer: Sendable {
         guard case .success(var result) = outcome else { return reply(request.id, outcome) }
         result["resultType"] = "complete"
         var resultMeta = result["_meta"]?.objectValue ?? [:]
-        resultMeta[ModernMeta.serverInfoKey] = identity.json(for: version)
+        resultMeta[StatelessMeta.serverInfoKey] = identity.json(for: version)
         result["_meta"] = .object(resultMeta)
         return .result(request.id, result)
     }

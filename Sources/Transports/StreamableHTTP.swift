@@ -21,20 +21,20 @@ extension MCPHTTPHandler {
             responder.respond(WireError.badRequest("Parse error: \(error)", code: .parseError).response())
             return
         }
-        if case .success(.request(let single)) = JSONRPC.classify(value), ModernMeta.isModern(single) {
-            await postModern(single, request: request, pathDomain: pathDomain, responder: responder)
+        if case .success(.request(let single)) = JSONRPC.classify(value), StatelessMeta.isStateless(single) {
+            await postStateless(single, request: request, pathDomain: pathDomain, responder: responder)
             return
         }
         if case .object = value,
-            request.headers["MCP-Protocol-Version"].map({ ProtocolVersion(rawValue: $0).isModern }) == true
+            request.headers["MCP-Protocol-Version"].map({ ProtocolVersion(rawValue: $0).isStateless }) == true
         {
-            // A modern client that sent a notification or a request without the required _meta.
+            // A stateless client that sent a notification or a request without the required _meta.
             let id = JSONRPC.classify(value).requestID
             if case .success(.notification) = JSONRPC.classify(value) {
                 responder.respond(HTTPResponse(status: 202))
             } else {
                 let missing = WireError.badRequest(
-                    "Missing params._meta with \(ModernMeta.protocolVersionKey)", code: .invalidParams)
+                    "Missing params._meta with \(StatelessMeta.protocolVersionKey)", code: .invalidParams)
                 responder.respond(missing.response(id: id))
             }
             return
@@ -205,7 +205,7 @@ extension MCPHTTPHandler {
 
     /// GET /mcp: the session's stream for server messages not tied to a request.
     func openStandaloneStream(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) async {
-        if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isModern {
+        if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isStateless {
             let notAllowed = WireError.methodNotAllowed(
                 "GET is not part of MCP \(version): stateless requests are POSTed", allow: "POST")
             responder.respond(notAllowed.response())
@@ -240,7 +240,7 @@ extension MCPHTTPHandler {
 
     /// DELETE /mcp: the client ends its session on this replica (and this replica refuses its id from now on).
     func deleteSession(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) -> HTTPResponse {
-        if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isModern {
+        if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isStateless {
             return WireError.methodNotAllowed(
                 "DELETE is not part of MCP \(version): there are no sessions", allow: "POST"
             ).response()

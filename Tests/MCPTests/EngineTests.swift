@@ -210,7 +210,7 @@ struct ModernTests {
 
     @Test("discover and list carry resultType, serverInfo and private cache hints")
     func discover() async {
-        let reply = await server.respondModern(
+        let reply = await server.respondStateless(
             to: Request(id: .int(1), method: "server/discover", params: ["_meta": .object(meta())]),
             provider: ScriptedProvider(), notifications: DiscardingNotificationSink())
         guard case .result(_, let result) = reply else {
@@ -224,18 +224,18 @@ struct ModernTests {
 
     @Test("malformed _meta is -32602, an unknown version -32022 with what is supported")
     func errors() async {
-        let unsupported = await server.respondModern(
+        let unsupported = await server.respondStateless(
             to: Request(id: .int(1), method: "tools/list", params: ["_meta": .object(meta("2031-01-01"))]),
             provider: ScriptedProvider(), notifications: DiscardingNotificationSink())
         #expect(unsupported.error?.code == .unsupportedProtocolVersion)
         #expect(unsupported.error?.data?["requested"] == "2031-01-01")
         var noCapabilities = meta()
         noCapabilities.removeValue(forKey: "io.modelcontextprotocol/clientCapabilities")
-        let missing = await server.respondModern(
+        let missing = await server.respondStateless(
             to: Request(id: .int(2), method: "tools/list", params: ["_meta": .object(noCapabilities)]),
             provider: ScriptedProvider(), notifications: DiscardingNotificationSink())
         #expect(missing.error?.code == .invalidParams)
-        let removed = await server.respondModern(
+        let removed = await server.respondStateless(
             to: Request(id: .int(3), method: "logging/setLevel", params: ["_meta": .object(meta()), "level": "info"]),
             provider: ScriptedProvider(), notifications: DiscardingNotificationSink())
         #expect(removed.error?.code == .methodNotFound)
