@@ -242,8 +242,8 @@ struct ModernTests {
     }
 }
 
-@Suite("Channel sessions")
-struct ChannelSessionTests {
+@Suite("Dispatcher on a duplex channel")
+struct DuplexChannelTests {
     let channel = RecordingChannel()
 
     func makeDispatcher() -> Dispatcher {
