@@ -4,53 +4,50 @@ import Synchronization
 /// The requests a session is working on, so they can be cancelled one by one, capped, and drained on shutdown.
 ///
 /// Every request runs in its own task (a slow `tools/call` must never hold up `ping`); the registry is what keeps
-/// those tasks structured: nothing runs that shutdown does not wait for or cancel. Requests that take a call slot
+/// those tasks accounted for: nothing runs that shutdown does not wait for or cancel. Requests that take a call slot
 /// (`RequestLimits.takesCallSlot`) run at most `maxRunning` at once; the next `maxQueued` wait in arrival order as
-/// plain data (no task until a slot frees); past that they are refused, so one session's work is bounded.
+/// plain data (a suspended caller, no task) until a slot frees; past that they are refused, so one session's work is
+/// bounded.
 package final class InflightRequests: Sendable {
-    package enum StartResult: Sendable, Equatable {
-        /// Running, or waiting for a slot; `deliver` will be called either way.
-        case started
-        /// An earlier request with the same id is still running; JSON-RPC ids must be unique while in flight.
-        case duplicate
-        /// The connection is shutting down and takes no new work.
-        case shuttingDown
-        /// Every running and waiting slot is taken: a retryable refusal.
-        case busy
-    }
-
     package typealias Work = @Sendable () async -> Reply
-    package typealias Deliver = @Sendable (Reply?) -> Void
 
-    private struct Waiting {
-        let work: Work
-        let deliver: Deliver
+    /// A request admitted by `admit` and not yet run: pass it to `run` exactly once.
+    package struct Admission: Sendable {
+        let id: RequestID
+        let ticket: Int
+        let waiting: Bool
     }
 
     private struct Entry {
-        var task: Task<Void, Never>?
+        let ticket: Int
+        var task: Task<Reply, Never>?
         var cancelled = false
         var takesSlot: Bool
         /// Set while the request waits for a slot.
-        var waiting: Waiting?
+        var waiting = false
+        /// The suspended caller of a waiting request, once it has suspended.
+        var waiter: CheckedContinuation<Bool, Never>?
     }
 
     private struct State {
         var entries: [RequestID: Entry] = [:]
-        var delivering = 0
+        /// Answers being computed or written outside the registry (see `answering`).
+        var answering = 0
         var accepting = true
         var running = 0
-        /// Ids waiting for a slot, oldest first from `queueHead`; ids cancelled while waiting are skipped lazily.
-        var queue: [RequestID] = []
+        var nextTicket = 0
+        /// Requests waiting for a slot, oldest first from `queueHead`; those cancelled while waiting are skipped.
+        var queue: [(id: RequestID, ticket: Int)] = []
         var queueHead = 0
         var waitingCount = 0
         var idleWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
 
-        var isIdle: Bool { entries.isEmpty && delivering == 0 }
+        var isIdle: Bool { entries.isEmpty && answering == 0 }
 
-        /// Takes the oldest waiting request out of the queue (its entry stays: it is about to run).
-        mutating func popWaiting() -> (RequestID, Waiting)? {
+        /// Hands a freed slot to the oldest waiting request; returns its caller to resume, or `nil` when the caller
+        /// has not suspended yet (it then finds the slot granted) or nobody waits (the slot is released).
+        mutating func passSlot() -> CheckedContinuation<Bool, Never>? {
             defer {
                 if queueHead == queue.count {
                     queue.removeAll(keepingCapacity: queue.count < 1024)
@@ -61,14 +58,15 @@ package final class InflightRequests: Sendable {
                 }
             }
             while queueHead < queue.count {
-                let id = queue[queueHead]
+                let (id, ticket) = queue[queueHead]
                 queueHead += 1
-                if let waiting = entries[id]?.waiting {
-                    entries[id]!.waiting = nil
-                    waitingCount -= 1
-                    return (id, waiting)
-                }
+                guard entries[id]?.ticket == ticket, entries[id]!.waiting else { continue }
+                entries[id]!.waiting = false
+                waitingCount -= 1
+                defer { entries[id]!.waiter = nil }
+                return entries[id]!.waiter
             }
+            running -= 1
             return nil
         }
     }
@@ -79,7 +77,7 @@ package final class InflightRequests: Sendable {
 
     /// - Parameters:
     ///   - maxRunning: requests that take a call slot and may run at once.
-    ///   - maxQueued: such requests that may wait for a slot before further ones are refused as `.busy`.
+    ///   - maxQueued: such requests that may wait for a slot before further ones are refused as busy.
     package init(maxRunning: Int = .max, maxQueued: Int = 0) {
         precondition(maxRunning > 0 && maxQueued >= 0)
         self.maxRunning = maxRunning
@@ -96,42 +94,94 @@ package final class InflightRequests: Sendable {
     /// Slot-taking requests running now, and waiting for a slot.
     package var occupancy: (running: Int, waiting: Int) { state.withLock { ($0.running, $0.waitingCount) } }
 
-    /// Runs `work` for request `id`, now or when a slot frees; `deliver` receives its reply, or `nil` if the request
-    /// was cancelled, in which case no response may be sent.
-    package func start(
-        _ id: RequestID, takesSlot: Bool = false, work: @escaping Work, deliver: @escaping Deliver
-    )
-        -> StartResult
-    {
-        let admitted = state.withLock { state -> StartResult? in
-            guard state.accepting else { return .shuttingDown }
-            guard state.entries[id] == nil else { return .duplicate }
+    /// Admits request `id` (synchronously, so admission follows arrival order), or says why it is refused:
+    /// a duplicate id in flight, a registry that is shutting down, or every running and waiting slot taken.
+    package func admit(_ id: RequestID, takesSlot: Bool = false) -> Result<Admission, JSONRPCError> {
+        let outcome = state.withLock { state -> Result<Admission, Refusal> in
+            guard state.accepting else { return .failure(.shuttingDown) }
+            guard state.entries[id] == nil else { return .failure(.duplicate) }
+            state.nextTicket += 1
+            let ticket = state.nextTicket
             guard takesSlot else {
-                state.entries[id] = Entry(takesSlot: false)
-                return nil
+                state.entries[id] = Entry(ticket: ticket, takesSlot: false)
+                return .success(Admission(id: id, ticket: ticket, waiting: false))
             }
             if state.running < maxRunning {
                 state.running += 1
-                state.entries[id] = Entry(takesSlot: true)
-                return nil
+                state.entries[id] = Entry(ticket: ticket, takesSlot: true)
+                return .success(Admission(id: id, ticket: ticket, waiting: false))
             }
-            guard state.waitingCount < maxQueued else { return .busy }
-            state.entries[id] = Entry(takesSlot: true, waiting: Waiting(work: work, deliver: deliver))
-            state.queue.append(id)
+            guard state.waitingCount < maxQueued else { return .failure(.busy) }
+            state.entries[id] = Entry(ticket: ticket, takesSlot: true, waiting: true)
+            state.queue.append((id, ticket))
             state.waitingCount += 1
-            return .started
+            return .success(Admission(id: id, ticket: ticket, waiting: true))
         }
-        if let admitted { return admitted }
-        // Starts on the caller's thread and runs until its first suspension: quick requests (ping, tools/list,
-        // a refused call) are answered without a thread hop.
-        launch(id, work: work, deliver: deliver, immediately: true)
-        return .started
+        return outcome.mapError { refusal(of: $0, id: id) }
     }
 
-    /// The error that answers a request `start` did not admit, or `nil` when it was admitted.
-    package func refusal(_ result: StartResult, id: RequestID) -> JSONRPCError? {
-        switch result {
-        case .started: nil
+    /// Runs an admitted request: waits for its slot if it has none, then runs `work` in a task of its own that
+    /// `cancel` reaches. Returns its reply, or `nil` if it was cancelled, in which case no response may be sent.
+    ///
+    /// The task starts on the caller's thread and runs until its first suspension, so quick requests (ping,
+    /// tools/list, a refused call) are answered without a thread hop. Cancelling the caller does not cancel the
+    /// request: only `cancel` and `cancelAll` do (a closed HTTP connection is not a cancellation).
+    package func run(_ admission: Admission, work: @escaping Work) async -> Reply? {
+        if admission.waiting, !(await slotGranted(admission)) { return nil }
+        let task = Task.immediate(operation: work)
+        let cancelNow = state.withLock { state -> Bool in
+            state.entries[admission.id]!.task = task
+            return state.entries[admission.id]!.cancelled
+        }
+        if cancelNow { task.cancel() }
+        let reply = await task.value
+        let (cancelled, next) = state.withLock { state -> (Bool, CheckedContinuation<Bool, Never>?) in
+            let entry = state.entries.removeValue(forKey: admission.id)!
+            return (entry.cancelled, entry.takesSlot ? state.passSlot() : nil)
+        }
+        // The freed slot goes to the oldest waiting request; it resumes on the executor, not nested on this stack.
+        next?.resume(returning: true)
+        if state.withLock({ $0.isIdle }) { wakeIdleWaiters() }
+        return cancelled ? nil : reply
+    }
+
+    /// Admits and runs request `id`; a refusal is its error reply.
+    package func run(_ id: RequestID, takesSlot: Bool = false, work: @escaping Work) async -> Reply? {
+        switch admit(id, takesSlot: takesSlot) {
+        case .success(let admission): await run(admission, work: work)
+        case .failure(let refusal): .error(id, refusal)
+        }
+    }
+
+    /// Counts `body` (computing and writing answers) as work in flight, so `drain` does not report idle while a
+    /// reply is unwritten and the process could exit first.
+    package func answering(_ body: () async -> Void) async {
+        state.withLock { $0.answering += 1 }
+        await body()
+        let idle = state.withLock { state -> Bool in
+            state.answering -= 1
+            return state.isIdle
+        }
+        if idle { wakeIdleWaiters() }
+    }
+
+    /// Suspends a waiting request until a slot is handed to it (`true`) or it is cancelled (`false`).
+    private func slotGranted(_ admission: Admission) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let decided = state.withLock { state -> Bool? in
+                guard let entry = state.entries[admission.id], entry.ticket == admission.ticket else { return false }
+                guard entry.waiting else { return true }  // a slot came before the caller suspended
+                state.entries[admission.id]!.waiter = continuation
+                return nil
+            }
+            if let decided { continuation.resume(returning: decided) }
+        }
+    }
+
+    private enum Refusal: Error { case duplicate, shuttingDown, busy }
+
+    private func refusal(of refusal: Refusal, id: RequestID) -> JSONRPCError {
+        switch refusal {
         case .duplicate: JSONRPCError(.invalidRequest, "Request id \(id) is already in flight")
         case .shuttingDown:
             JSONRPCError(.internalError, "Session is closing: the server is shutting down or the session ended")
@@ -147,58 +197,35 @@ package final class InflightRequests: Sendable {
         }
     }
 
-    private func launch(_ id: RequestID, work: @escaping Work, deliver: @escaping Deliver, immediately: Bool) {
-        let body: @Sendable () async -> Void = {
-            let reply = await work()
-            let (cancelled, next) = self.finish(id)
-            // The freed slot goes to the oldest waiting request. A new task, not an immediate one: a chain of
-            // requests that finish without suspending must not nest on one stack.
-            if let (nextID, waiting) = next {
-                self.launch(nextID, work: waiting.work, deliver: waiting.deliver, immediately: false)
-            }
-            deliver(cancelled ? nil : reply)
-            self.delivered()
-        }
-        let task = immediately ? Task.immediate(operation: body) : Task(operation: body)
-        // The task may already have finished, or been cancelled before its handle was stored.
-        let cancelNow = state.withLock { state -> Bool in
-            guard state.entries[id] != nil, state.entries[id]!.waiting == nil else { return false }
-            state.entries[id]!.task = task
-            return state.entries[id]!.cancelled
-        }
-        if cancelNow { task.cancel() }
-    }
-
     /// Cancels one request (`notifications/cancelled`). Unknown or finished ids are ignored, as the spec says; a
-    /// waiting request is dropped from the queue without ever running.
+    /// waiting request is dropped from the queue without ever running, and its id may be reused at once.
     package func cancel(_ id: RequestID) {
-        let (task, dropped) = state.withLock { state -> (Task<Void, Never>?, Deliver?) in
-            guard let entry = state.entries[id] else { return (nil, nil) }
-            if let waiting = entry.waiting {
+        let (task, dropped, idle) = state.withLock {
+            state -> (Task<Reply, Never>?, CheckedContinuation<Bool, Never>??, Bool) in
+            guard let entry = state.entries[id] else { return (nil, nil, false) }
+            if entry.waiting {
                 state.entries[id] = nil
                 state.waitingCount -= 1
-                state.delivering += 1
-                return (nil, waiting.deliver)
+                return (nil, .some(entry.waiter), state.isIdle)
             }
             state.entries[id]!.cancelled = true
-            return (entry.task, nil)
+            return (entry.task, nil, false)
         }
         task?.cancel()
-        if let dropped {
-            dropped(nil)
-            delivered()
-        }
+        if case .some(let waiter) = dropped { waiter?.resume(returning: false) }
+        if idle { wakeIdleWaiters() }
     }
 
     /// Cancels everything still running or waiting (e.g. the client's connection is gone).
     package func cancelAll() {
-        let (tasks, dropped) = state.withLock { state -> ([Task<Void, Never>], [Deliver]) in
-            var tasks: [Task<Void, Never>] = []
-            var dropped: [Deliver] = []
+        let (tasks, dropped, idle) = state.withLock {
+            state -> ([Task<Reply, Never>], [CheckedContinuation<Bool, Never>], Bool) in
+            var tasks: [Task<Reply, Never>] = []
+            var dropped: [CheckedContinuation<Bool, Never>] = []
             for (id, entry) in state.entries {
-                if let waiting = entry.waiting {
+                if entry.waiting {
                     state.entries[id] = nil
-                    dropped.append(waiting.deliver)
+                    if let waiter = entry.waiter { dropped.append(waiter) }
                 } else {
                     state.entries[id]!.cancelled = true
                     if let task = entry.task { tasks.append(task) }
@@ -207,14 +234,11 @@ package final class InflightRequests: Sendable {
             state.waitingCount = 0
             state.queue.removeAll()
             state.queueHead = 0
-            state.delivering += dropped.count
-            return (tasks, dropped)
+            return (tasks, dropped, state.isIdle)
         }
         for task in tasks { task.cancel() }
-        for deliver in dropped {
-            deliver(nil)
-            delivered()
-        }
+        for waiter in dropped { waiter.resume(returning: false) }
+        if idle { wakeIdleWaiters() }
     }
 
     /// Stops taking new requests, lets running and waiting ones finish within `grace`, then cancels the rest and
@@ -229,24 +253,8 @@ package final class InflightRequests: Sendable {
         return remaining
     }
 
-    /// Frees the id (it may be reused as soon as its reply is out) and returns whether the request was cancelled.
-    /// The request still counts as in flight until `delivered()`: `drain` must not report idle while a reply is
-    /// unwritten, or the process could exit first. A slot-taking request hands its slot to the oldest waiting one,
-    /// which is returned to be launched.
-    private func finish(_ id: RequestID) -> (cancelled: Bool, next: (RequestID, Waiting)?) {
-        state.withLock { state in
-            state.delivering += 1
-            let entry = state.entries.removeValue(forKey: id)
-            guard entry?.takesSlot == true else { return (entry?.cancelled ?? false, nil) }
-            if let next = state.popWaiting() { return (entry!.cancelled, next) }
-            state.running -= 1
-            return (entry!.cancelled, nil)
-        }
-    }
-
-    private func delivered() {
+    private func wakeIdleWaiters() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.delivering -= 1
             guard state.isIdle else { return [] }
             defer { state.idleWaiters.removeAll() }
             return Array(state.idleWaiters.values)

@@ -5,12 +5,12 @@ import Log
 /// The MCP engine: lifecycle, version negotiation, method dispatch and version-specific result shaping.
 ///
 /// It performs no I/O and holds no per-connection state: transports pass in the session (handshake era) or the
-/// request's own `_meta` (modern era), a tenant-bound `ToolProvider`, and a sink for request-scoped notifications.
+/// request's own `_meta` (stateless era), a tenant-bound `ToolProvider`, and a sink for request-scoped notifications.
 package struct MCPServer: Sendable {
     package let identity: ServerIdentity
     /// Tools per `tools/list` page; large enough by default that common clients see every tool on one page.
     package let toolsPageSize: Int
-    /// Cache lifetime advertised on modern list and discover results.
+    /// Cache lifetime advertised on stateless list and discover results.
     package let listTTLMilliseconds: Int64
     /// How much work one client may start; every transport enforces them.
     package let limits: RequestLimits
@@ -29,14 +29,14 @@ package struct MCPServer: Sendable {
     // MARK: - Handshake era
 
     /// Answers `initialize` synchronously, so a channel can apply it before it dispatches anything that follows it.
-    package func initialize(_ request: Request, session: LegacySession, provider: any ToolProvider) -> Reply {
+    package func initialize(_ request: Request, session: HandshakeState, provider: any ToolProvider) -> Reply {
         reply(request.id, initialize(request.params, session: session, provider: provider))
     }
 
     /// Answers a request in a handshake-era session.
     package func respond(
         to request: Request,
-        session: LegacySession,
+        session: HandshakeState,
         provider: any ToolProvider,
         notifications: any NotificationSink
     ) async -> Reply {
@@ -46,11 +46,11 @@ package struct MCPServer: Sendable {
         } else if request.method == "ping" {
             outcome = .success([:])  // Served in every phase, as the lifecycle requires.
         } else if let version = session.negotiatedVersion {
-            outcome = await dispatchLegacy(
+            outcome = await dispatchHandshake(
                 request, version: version, session: session, provider: provider, notifications: notifications)
         } else if request.method == "server/discover" {
             outcome = .failure(
-                .invalidParams("server/discover requires params._meta with \(ModernMeta.protocolVersionKey)"))
+                .invalidParams("server/discover requires params._meta with \(StatelessMeta.protocolVersionKey)"))
         } else {
             outcome = .failure(
                 JSONRPCError(.invalidRequest, "Server not initialized: send initialize before \(request.method)")
@@ -61,7 +61,7 @@ package struct MCPServer: Sendable {
 
     private func initialize(
         _ params: JSONObject?,
-        session: LegacySession,
+        session: HandshakeState,
         provider: any ToolProvider
     ) -> Result<JSONObject, JSONRPCError> {
         guard case .string(let requested)? = params?["protocolVersion"] else {
@@ -84,10 +84,10 @@ package struct MCPServer: Sendable {
 
     private var capabilities: JSONValue { ["tools": [:], "logging": [:]] }
 
-    private func dispatchLegacy(
+    private func dispatchHandshake(
         _ request: Request,
         version: ProtocolVersion,
-        session: LegacySession,
+        session: HandshakeState,
         provider: any ToolProvider,
         notifications: any NotificationSink
     ) async -> Result<JSONObject, JSONRPCError> {
@@ -120,28 +120,19 @@ package struct MCPServer: Sendable {
 
     private static let levelNames = LogLevel.allCases.map(\.name).joined(separator: ", ")
 
-    // MARK: - Modern era (2026-07-28)
+    // MARK: - Stateless era (2026-07-28)
 
     /// Answers a stateless request that carries its own version and capabilities in `_meta`.
-    package func respondModern(
+    package func respondStateless(
         to request: Request,
         provider: any ToolProvider,
         notifications: any NotificationSink
     ) async -> Reply {
-        switch ModernMeta.parse(request.params) {
-        case .success(let meta):
-            await respondModern(to: request, meta: meta, provider: provider, notifications: notifications)
-        case .failure(let error): .error(request.id, error)
+        let meta: StatelessMeta
+        switch StatelessMeta.parse(request.params) {
+        case .success(let parsed): meta = parsed
+        case .failure(let error): return .error(request.id, error)
         }
-    }
-
-    /// Answers a stateless request whose `_meta` the transport has already parsed (and answered if malformed).
-    package func respondModern(
-        to request: Request,
-        meta: ModernMeta,
-        provider: any ToolProvider,
-        notifications: any NotificationSink
-    ) async -> Reply {
         let version = meta.version
         var outcome: Result<JSONObject, JSONRPCError>
         switch request.method {
@@ -177,7 +168,7 @@ package struct MCPServer: Sendable {
         guard case .success(var result) = outcome else { return reply(request.id, outcome) }
         result["resultType"] = "complete"
         var resultMeta = result["_meta"]?.objectValue ?? [:]
-        resultMeta[ModernMeta.serverInfoKey] = identity.json(for: version)
+        resultMeta[StatelessMeta.serverInfoKey] = identity.json(for: version)
         result["_meta"] = .object(resultMeta)
         return .result(request.id, result)
     }

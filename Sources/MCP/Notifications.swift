@@ -49,7 +49,7 @@ package final class ProgressReporter: Sendable {
 
 /// Sends `notifications/message` to the client at or above the level the client chose.
 ///
-/// Legacy sessions choose with `logging/setLevel` (and may change it mid-call); modern requests choose per request
+/// Handshake-era sessions choose with `logging/setLevel` (and may change it mid-call); stateless requests choose per request
 /// in `_meta`. Without a choice nothing is sent.
 package struct ClientLogger: Sendable {
     private let threshold: @Sendable () -> LogLevel?

@@ -1,6 +1,6 @@
 /// An MCP protocol revision, identified by its date string.
 ///
-/// The server is dual-era: the handshake versions are negotiated by `initialize`; the modern (stateless) version is
+/// The server is dual-era: the handshake versions are negotiated by `initialize`; the stateless version is
 /// named on every request in `_meta`. Feature checks live here so that output shaping never compares strings.
 /// - SeeAlso: MCP specification, "Versioning".
 package struct ProtocolVersion: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -22,9 +22,9 @@ package struct ProtocolVersion: RawRepresentable, Sendable, Hashable, Comparable
     /// Versions negotiated through `initialize`, newest first.
     package static let handshake: [ProtocolVersion] = [.v2025_11_25, .v2025_06_18, .v2025_03_26, .v2024_11_05]
     /// Stateless versions named per request, newest first.
-    package static let modern: [ProtocolVersion] = [.v2026_07_28]
+    package static let stateless: [ProtocolVersion] = [.v2026_07_28]
     /// Everything this server speaks, newest first (what `server/discover` and -32022 report).
-    package static let all: [ProtocolVersion] = modern + handshake
+    package static let all: [ProtocolVersion] = stateless + handshake
 
     /// The version to answer a legacy `initialize` with: the client's, if supported, else our newest.
     package static func negotiate(requested: String) -> ProtocolVersion {
@@ -32,7 +32,7 @@ package struct ProtocolVersion: RawRepresentable, Sendable, Hashable, Comparable
         return handshake.contains(version) ? version : handshake[0]
     }
 
-    package var isModern: Bool { self >= .v2026_07_28 }
+    package var isStateless: Bool { self >= .v2026_07_28 }
     package var isSupportedHandshake: Bool { Self.handshake.contains(self) }
 
     /// JSON-RPC batches exist only in 2025-03-26.

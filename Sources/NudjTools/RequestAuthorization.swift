@@ -1,20 +1,5 @@
 import Tenancy
 
-/// Why an HTTP request's credentials were refused, with the status the transport should answer.
-package struct AuthorizationFailure: Error, Sendable, Equatable {
-    package enum Kind: Sendable, Equatable {
-        /// 401: no usable credential or no API domain.
-        case unauthenticated
-        /// 403: the API domain is not allowed.
-        case domainRefused
-        /// 400: a selection header has a bad value.
-        case badHeader
-    }
-
-    package var kind: Kind
-    package var message: String
-}
-
 /// An HTTP request's tenant and the provider that serves it.
 package struct AuthorizedRequest: Sendable {
     package var tenant: TenantContext
@@ -36,14 +21,14 @@ extension NudjRuntime {
     ///     an `x-api-domain` that names another origin is refused (403).
     package func authorize(
         header: (String) -> String?, values: ((String) -> [String])? = nil, pathDomain: String? = nil
-    ) -> Result<AuthorizedRequest, AuthorizationFailure> {
+    ) -> Result<AuthorizedRequest, AccessRefusal> {
         let authorization = header("Authorization")
         let apiToken = header("x-api-token")
         let credential: Credential
         if let authorization {
             guard let parsed = Credential.parse(authorization, kind: .bearer) else {
                 return .failure(
-                    AuthorizationFailure(
+                    AccessRefusal(
                         kind: .unauthenticated,
                         message:
                             "The Authorization header is malformed: send `Authorization: Bearer <token>` with the token only."
@@ -54,13 +39,13 @@ extension NudjRuntime {
         } else if let apiToken {
             guard let parsed = Credential.parse(apiToken, kind: .apiToken) else {
                 return .failure(
-                    AuthorizationFailure(
+                    AccessRefusal(
                         kind: .unauthenticated, message: "The x-api-token header is empty or malformed."))
             }
             credential = parsed
         } else {
             return .failure(
-                AuthorizationFailure(
+                AccessRefusal(
                     kind: .unauthenticated,
                     message:
                         "Missing credentials: send `Authorization: Bearer <Nudj MCP token>` (or x-api-token) and `x-api-domain: https://<org>.nudj.cx/api/v2/admin` on every request."
@@ -75,7 +60,7 @@ extension NudjRuntime {
         }
         guard let domainText = headerDomain else {
             return .failure(
-                AuthorizationFailure(
+                AccessRefusal(
                     kind: .unauthenticated,
                     message:
                         "Missing x-api-domain: send `x-api-domain: https://<org>.nudj.cx/api/v2/admin` naming the organisation the token belongs to."
@@ -90,18 +75,18 @@ extension NudjRuntime {
     private func authorize(
         credential: Credential, domainText: String, fromPath: Bool, headerDomain: String?, header: (String) -> String?,
         values: ((String) -> [String])?
-    ) -> Result<AuthorizedRequest, AuthorizationFailure> {
+    ) -> Result<AuthorizedRequest, AccessRefusal> {
         let domain: APIDomain
         switch policy.normalize(domainText) {
         case .success(let normalized): domain = normalized
         case .failure(let error):
             let source = fromPath ? "The organisation in the URL" : "x-api-domain"
-            return .failure(AuthorizationFailure(kind: .domainRefused, message: "\(source) refused: \(error.message)"))
+            return .failure(AccessRefusal(kind: .domainRefused, message: "\(source) refused: \(error.message)"))
         }
         if let headerDomain {
             guard case .success(let named) = policy.normalize(headerDomain), named.origin == domain.origin else {
                 return .failure(
-                    AuthorizationFailure(
+                    AccessRefusal(
                         kind: .domainRefused,
                         message:
                             "x-api-domain does not name the organisation in the URL (\(domain.organisation)): send one or the other, not both different"
@@ -118,13 +103,13 @@ extension NudjRuntime {
         for name in ["X-MCP-Readonly", "x-agent-mode"]
         where Set(all(name).map { Substring($0).trimmingASCIIWhitespace().lowercased() }).count > 1 {
             return .failure(
-                AuthorizationFailure(kind: .badHeader, message: "\(name) is sent more than once with different values"))
+                AccessRefusal(kind: .badHeader, message: "\(name) is sent more than once with different values"))
         }
         // A misspelt name would silently select nothing: refuse it, naming what exists.
         let toolsets = Set(catalogue.toolsets.map(\.name)).union(["all", "default"])
         if let unknown = request.toolsets?.first(where: { !toolsets.contains($0) }) {
             return .failure(
-                AuthorizationFailure(
+                AccessRefusal(
                     kind: .badHeader,
                     message:
                         "X-MCP-Toolsets names an unknown toolset '\(unknown)'; known: \(catalogue.toolsets.map(\.name).joined(separator: ", ")), all, default"
@@ -134,7 +119,7 @@ extension NudjRuntime {
         for (name, tools) in [("X-MCP-Tools", request.tools), ("X-MCP-Exclude-Tools", request.excludedTools)] {
             if let unknown = tools.first(where: { catalogue.tool(named: $0) == nil }) {
                 return .failure(
-                    AuthorizationFailure(
+                    AccessRefusal(
                         kind: .badHeader,
                         message: "\(name) names an unknown tool '\(unknown)'; run `nudj-mcp tools` for the list"))
             }
@@ -144,13 +129,13 @@ extension NudjRuntime {
             case "true", "1", "yes", "on": request.readOnly = true
             case "false", "0", "no", "off", "": request.readOnly = false  // a header can turn read-only on, never off
             default:
-                return .failure(AuthorizationFailure(kind: .badHeader, message: "X-MCP-Readonly must be true or false"))
+                return .failure(AccessRefusal(kind: .badHeader, message: "X-MCP-Readonly must be true or false"))
             }
         }
         if let mode = header("x-agent-mode") {
             guard let parsed = AgentMode(rawValue: mode.lowercased()) else {
                 return .failure(
-                    AuthorizationFailure(kind: .badHeader, message: "x-agent-mode must be planner or builder"))
+                    AccessRefusal(kind: .badHeader, message: "x-agent-mode must be planner or builder"))
             }
             request.agentMode = parsed
         }

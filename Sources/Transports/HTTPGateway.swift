@@ -3,11 +3,11 @@ import MCP
 import Tenancy
 
 /// What the HTTP transports need from the tool layer: turn one request's headers into a tenant binding and a
-/// provider bound to that tenant, or refuse with a status.
+/// provider bound to that tenant, or the refusal.
 package protocol HTTPGateway: Sendable {
     /// - Parameter pathDomain: the API domain named by the URL (`/mcp/<org>`), which `x-api-domain` may repeat but
     ///   not contradict.
-    func authorize(_ headers: HTTPHeaders, pathDomain: String?) -> Result<GatewayGrant, GatewayRefusal>
+    func authorize(_ headers: HTTPHeaders, pathDomain: String?) -> Result<GatewayGrant, AccessRefusal>
 }
 
 package struct GatewayGrant: Sendable {
@@ -22,17 +22,6 @@ package struct GatewayGrant: Sendable {
         self.organisation = organisation
         self.provider = provider
         self.credential = credential
-    }
-}
-
-package struct GatewayRefusal: Error, Sendable {
-    /// 401 (missing or malformed credentials), 403 (refused domain) or 400 (bad header value).
-    package var status: Int
-    package var message: String
-
-    package init(status: Int, message: String) {
-        self.status = status
-        self.message = message
     }
 }
 

@@ -11,8 +11,9 @@ extension MCPHTTPHandler {
             request.headers["Accept"] == nil || request.headers.listContains("Accept", token: "text/event-stream")
                 || request.headers.listContains("Accept", token: "*/*")
         else {
-            responder.respond(
-                Self.rpcError(406, .invalidRequest, "GET /sse opens an event stream: send Accept: text/event-stream"))
+            let notAcceptable = WireError.notAcceptable(
+                "GET /sse opens an event stream: send Accept: text/event-stream")
+            responder.respond(notAcceptable.response())
             return
         }
         guard let (session, _) = openSession(.legacySSE, request, pathDomain: pathDomain(route), responder: responder)
@@ -22,10 +23,7 @@ extension MCPHTTPHandler {
             return
         }
         let events = SSEMessageStream(stream: stream, label: String(session.id.prefix(6)))
-        let channel = ChannelSession(
-            server: server, channel: SSEChannel(stream: events),
-            logger: logger.with("session", String(session.id.prefix(8))))
-        session.setChannelSession(channel)
+        session.setChannel(SSEChannel(stream: events))
         session.attach(events)  // so ending the session (eviction, shutdown) closes its stream
         // The POST URL names this replica (a load balancer routes it back here, where the stream lives) and the
         // organisation when the stream's URL did (the client may be able to send nothing but Authorization).
@@ -38,30 +36,30 @@ extension MCPHTTPHandler {
 
     func postLegacyMessage(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) -> HTTPResponse {
         guard let sessionID = request.query("sessionId") ?? request.query("session_id") else {
-            return Self.rpcError(
-                400, .invalidRequest, "Missing sessionId: POST to the URL announced by the endpoint event of GET /sse")
+            return WireError.badRequest(
+                "Missing sessionId: POST to the URL announced by the endpoint event of GET /sse"
+            ).response()
         }
         guard let session = sessions.lookup(sessionID), session.kind == .legacySSE, let channel = session.channel else {
-            return Self.rpcError(
-                404, .invalidRequest,
+            return WireError.notFound(
                 "Session not found or expired on replica \(replicaID): open a new stream with GET /sse (a load balancer must route /messages/<replica> to that replica)"
-            )
+            ).response()
         }
         responder.annotate("session", String(session.id.prefix(8)))
         let grant: GatewayGrant
         switch authorize(request, pathDomain: pathDomain, session: session) {
         case .granted(let authorized): grant = authorized
-        case .refused(let refusal): return refusal
+        case .refused(let refusal): return refusal.response()
         }
         responder.annotate("organisation", grant.organisation)
         let value: JSONValue
         do {
             value = try JSONParser.parse(request.body)
         } catch {
-            return Self.rpcError(400, .parseError, "Parse error: \(error)")
+            return WireError.badRequest("Parse error: \(error)", code: .parseError).response()
         }
         session.touch()
-        channel.receive(value, provider: grant.provider)
+        session.dispatcher.receive(value, on: channel, provider: grant.provider)
         return .text(202, "Accepted")
     }
 }

@@ -29,8 +29,7 @@ package final class MCPHTTPHandler: HTTPHandler {
         limits.idleTimeout = configuration.sessionIdleTimeout
         limits.probationIdleTimeout = configuration.sessionProbationIdleTimeout
         limits.probationPerPeer = configuration.maxProbationSessionsPerPeer
-        limits.requests = server.limits
-        sessions = HTTPSessionTable(limits: limits, logger: logger)
+        sessions = HTTPSessionTable(limits: limits, server: server, logger: logger)
     }
 
     package var sessionCount: Int { sessions.count }
@@ -51,7 +50,7 @@ package final class MCPHTTPHandler: HTTPHandler {
     package func handle(_ request: HTTPRequest, responder: HTTPResponder) async {
         let origin = request.headers["Origin"]
         if let failure = checkHostAndOrigin(request) {
-            responder.respond(failure)
+            responder.respond(failure.response())
             return
         }
         if request.method == "OPTIONS" {
@@ -92,10 +91,9 @@ package final class MCPHTTPHandler: HTTPHandler {
                     ]
                 ]))
         case (_, _) where route.badTenant:
-            response = Self.rpcError(
-                404, .invalidRequest,
+            response = WireError.notFound(
                 "Not found: the organisation in /mcp/<org> or /sse/<org> must be one subdomain label (letters, digits, hyphens)"
-            )
+            ).response()
         case ("/mcp", "POST"):
             await postMCP(request, pathDomain: pathDomain(route), responder: responder)
         case ("/mcp", "GET"):
@@ -108,16 +106,15 @@ package final class MCPHTTPHandler: HTTPHandler {
             response = postLegacyMessage(request, pathDomain: pathDomain(route), responder: responder)
         case ("/sse", "POST"):
             // 405, not 400: mcp-remote's http-first strategy falls back to HTTP+SSE only on 404/405.
-            response = Self.rpcError(
-                405, .invalidRequest,
+            response = WireError.methodNotAllowed(
                 "POST /sse is not Streamable HTTP: GET /sse opens the legacy HTTP+SSE transport, Streamable HTTP is at /mcp",
-                headers: ["Allow": "GET"])
+                allow: "GET"
+            ).response()
         case ("/mcp", _), ("/sse", _), ("/messages", _):
-            response = Self.rpcError(
-                405, .invalidRequest, "Method \(request.method) is not allowed on \(request.path)",
-                headers: [
-                    "Allow": route.endpoint == "/mcp" ? "GET, POST, DELETE" : route.endpoint == "/sse" ? "GET" : "POST"
-                ])
+            response = WireError.methodNotAllowed(
+                "Method \(request.method) is not allowed on \(request.path)",
+                allow: route.endpoint == "/mcp" ? "GET, POST, DELETE" : route.endpoint == "/sse" ? "GET" : "POST"
+            ).response()
         default:
             response = .json(
                 404,
@@ -139,54 +136,16 @@ package final class MCPHTTPHandler: HTTPHandler {
         route.organisation.map { configuration.pathTenantDomain.replacingOccurrences(of: "{org}", with: $0) }
     }
 
-    // MARK: - Errors
-
-    /// A JSON-RPC error in an HTTP error response, so clients show the real reason (not just a status).
-    static func rpcError(
-        _ status: Int,
-        _ code: ErrorCode,
-        _ message: String,
-        id: RequestID? = nil,
-        headers: HTTPHeaders = [:],
-        data extra: JSONValue? = nil
-    ) -> HTTPResponse {
-        var data: JSONObject = extra?.objectValue ?? [:]
-        data["httpStatus"] = .int(Int64(status))
-        if status == 401 {
-            data["hint"] =
-                "Configure the client to send Authorization: Bearer <token> on every request, and the organisation as x-api-domain or in the URL (/mcp/<org>, /sse/<org>)."
-        }
-        let error = JSONRPCError(code, message, data: .object(data))
-        return .json(status, JSONWriter.encode(JSONRPC.errorResponse(id: id, error: error)), headers: headers)
-    }
-
-    /// Application error codes for transport-level refusals (outside the JSON-RPC reserved range).
-    static let unauthenticatedCode = ErrorCode(rawValue: -31_401)
-    static let forbiddenCode = ErrorCode(rawValue: -31_403)
-
-    static func refusal(_ refusal: GatewayRefusal, id: RequestID?) -> HTTPResponse {
-        switch refusal.status {
-        case 401:
-            let challenge: HTTPHeaders = ["WWW-Authenticate": "Bearer realm=\"nudj-mcp\""]
-            return rpcError(401, unauthenticatedCode, refusal.message, id: id, headers: challenge)
-        case 403:
-            return rpcError(403, forbiddenCode, refusal.message, id: id)
-        default:
-            return rpcError(refusal.status, .invalidRequest, refusal.message, id: id)
-        }
-    }
-
     // MARK: - Origin, Host, CORS
 
-    private func checkHostAndOrigin(_ request: HTTPRequest) -> HTTPResponse? {
+    private func checkHostAndOrigin(_ request: HTTPRequest) -> WireError? {
         if configuration.requireLoopbackHost, let host = request.headers["Host"],
             !LoopbackHost.isLoopback(authority: host)
         {
-            return Self.rpcError(
-                403, Self.forbiddenCode, "Host '\(host)' is not allowed: this server only answers to localhost names")
+            return .forbidden("Host '\(host)' is not allowed: this server only answers to localhost names")
         }
         if let origin = request.headers["Origin"], !originAllowed(origin) {
-            return Self.rpcError(403, Self.forbiddenCode, "Origin '\(origin)' is not allowed")
+            return .forbidden("Origin '\(origin)' is not allowed")
         }
         return nil
     }
@@ -218,18 +177,15 @@ package final class MCPHTTPHandler: HTTPHandler {
     // MARK: - Authorisation
 
     /// Authorises the request's own headers; on a session, they must reproduce the session's binding.
-    func authorize(
-        _ request: HTTPRequest, pathDomain: String?, session: HTTPSession? = nil, id: RequestID? = nil
-    ) -> Authorization {
+    func authorize(_ request: HTTPRequest, pathDomain: String?, session: HTTPSession? = nil) -> Authorization {
         switch gateway.authorize(request.headers, pathDomain: pathDomain) {
         case .failure(let refusal):
-            return .refused(Self.refusal(refusal, id: id))
+            return .refused(WireError(refusal))
         case .success(let grant):
             if let session, grant.binding != session.binding {
                 return .refused(
                     bindingMismatch(
-                        session: String(session.id.prefix(8)), organisation: session.organisation, grant: grant, id: id)
-                )
+                        session: String(session.id.prefix(8)), organisation: session.organisation, grant: grant))
             }
             return .granted(grant)
         }
@@ -237,16 +193,13 @@ package final class MCPHTTPHandler: HTTPHandler {
 
     /// The 403 for a request whose credentials do not reproduce its session's binding (logged: it is either a
     /// misconfigured client or someone holding another client's session id).
-    func bindingMismatch(session: String, organisation: String, grant: GatewayGrant, id: RequestID?) -> HTTPResponse {
+    func bindingMismatch(session: String, organisation: String, grant: GatewayGrant) -> WireError {
         logger.warning(
             "request refused: credentials do not match the session's binding",
             [("session", session), ("sessionOrganisation", organisation), ("requestOrganisation", grant.organisation)]
         )
-        return Self.rpcError(
-            403, Self.forbiddenCode,
-            "This session is bound to another organisation or credential; open a new session with your own credentials",
-            id: id
-        )
+        return .forbidden(
+            "This session is bound to another organisation or credential; open a new session with your own credentials")
     }
 }
 
@@ -254,16 +207,13 @@ extension MCPHTTPHandler {
     /// Authorises a request that opens a session and creates the session bound to its credentials, or answers the
     /// refusal (401/403/400) or the capacity error (503) itself and returns `nil`.
     func openSession(
-        _ kind: HTTPSession.Kind, _ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder,
-        id: RequestID? = nil
-    )
-        -> (session: HTTPSession, grant: GatewayGrant)?
-    {
+        _ kind: HTTPSession.Kind, _ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder
+    ) -> (session: HTTPSession, grant: GatewayGrant)? {
         let grant: GatewayGrant
-        switch authorize(request, pathDomain: pathDomain, id: id) {
+        switch authorize(request, pathDomain: pathDomain) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal):
-            responder.respond(refusal)
+            responder.respond(refusal.response())
             return nil
         }
         guard
@@ -272,7 +222,7 @@ extension MCPHTTPHandler {
         else {
             let message =
                 "Session capacity reached (\(sessions.capacity) established sessions); retry shortly"
-            responder.respond(Self.rpcError(503, .internalError, message, id: id, headers: ["Retry-After": "5"]))
+            responder.respond(WireError.unavailable(message).response())
             return nil
         }
         responder.annotate("session", String(session.id.prefix(8)))
@@ -284,6 +234,6 @@ extension MCPHTTPHandler {
 /// The outcome of authorising one HTTP request.
 enum Authorization {
     case granted(GatewayGrant)
-    /// The response that refuses it (401, 403 or 400).
-    case refused(HTTPResponse)
+    /// Why it is refused (401, 403 or 400).
+    case refused(WireError)
 }

@@ -30,7 +30,7 @@ package struct StdioTransport: Sendable {
     /// Serves until stdin closes or `stop` is signalled; returns once in-flight work is done or abandoned.
     package func run(input: Int32 = 0, output: Int32 = 1, stop: ShutdownSignal) async {
         let channel = FileDescriptorChannel(fd: output, logger: logger)
-        let session = ChannelSession(server: server, channel: channel, logger: logger)
+        let dispatcher = Dispatcher(server: server, logger: logger)
         let provider = provider
         let maxLineBytes = maxLineBytes
         let ended = ShutdownSignal()
@@ -46,16 +46,16 @@ package struct StdioTransport: Sendable {
             case .line(let bytes):
                 channel.waitForRoom()
                 if !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
-                    session.receive(bytes, provider: provider)
+                    dispatcher.receive(bytes, on: channel, provider: provider)
                 }
             case .oversized(let count):
-                session.rejectOversized(byteCount: count, limit: maxLineBytes)
+                dispatcher.rejectOversized(byteCount: count, limit: maxLineBytes, on: channel)
             }
             if channel.isClosed { ended.fire() }
             return !ended.hasFired
         }
         await ended.wait()
-        let abandoned = await session.drain(grace: shutdownGrace)
+        let abandoned = await dispatcher.drain(grace: shutdownGrace)
         if abandoned > 0 { logger.warning("cancelled in-flight requests at shutdown", [("count", String(abandoned))]) }
         // Flushing may wait on a client that stopped reading: on a thread of its own, not the concurrency pool.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in

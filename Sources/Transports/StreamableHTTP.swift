@@ -11,43 +11,42 @@ import struct Foundation.Date
 extension MCPHTTPHandler {
     func postMCP(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) async {
         if let type = request.headers["Content-Type"], !type.lowercased().hasPrefix("application/json") {
-            responder.respond(Self.rpcError(415, .invalidRequest, "Content-Type must be application/json"))
+            responder.respond(WireError(415, .invalidRequest, "Content-Type must be application/json").response())
             return
         }
         let value: JSONValue
         do {
             value = try JSONParser.parse(request.body)
         } catch {
-            responder.respond(Self.rpcError(400, .parseError, "Parse error: \(error)"))
+            responder.respond(WireError.badRequest("Parse error: \(error)", code: .parseError).response())
             return
         }
-        let isBatch: Bool
-        let elements: [JSONValue]
-        if case .array(let array) = value {
-            isBatch = true
-            elements = array
-        } else {
-            isBatch = false
-            elements = [value]
-        }
-        let classified = elements.map(JSONRPC.classify)  // once per message; everything below reads this
-        if !isBatch, case .success(.request(let single)) = classified[0], ModernMeta.isModern(single) {
-            await postModern(single, request: request, pathDomain: pathDomain, responder: responder)
+        if case .success(.request(let single)) = JSONRPC.classify(value), StatelessMeta.isStateless(single) {
+            await postStateless(single, request: request, pathDomain: pathDomain, responder: responder)
             return
         }
         if case .object = value,
-            request.headers["MCP-Protocol-Version"].map({ ProtocolVersion(rawValue: $0).isModern }) == true
+            request.headers["MCP-Protocol-Version"].map({ ProtocolVersion(rawValue: $0).isStateless }) == true
         {
-            // A modern client that sent a notification or a request without the required _meta.
-            if case .success(.notification) = classified[0] {
+            // A stateless client that sent a notification or a request without the required _meta.
+            let id = JSONRPC.classify(value).requestID
+            if case .success(.notification) = JSONRPC.classify(value) {
                 responder.respond(HTTPResponse(status: 202))
             } else {
-                responder.respond(
-                    Self.rpcError(
-                        400, .invalidParams, "Missing params._meta with \(ModernMeta.protocolVersionKey)",
-                        id: classified[0].requestID))
+                let missing = WireError.badRequest(
+                    "Missing params._meta with \(StatelessMeta.protocolVersionKey)", code: .invalidParams)
+                responder.respond(missing.response(id: id))
             }
             return
+        }
+        let isBatch: Bool
+        let classified: [Result<Message, InvalidMessage>]
+        if case .array(let elements) = value {
+            isBatch = true
+            classified = elements.map(JSONRPC.classify)
+        } else {
+            isBatch = false
+            classified = [JSONRPC.classify(value)]
         }
         if !isBatch, case .success(.request(let first)) = classified[0], first.method == "initialize" {
             await initialize(first, request: request, pathDomain: pathDomain, responder: responder)
@@ -55,86 +54,63 @@ extension MCPHTTPHandler {
         }
 
         guard let sessionID = request.headers["Mcp-Session-Id"] else {
-            responder.respond(
-                Self.rpcError(
-                    400, .invalidRequest,
-                    "Missing Mcp-Session-Id header: send initialize first and echo the session id it returns",
-                    id: classified.first?.requestID))
+            let missing = WireError.badRequest(
+                "Missing Mcp-Session-Id header: send initialize first and echo the session id it returns")
+            responder.respond(missing.response(id: classified.first?.requestID))
             return
         }
         let session: HTTPSession
         let grant: GatewayGrant
-        switch resolveSession(sessionID, request, pathDomain: pathDomain, id: classified.first?.requestID) {
+        switch resolveSession(sessionID, request, pathDomain: pathDomain) {
         case .found(let found, let authorized): (session, grant) = (found, authorized)
         case .refused(let refusal):
-            responder.respond(refusal)
+            responder.respond(refusal.response(id: classified.first?.requestID))
             return
         }
         responder.annotate("session", String(session.id.prefix(8)))
         responder.annotate("organisation", grant.organisation)
+        let dispatcher = session.dispatcher
         if let header = request.headers["MCP-Protocol-Version"], !ProtocolVersion(rawValue: header).isSupportedHandshake
         {
-            responder.respond(
-                Self.rpcError(
-                    400, .invalidRequest,
-                    "Unsupported MCP-Protocol-Version '\(header)'; this session speaks \(session.legacy.negotiatedVersion?.rawValue ?? "?")"
-                ))
+            let unsupported = WireError.badRequest(
+                "Unsupported MCP-Protocol-Version '\(header)'; this session speaks \(dispatcher.handshake.negotiatedVersion?.rawValue ?? "?")"
+            )
+            responder.respond(unsupported.response())
             return
         }
         session.touch()
-        let version = session.legacy.negotiatedVersion ?? .v2025_03_26
-        if isBatch, let refusal = server.limits.batchRefusal(length: elements.count, version: version) {
-            logger.warning("batch refused", [("length", String(elements.count)), ("reason", refusal.message)])
-            responder.respond(Self.rpcError(400, refusal.code, refusal.message, data: refusal.data))
+        let accepted = dispatcher.accept(classified, isBatch: isBatch, provider: grant.provider)
+        if let refusal = accepted.refusal {
+            responder.respond(WireError.badRequest(refusal).response())
             return
         }
-
-        var requests: [Request] = []
-        var immediate: [Reply] = []
-        for message in classified {
-            switch message {
-            case .failure(let invalid): immediate.append(.error(invalid.id, invalid.error))
-            case .success(.notification(let notification)): receive(notification, session: session)
-            case .success(.response): break
-            case .success(.request(let request)):
-                if request.method == "initialize" {
-                    immediate.append(
-                        .error(
-                            request.id,
-                            JSONRPCError(.invalidRequest, "Invalid Request: initialize must not be part of a batch")))
-                } else {
-                    requests.append(request)
-                }
-            }
-        }
-        if requests.isEmpty && immediate.isEmpty {
+        if accepted.isSilent {
             responder.respond(HTTPResponse(status: 202))
             return
         }
         let acceptsStream = request.headers.listContains("Accept", token: "text/event-stream")
         let wantsStream =
-            acceptsStream
-            && (session.legacy.clientLogLevel != nil
-                || requests.contains { $0.params?["_meta"]?["progressToken"] != nil })
+            acceptsStream && (dispatcher.handshake.clientLogLevel != nil || accepted.wantsProgress)
         if wantsStream, let stream = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive)
         {
             let events = SSEMessageStream(stream: stream, label: String(session.id.prefix(6)))
-            let replies = await run(
-                requests, session: session, provider: grant.provider,
-                notifications: StreamNotificationSink(stream: events))
-            let all = (immediate + replies).map(\.json)
-            if isBatch { events.send(.array(all)) } else { for reply in all { events.send(reply) } }
+            let replies = await dispatcher.answer(
+                accepted, provider: grant.provider, notifications: StreamNotificationSink(stream: events))
+            if isBatch {
+                events.send(.array(replies.map(\.json)))
+            } else {
+                for reply in replies { events.send(reply.json) }
+            }
             events.finish()
         } else {
             let sink: any NotificationSink =
                 session.stream.map { StreamNotificationSink(stream: $0) } ?? DiscardingNotificationSink()
-            let replies =
-                immediate + (await run(requests, session: session, provider: grant.provider, notifications: sink))
+            let replies = await dispatcher.answer(accepted, provider: grant.provider, notifications: sink)
             if replies.isEmpty {
                 responder.respond(HTTPResponse(status: 202))  // every request was cancelled: nothing to answer
             } else {
                 let body: JSONValue = isBatch ? .array(replies.map(\.json)) : replies[0].json
-                let status = requests.isEmpty ? 400 : 200
+                let status = ReplyStatus.session(ranRequests: !accepted.requests.isEmpty)
                 responder.respond(.json(status, JSONWriter.encode(body)))
             }
         }
@@ -145,13 +121,13 @@ extension MCPHTTPHandler {
         _ initialize: Request, request: HTTPRequest, pathDomain: String?, responder: HTTPResponder
     ) async {
         let grant: GatewayGrant
-        switch authorize(request, pathDomain: pathDomain, id: initialize.id) {
+        switch authorize(request, pathDomain: pathDomain) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal):
-            responder.respond(refusal)
+            responder.respond(refusal.response(id: initialize.id))
             return
         }
-        let state = LegacySession()
+        let state = HandshakeState()
         let reply = server.initialize(initialize, session: state, provider: grant.provider)
         guard case .result = reply, let version = state.negotiatedVersion else {
             responder.respond(.json(200, JSONWriter.encode(reply.json)))
@@ -168,11 +144,10 @@ extension MCPHTTPHandler {
         guard
             let session = sessions.create(
                 kind: .streamable, binding: grant.binding, organisation: grant.organisation, peer: request.peer, id: id,
-                legacy: state)
+                handshake: state)
         else {
             let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
-            responder.respond(
-                Self.rpcError(503, .internalError, message, id: initialize.id, headers: ["Retry-After": "5"]))
+            responder.respond(WireError.unavailable(message).response(id: initialize.id))
             return
         }
         responder.annotate("session", String(session.id.prefix(8)))
@@ -189,17 +164,12 @@ extension MCPHTTPHandler {
     /// restored from its seal (another replica or a previous process issued it). A forged, altered, expired or
     /// revoked id is unknown (404); credentials that do not reproduce the sealed binding are refused (403) before
     /// anything is restored or sent upstream.
-    func resolveSession(
-        _ id: String, _ request: HTTPRequest, pathDomain: String?, id rpcID: RequestID?
-    )
-        -> SessionResolution
-    {
+    func resolveSession(_ id: String, _ request: HTTPRequest, pathDomain: String?) -> SessionResolution {
         let now = Self.epochSeconds()
-        let unknown = Self.rpcError(
-            404, .invalidRequest, "Session not found or expired: initialize a new session", id: rpcID)
+        let unknown = WireError.notFound("Session not found or expired: initialize a new session")
         if let session = sessions.lookup(id) {
             guard session.kind == .streamable else { return .refused(unknown) }
-            switch authorize(request, pathDomain: pathDomain, session: session, id: rpcID) {
+            switch authorize(request, pathDomain: pathDomain, session: session) {
             case .granted(let grant): return .found(session, grant)
             case .refused(let refusal): return .refused(refusal)
             }
@@ -210,94 +180,52 @@ extension MCPHTTPHandler {
         let version = ProtocolVersion(rawValue: opened.claims.version)
         guard version.isSupportedHandshake else { return .refused(unknown) }
         let grant: GatewayGrant
-        switch authorize(request, pathDomain: pathDomain, id: rpcID) {
+        switch authorize(request, pathDomain: pathDomain) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal): return .refused(refusal)
         }
         let tag = String(id.prefix(8))
         guard configuration.sealer.matches(opened, origin: grant.binding.origin, credential: grant.credential) else {
-            return .refused(bindingMismatch(session: tag, organisation: opened.claims.origin, grant: grant, id: rpcID))
+            return .refused(bindingMismatch(session: tag, organisation: opened.claims.origin, grant: grant))
         }
         guard
             let session = sessions.create(
                 kind: .streamable, binding: grant.binding, organisation: grant.organisation, peer: request.peer, id: id,
-                legacy: LegacySession(restoring: version), reason: "restored")
+                handshake: HandshakeState(restoring: version), reason: "restored")
         else {
             let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
-            return .refused(Self.rpcError(503, .internalError, message, id: rpcID, headers: ["Retry-After": "5"]))
+            return .refused(.unavailable(message))
         }
         // Restored concurrently by another request with other credentials: the live session's binding decides.
         guard session.binding == grant.binding else {
-            return .refused(bindingMismatch(session: tag, organisation: session.organisation, grant: grant, id: rpcID))
+            return .refused(bindingMismatch(session: tag, organisation: session.organisation, grant: grant))
         }
         return .found(session, grant)
     }
 
-    private func receive(_ notification: Notification, session: HTTPSession) {
-        if notification.method == "notifications/cancelled" {
-            if let raw = notification.params?["requestId"], let id = RequestID(raw) { session.inflight.cancel(id) }
-            return
-        }
-    }
-
-    /// Runs requests concurrently in the session's registry (so `notifications/cancelled` on another POST reaches
-    /// them); cancelled requests produce no reply.
-    private func run(
-        _ requests: [Request],
-        session: HTTPSession,
-        provider: any ToolProvider,
-        notifications: any NotificationSink
-    ) async -> [Reply] {
-        await withTaskGroup(of: (Int, Reply?).self) { group in
-            for (index, request) in requests.enumerated() {
-                group.addTask {
-                    let reply = await withCheckedContinuation { (continuation: CheckedContinuation<Reply?, Never>) in
-                        let started = session.inflight.start(
-                            request.id,
-                            takesSlot: RequestLimits.takesCallSlot(request),
-                            work: {
-                                await self.server.respond(
-                                    to: request, session: session.legacy, provider: provider,
-                                    notifications: notifications)
-                            },
-                            deliver: { continuation.resume(returning: $0) }
-                        )
-                        if let refusal = session.inflight.refusal(started, id: request.id) {
-                            continuation.resume(returning: .error(request.id, refusal))
-                        }
-                    }
-                    return (index, reply)
-                }
-            }
-            var replies: [(Int, Reply)] = []
-            for await (index, reply) in group { if let reply { replies.append((index, reply)) } }
-            return replies.sorted { $0.0 < $1.0 }.map(\.1)
-        }
-    }
-
     /// GET /mcp: the session's stream for server messages not tied to a request.
     func openStandaloneStream(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) async {
-        if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isModern {
-            responder.respond(
-                Self.rpcError(
-                    405, .invalidRequest, "GET is not part of MCP \(version): stateless requests are POSTed",
-                    headers: ["Allow": "POST"]))
+        if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isStateless {
+            let notAllowed = WireError.methodNotAllowed(
+                "GET is not part of MCP \(version): stateless requests are POSTed", allow: "POST")
+            responder.respond(notAllowed.response())
             return
         }
         guard request.headers.listContains("Accept", token: "text/event-stream") else {
-            responder.respond(
-                Self.rpcError(406, .invalidRequest, "GET /mcp opens an event stream: send Accept: text/event-stream"))
+            let notAcceptable = WireError.notAcceptable(
+                "GET /mcp opens an event stream: send Accept: text/event-stream")
+            responder.respond(notAcceptable.response())
             return
         }
         guard let sessionID = request.headers["Mcp-Session-Id"] else {
-            responder.respond(Self.rpcError(400, .invalidRequest, "Missing Mcp-Session-Id header"))
+            responder.respond(WireError.badRequest("Missing Mcp-Session-Id header").response())
             return
         }
         let session: HTTPSession
-        switch resolveSession(sessionID, request, pathDomain: pathDomain, id: nil) {
+        switch resolveSession(sessionID, request, pathDomain: pathDomain) {
         case .found(let found, _): session = found
         case .refused(let refusal):
-            responder.respond(refusal)
+            responder.respond(refusal.response())
             return
         }
         responder.annotate("session", String(session.id.prefix(8)))
@@ -312,18 +240,18 @@ extension MCPHTTPHandler {
 
     /// DELETE /mcp: the client ends its session on this replica (and this replica refuses its id from now on).
     func deleteSession(_ request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) -> HTTPResponse {
-        if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isModern {
-            return Self.rpcError(
-                405, .invalidRequest, "DELETE is not part of MCP \(version): there are no sessions",
-                headers: ["Allow": "POST"])
+        if let version = request.headers["MCP-Protocol-Version"], ProtocolVersion(rawValue: version).isStateless {
+            return WireError.methodNotAllowed(
+                "DELETE is not part of MCP \(version): there are no sessions", allow: "POST"
+            ).response()
         }
         guard let sessionID = request.headers["Mcp-Session-Id"] else {
-            return Self.rpcError(400, .invalidRequest, "Missing Mcp-Session-Id header")
+            return WireError.badRequest("Missing Mcp-Session-Id header").response()
         }
         let session: HTTPSession
-        switch resolveSession(sessionID, request, pathDomain: pathDomain, id: nil) {
+        switch resolveSession(sessionID, request, pathDomain: pathDomain) {
         case .found(let found, _): session = found
-        case .refused(let refusal): return refusal
+        case .refused(let refusal): return refusal.response()
         }
         responder.annotate("session", String(session.id.prefix(8)))
         if let opened = configuration.sealer.open(session.id, now: Self.epochSeconds()) {
@@ -334,10 +262,10 @@ extension MCPHTTPHandler {
     }
 }
 
-/// A Streamable HTTP session found (or restored) and authorised for one request, or the response refusing it.
+/// A Streamable HTTP session found (or restored) and authorised for one request, or why it is refused.
 enum SessionResolution {
     case found(HTTPSession, GatewayGrant)
-    case refused(HTTPResponse)
+    case refused(WireError)
 }
 
 /// Request-scoped notifications on an SSE stream.

@@ -204,21 +204,11 @@ enum ServeCommand {
 struct RuntimeGateway: HTTPGateway {
     let runtime: NudjRuntime
 
-    func authorize(_ headers: HTTPHeaders, pathDomain: String?) -> Result<GatewayGrant, GatewayRefusal> {
-        switch runtime.authorize(header: { headers[$0] }, values: { headers.values($0) }, pathDomain: pathDomain) {
-        case .success(let authorized):
-            return .success(
-                GatewayGrant(
-                    binding: authorized.tenant.binding, organisation: authorized.tenant.domain.organisation,
-                    provider: authorized.provider, credential: authorized.tenant.credential))
-        case .failure(let failure):
-            let status =
-                switch failure.kind {
-                case .unauthenticated: 401
-                case .domainRefused: 403
-                case .badHeader: 400
-                }
-            return .failure(GatewayRefusal(status: status, message: failure.message))
+    func authorize(_ headers: HTTPHeaders, pathDomain: String?) -> Result<GatewayGrant, AccessRefusal> {
+        runtime.authorize(header: { headers[$0] }, values: { headers.values($0) }, pathDomain: pathDomain).map {
+            GatewayGrant(
+                binding: $0.tenant.binding, organisation: $0.tenant.domain.organisation, provider: $0.provider,
+                credential: $0.tenant.credential)
         }
     }
 }

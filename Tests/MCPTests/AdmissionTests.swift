@@ -41,21 +41,32 @@ private final class Outcomes: Sendable {
 
 @Suite("Admission: batch cap and per-session call slots")
 struct AdmissionTests {
+    /// Admits request `id` now and runs it in a task of its own; returns the refusal, or `nil` once admitted.
     private func start(
         _ inflight: InflightRequests, _ id: Int64, takesSlot: Bool = true, gate: Gate, log: Outcomes
-    ) -> InflightRequests.StartResult {
-        inflight.start(
-            .int(id), takesSlot: takesSlot,
-            work: {
-                log.started.withLock { $0.append(id) }
-                await gate.wait()
-                return .result(.int(id), JSONObject())
-            },
-            deliver: { reply in log.delivered.withLock { $0[id] = reply != nil } })
+    ) -> JSONRPCError? {
+        let admission: InflightRequests.Admission
+        switch inflight.admit(.int(id), takesSlot: takesSlot) {
+        case .success(let admitted): admission = admitted
+        case .failure(let refusal): return refusal
+        }
+        Task {
+            await inflight.answering {
+                let reply = await inflight.run(admission) {
+                    log.started.withLock { $0.append(id) }
+                    await gate.wait()
+                    return .result(.int(id), JSONObject())
+                }
+                log.delivered.withLock { $0[id] = reply != nil }
+            }
+        }
+        return nil
     }
 
+    /// Waits until `condition` holds; the generous bound only matters when a test fails (see `RecordingChannel`).
     private func settle(_ condition: () -> Bool) async {
-        for _ in 0..<1000 where !condition() { try? await Task.sleep(for: .milliseconds(2)) }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !condition() && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(2)) }
     }
 
     @Test("batches longer than the cap are refused whole with -32600 naming the cap; at the cap they pass")
@@ -72,26 +83,27 @@ struct AdmissionTests {
         #expect(limits.batchRefusal(length: 1, version: nil)?.message.contains("uninitialized") == true)
     }
 
-    @Test("a channel session answers an over-long batch with one -32600 and runs none of it")
+    @Test("a dispatcher answers an over-long batch with one -32600 and runs none of it")
     func channelBatchCap() async {
         let channel = RecordingChannel()
         var limits = RequestLimits()
         limits.maxBatchLength = 3
-        let session = ChannelSession(
-            server: MCPServer(identity: identity, limits: limits), channel: channel, logger: .disabled)
+        let session = Dispatcher(server: MCPServer(identity: identity, limits: limits), logger: .disabled)
         session.receive(
             Array(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-03-26"}}"#.utf8),
-            provider: ScriptedProvider())
+            on: channel, provider: ScriptedProvider())
         let calls = (1...4).map {
             #"{"jsonrpc":"2.0","id":\#($0),"method":"tools/call","params":{"name":"echo"}}"#
         }
-        session.receive(Array(("[" + calls.joined(separator: ",") + "]").utf8), provider: ScriptedProvider())
+        session.receive(
+            Array(("[" + calls.joined(separator: ",") + "]").utf8), on: channel, provider: ScriptedProvider())
         let replies = await channel.wait { $0.count == 2 }
         #expect(replies.count == 2)
         #expect(replies.last?["error"]?["code"] == -32600)
         #expect(replies.last?["error"]?["message"]?.stringValue?.contains("limit of 3") == true)
         #expect(session.inflight.count == 0)
-        session.receive(Array(("[" + calls.prefix(3).joined(separator: ",") + "]").utf8), provider: ScriptedProvider())
+        session.receive(
+            Array(("[" + calls.prefix(3).joined(separator: ",") + "]").utf8), on: channel, provider: ScriptedProvider())
         #expect(await channel.wait { $0.count == 3 }.last?.arrayValue?.count == 3)
     }
 
@@ -100,9 +112,8 @@ struct AdmissionTests {
         let inflight = InflightRequests(maxRunning: 2, maxQueued: 3)
         let gate = Gate()
         let log = Outcomes()
-        for id in 1...5 { #expect(start(inflight, Int64(id), gate: gate, log: log) == .started) }
-        #expect(start(inflight, 6, gate: gate, log: log) == .busy)
-        let refusal = inflight.refusal(.busy, id: .int(6))
+        for id in 1...5 { #expect(start(inflight, Int64(id), gate: gate, log: log) == nil) }
+        let refusal = start(inflight, 6, gate: gate, log: log)
         #expect(refusal?.code == .serverBusy && refusal?.code.rawValue == -32000)
         #expect(refusal?.data?["retryable"] == true)
         #expect(refusal?.message.contains("2 running, 3 waiting") == true)
@@ -111,18 +122,16 @@ struct AdmissionTests {
         #expect(inflight.occupancy == (running: 2, waiting: 3))
 
         // Requests that take no slot (ping, tools/list) are never held up by full slots.
-        let quick = inflight.start(
-            .int(99), takesSlot: false, work: { .result(.int(99), JSONObject()) },
-            deliver: { reply in log.delivered.withLock { $0[99] = reply != nil } })
-        #expect(quick == .started)
-        #expect(log.deliveries[99] == true)
+        let quick = await inflight.run(.int(99), takesSlot: false) { .result(.int(99), JSONObject()) }
+        #expect(quick == .result(.int(99), JSONObject()))
+        #expect(inflight.occupancy == (running: 2, waiting: 3))
 
         gate.open()
-        await settle { log.deliveries.count == 6 }
+        await settle { log.deliveries.count == 5 }
         #expect(log.startOrder == [1, 2, 3, 4, 5], "waiting calls run in arrival order")
         #expect(log.deliveries.values.allSatisfy { $0 })
         #expect(inflight.occupancy == (running: 0, waiting: 0))
-        #expect(await inflight.waitUntilIdle(timeout: .seconds(2)))
+        #expect(await inflight.waitUntilIdle(timeout: .seconds(120)))
     }
 
     @Test("a waiting call that is cancelled is dropped at once, never runs, and frees its queue place")
@@ -130,20 +139,21 @@ struct AdmissionTests {
         let inflight = InflightRequests(maxRunning: 1, maxQueued: 1)
         let gate = Gate()
         let log = Outcomes()
-        #expect(start(inflight, 1, gate: gate, log: log) == .started)
-        #expect(start(inflight, 2, gate: gate, log: log) == .started)
-        #expect(start(inflight, 3, gate: gate, log: log) == .busy)
+        #expect(start(inflight, 1, gate: gate, log: log) == nil)
+        #expect(start(inflight, 2, gate: gate, log: log) == nil)
+        #expect(start(inflight, 3, gate: gate, log: log)?.code == .serverBusy)
         inflight.cancel(.int(2))
-        #expect(log.deliveries[2] == false, "the cancelled waiter is told at once, with no reply")
         #expect(inflight.occupancy == (running: 1, waiting: 0))
-        #expect(start(inflight, 3, gate: gate, log: log) == .started, "its place in the queue is free again")
+        await settle { log.deliveries[2] != nil }
+        #expect(log.deliveries[2] == false, "the cancelled waiter is told, with no reply, while 1 still runs")
+        #expect(start(inflight, 3, gate: gate, log: log) == nil, "its place in the queue is free again")
         // The id of a dropped request may be reused at once.
-        #expect(start(inflight, 2, gate: gate, log: log) == .busy)
+        #expect(start(inflight, 2, gate: gate, log: log)?.code == .serverBusy)
         gate.open()
         await settle { log.deliveries.count == 3 }
         #expect(log.startOrder == [1, 3])
         #expect(log.deliveries == [1: true, 2: false, 3: true])
-        #expect(await inflight.waitUntilIdle(timeout: .seconds(2)))
+        #expect(await inflight.waitUntilIdle(timeout: .seconds(120)))
     }
 
     @Test("drain lets waiting calls run within the grace, then cancels what is left, running or waiting")
@@ -151,17 +161,18 @@ struct AdmissionTests {
         let inflight = InflightRequests(maxRunning: 1, maxQueued: 5)
         let gate = Gate()
         let log = Outcomes()
-        for id in 1...3 { #expect(start(inflight, Int64(id), gate: gate, log: log) == .started) }
+        for id in 1...3 { #expect(start(inflight, Int64(id), gate: gate, log: log) == nil) }
         let cancelled = await inflight.drain(grace: .milliseconds(100))
         #expect(cancelled == 3)
         // The running one was cancelled (its work ignores cancellation here and still waits on the gate).
+        await settle { log.deliveries.count == 2 }
         #expect(log.deliveries[2] == false && log.deliveries[3] == false)
-        #expect(start(inflight, 4, gate: gate, log: log) == .shuttingDown)
+        #expect(start(inflight, 4, gate: gate, log: log)?.message.contains("shutting down") == true)
         gate.open()
         await settle { log.deliveries.count == 3 }
         #expect(log.deliveries[1] == false, "a cancelled request is never answered")
         #expect(log.startOrder == [1])
-        #expect(await inflight.waitUntilIdle(timeout: .seconds(2)))
+        #expect(await inflight.waitUntilIdle(timeout: .seconds(120)))
 
         // With slots freeing during the grace, queued calls are served, not dropped.
         let served = InflightRequests(maxRunning: 1, maxQueued: 5)
@@ -179,10 +190,13 @@ struct AdmissionTests {
         let gate = Gate()
         let log = Outcomes()
         for id in 1...50 { _ = start(inflight, Int64(id), gate: gate, log: log) }
+        await settle { log.startOrder.count == 2 }
         inflight.cancelAll()
+        #expect(inflight.occupancy == (running: 2, waiting: 0))
+        await settle { log.deliveries.count == 48 }
         #expect(log.deliveries.count == 48)
         gate.open()
-        #expect(await inflight.waitUntilIdle(timeout: .seconds(2)))
+        #expect(await inflight.waitUntilIdle(timeout: .seconds(120)))
         #expect(log.deliveries.count == 50 && log.deliveries.values.allSatisfy { !$0 })
         #expect(log.startOrder.count == 2)
         #expect(inflight.occupancy == (running: 0, waiting: 0))

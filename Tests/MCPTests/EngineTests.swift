@@ -49,8 +49,9 @@ final class RecordingChannel: MessageChannel {
     func send(_ message: JSONValue) { messages.withLock { $0.append(message) } }
     var all: [JSONValue] { messages.withLock { $0 } }
 
-    /// Waits (bounded) until `predicate` holds for the recorded messages.
-    func wait(timeout: Duration = .seconds(5), until predicate: ([JSONValue]) -> Bool) async -> [JSONValue] {
+    /// Waits (bounded) until `predicate` holds for the recorded messages. The bound only matters when a test fails:
+    /// in the full `swift test` run other suites starve the cooperative pool for half a minute and more.
+    func wait(timeout: Duration = .seconds(120), until predicate: ([JSONValue]) -> Bool) async -> [JSONValue] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let current = all
@@ -69,7 +70,7 @@ final class RecordingSink: NotificationSink {
 let identity = ServerIdentity(name: "test", version: "1.0", title: "Test", description: "A test server")
 
 func initialize(
-    _ server: MCPServer, _ session: LegacySession, version: String, provider: any ToolProvider = ScriptedProvider()
+    _ server: MCPServer, _ session: HandshakeState, version: String, provider: any ToolProvider = ScriptedProvider()
 ) async -> Reply {
     await server.respond(
         to: Request(
@@ -92,7 +93,7 @@ struct HandshakeTests {
         ]
     )
     func negotiation(requested: String, answered: String) async {
-        let reply = await initialize(server, LegacySession(), version: requested)
+        let reply = await initialize(server, HandshakeState(), version: requested)
         guard case .result(_, let result) = reply else {
             Issue.record("expected a result")
             return
@@ -105,7 +106,7 @@ struct HandshakeTests {
 
     @Test("only ping is served before initialize, and a session initializes once")
     func lifecycle() async {
-        let session = LegacySession()
+        let session = HandshakeState()
         let provider = ScriptedProvider()
         let sink = DiscardingNotificationSink()
         #expect(
@@ -118,14 +119,14 @@ struct HandshakeTests {
         #expect(await initialize(server, session, version: "2025-06-18").error == nil)
         #expect(await initialize(server, session, version: "2025-06-18").error?.code == .invalidRequest)
         let bad = await server.respond(
-            to: Request(id: .int(3), method: "initialize", params: ["protocolVersion": 5]), session: LegacySession(),
+            to: Request(id: .int(3), method: "initialize", params: ["protocolVersion": 5]), session: HandshakeState(),
             provider: provider, notifications: sink)
         #expect(bad.error?.code == .invalidParams)
     }
 
     @Test("tools/list pages with opaque cursors; a bad cursor is -32602")
     func pagination() async throws {
-        let session = LegacySession()
+        let session = HandshakeState()
         let provider = ScriptedProvider(count: 5)
         _ = await initialize(server, session, version: "2025-06-18", provider: provider)
         var names: [String] = []
@@ -167,7 +168,7 @@ struct HandshakeTests {
 
     @Test("tools/call: unknown tools and non-object arguments are -32602; progress is monotonic; logs follow setLevel")
     func calls() async {
-        let session = LegacySession()
+        let session = HandshakeState()
         let provider = ScriptedProvider()
         let sink = RecordingSink()
         _ = await initialize(server, session, version: "2025-06-18")
@@ -210,7 +211,7 @@ struct ModernTests {
 
     @Test("discover and list carry resultType, serverInfo and private cache hints")
     func discover() async {
-        let reply = await server.respondModern(
+        let reply = await server.respondStateless(
             to: Request(id: .int(1), method: "server/discover", params: ["_meta": .object(meta())]),
             provider: ScriptedProvider(), notifications: DiscardingNotificationSink())
         guard case .result(_, let result) = reply else {
@@ -224,38 +225,39 @@ struct ModernTests {
 
     @Test("malformed _meta is -32602, an unknown version -32022 with what is supported")
     func errors() async {
-        let unsupported = await server.respondModern(
+        let unsupported = await server.respondStateless(
             to: Request(id: .int(1), method: "tools/list", params: ["_meta": .object(meta("2031-01-01"))]),
             provider: ScriptedProvider(), notifications: DiscardingNotificationSink())
         #expect(unsupported.error?.code == .unsupportedProtocolVersion)
         #expect(unsupported.error?.data?["requested"] == "2031-01-01")
         var noCapabilities = meta()
         noCapabilities.removeValue(forKey: "io.modelcontextprotocol/clientCapabilities")
-        let missing = await server.respondModern(
+        let missing = await server.respondStateless(
             to: Request(id: .int(2), method: "tools/list", params: ["_meta": .object(noCapabilities)]),
             provider: ScriptedProvider(), notifications: DiscardingNotificationSink())
         #expect(missing.error?.code == .invalidParams)
-        let removed = await server.respondModern(
+        let removed = await server.respondStateless(
             to: Request(id: .int(3), method: "logging/setLevel", params: ["_meta": .object(meta()), "level": "info"]),
             provider: ScriptedProvider(), notifications: DiscardingNotificationSink())
         #expect(removed.error?.code == .methodNotFound)
     }
 }
 
-@Suite("Channel sessions")
-struct ChannelSessionTests {
-    func session(_ channel: RecordingChannel) -> ChannelSession {
-        ChannelSession(server: MCPServer(identity: identity), channel: channel, logger: .disabled)
+@Suite("Dispatcher on a duplex channel")
+struct DuplexChannelTests {
+    let channel = RecordingChannel()
+
+    func makeDispatcher() -> Dispatcher {
+        Dispatcher(server: MCPServer(identity: identity), logger: .disabled)
     }
 
-    func send(_ session: ChannelSession, _ text: String) {
-        session.receive(Array(text.utf8), provider: ScriptedProvider())
+    func send(_ session: Dispatcher, _ text: String) {
+        session.receive(Array(text.utf8), on: channel, provider: ScriptedProvider())
     }
 
     @Test("batches only under 2025-03-26, answered as one array; notification-only batches get nothing")
     func batches() async {
-        let channel = RecordingChannel()
-        let session = session(channel)
+        let session = makeDispatcher()
         send(session, #"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#)
         #expect(await channel.wait { $0.count == 1 }.first?["error"]?["code"] == -32600)
         send(session, #"{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-03-26"}}"#)
@@ -276,8 +278,7 @@ struct ChannelSessionTests {
 
     @Test("a cancelled request is never answered, duplicates in flight are refused, drain cancels stragglers")
     func cancellation() async {
-        let channel = RecordingChannel()
-        let session = session(channel)
+        let session = makeDispatcher()
         send(session, #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}"#)
         _ = await channel.wait { $0.count == 1 }
         send(session, #"{"jsonrpc":"2.0","id":"s","method":"tools/call","params":{"name":"slow"}}"#)
@@ -302,16 +303,16 @@ struct ChannelSessionTests {
     func drainWaitsForDelivery() async {
         let inflight = InflightRequests()
         let written = Mutex(false)
-        _ = inflight.start(
-            .int(1),
-            work: {
-                try? await Task.sleep(for: .milliseconds(10))
-                return .result(.int(1), JSONObject())
-            },
-            deliver: { _ in
-                Thread.sleep(forTimeInterval: 0.2)  // a slow stdout
+        Task.immediate {
+            await inflight.answering {
+                _ = await inflight.run(.int(1)) {
+                    try? await Task.sleep(for: .milliseconds(10))
+                    return .result(.int(1), JSONObject())
+                }
+                blockForSlowWrite()  // a slow stdout
                 written.withLock { $0 = true }
-            })
+            }
+        }
         #expect(await inflight.drain(grace: .seconds(5)) == 0)
         #expect(written.withLock { $0 }, "drain returned while the reply was still being written")
     }
@@ -327,3 +328,6 @@ struct ChannelSessionTests {
         #expect(sink.notifications.withLock { $0.count } == 1)
     }
 }
+
+/// Blocks the calling thread for 200 ms, as a write to a slow stdout would.
+private func blockForSlowWrite() { Thread.sleep(forTimeInterval: 0.2) }

@@ -153,7 +153,7 @@ extension SelectionNarrowingTests {
     func repeatedHeaders() throws {
         let runtime = try runtime(ScriptedTransport([]), selection: ToolSelection(toolsets: ["users", "rewards"]))
         let credentials = [("Authorization", "Bearer opaque-token-value"), ("x-api-domain", "acme")]
-        func authorize(_ headers: [(String, String)]) -> Result<AuthorizedRequest, AuthorizationFailure> {
+        func authorize(_ headers: [(String, String)]) -> Result<AuthorizedRequest, AccessRefusal> {
             let all = credentials + headers
             return runtime.authorize(
                 header: { name in all.first { $0.0.lowercased() == name.lowercased() }?.1 },

@@ -26,9 +26,9 @@ private struct EchoProvider: ToolProvider {
 
 /// Grants `Bearer good.token.value` on acme.nudj.cx; refuses anything else with 401.
 private struct FixedGateway: HTTPGateway {
-    func authorize(_ headers: HTTPHeaders, pathDomain: String?) -> Result<GatewayGrant, GatewayRefusal> {
+    func authorize(_ headers: HTTPHeaders, pathDomain: String?) -> Result<GatewayGrant, AccessRefusal> {
         guard headers["Authorization"] == "Bearer good.token.value" else {
-            return .failure(GatewayRefusal(status: 401, message: "missing credentials"))
+            return .failure(AccessRefusal(kind: .unauthenticated, message: "missing credentials"))
         }
         let domain = try! DomainPolicy().normalize("acme.nudj.cx").get()
         let credential = Credential(kind: .bearer, secret: Secret("good.token.value"))

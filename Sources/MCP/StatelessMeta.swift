@@ -3,7 +3,7 @@ import Log
 
 /// The per-request metadata that makes a 2026-07-28 request self-contained.
 /// - SeeAlso: MCP 2026-07-28, "Lifecycle", reserved `_meta` keys.
-package struct ModernMeta: Sendable, Equatable {
+package struct StatelessMeta: Sendable, Equatable {
     package static let protocolVersionKey = "io.modelcontextprotocol/protocolVersion"
     package static let clientCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
     package static let logLevelKey = "io.modelcontextprotocol/logLevel"
@@ -14,14 +14,14 @@ package struct ModernMeta: Sendable, Equatable {
     package var logLevel: LogLevel?
     package var progressToken: JSONValue?
 
-    /// Whether a request belongs to the modern era: it names its protocol version in `_meta`.
-    package static func isModern(_ request: Request) -> Bool {
+    /// Whether a request is stateless (2026-07-28 on): it names its protocol version in `_meta`.
+    package static func isStateless(_ request: Request) -> Bool {
         request.params?["_meta"]?[protocolVersionKey] != nil
     }
 
     /// Reads and checks the reserved keys: -32602 for a missing or malformed key, -32022 for a version this server
     /// does not speak (with every version it does, so a legacy-capable client can fall back to `initialize`).
-    package static func parse(_ params: JSONObject?) -> Result<ModernMeta, JSONRPCError> {
+    package static func parse(_ params: JSONObject?) -> Result<StatelessMeta, JSONRPCError> {
         guard let meta = params?["_meta"]?.objectValue else {
             return .failure(.invalidParams("Missing params._meta with \(protocolVersionKey)"))
         }
@@ -29,7 +29,7 @@ package struct ModernMeta: Sendable, Equatable {
             return .failure(.invalidParams("_meta \(protocolVersionKey) must be a string"))
         }
         let version = ProtocolVersion(rawValue: requested)
-        guard ProtocolVersion.modern.contains(version) else {
+        guard ProtocolVersion.stateless.contains(version) else {
             return .failure(unsupportedVersion(requested))
         }
         guard let capabilities = meta[clientCapabilitiesKey]?.objectValue else {
@@ -43,7 +43,7 @@ package struct ModernMeta: Sendable, Equatable {
             logLevel = level
         }
         return .success(
-            ModernMeta(
+            StatelessMeta(
                 version: version,
                 clientCapabilities: capabilities,
                 logLevel: logLevel,

@@ -2,11 +2,13 @@ import JSONRPC
 import Log
 import Synchronization
 
-/// The state of one handshake-era session: lifecycle phase, negotiated version and the client's log level.
+/// What the `initialize` handshake (protocol versions up to 2025-11-25) leaves behind for a session's later
+/// requests: lifecycle phase, negotiated version and the client's log level. Stateless 2026-07-28 requests carry all
+/// of this in their own `_meta` instead.
 ///
-/// One per stdio process, one per Streamable HTTP or legacy SSE session. Requests run concurrently, so the state is
+/// One per dispatcher: per stdio process, per Streamable HTTP or legacy HTTP+SSE session. Requests run concurrently, so the state is
 /// behind a lock and every read takes a consistent snapshot.
-package final class LegacySession: Sendable {
+package final class HandshakeState: Sendable {
     private struct State {
         var version: ProtocolVersion?
         var clientLogLevel: LogLevel?

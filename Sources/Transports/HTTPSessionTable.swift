@@ -7,78 +7,6 @@ import MCP
 import Synchronization
 import Tenancy
 
-/// One handshake-era HTTP session: bound at creation to an organisation and a credential fingerprint.
-///
-/// The session never holds the token: every request brings its own credentials, which must reproduce `binding`.
-final class HTTPSession: Sendable {
-    enum Kind: Sendable {
-        /// Streamable HTTP at /mcp.
-        case streamable
-        /// Legacy HTTP+SSE: every message for the client goes down one GET /sse stream.
-        case legacySSE
-    }
-
-    let id: String
-    let kind: Kind
-    let binding: TenantBinding
-    let organisation: String
-    /// The remote address (without port) that opened the session: probation is counted per peer.
-    let peer: String
-    let legacy: LegacySession
-    let inflight: InflightRequests
-    private let lastActivity: Mutex<ContinuousClock.Instant>
-    /// The client's GET stream (Streamable HTTP) for notifications not tied to a request.
-    private let standaloneStream = Mutex<SSEMessageStream?>(nil)
-    /// The duplex session behind a legacy SSE stream.
-    private let channelSession = Mutex<ChannelSession?>(nil)
-
-    init(
-        id: String, kind: Kind, binding: TenantBinding, organisation: String, peer: String, limits: RequestLimits,
-        legacy: LegacySession = LegacySession()
-    ) {
-        self.id = id
-        self.kind = kind
-        self.binding = binding
-        self.organisation = organisation
-        self.peer = peer
-        self.legacy = legacy
-        inflight = InflightRequests(limits: limits)
-        lastActivity = Mutex(ContinuousClock.now)
-    }
-
-    /// Anyone can open a session with a made-up token; only a successful call shows the upstream accepted it. Until
-    /// then the session is on probation: a short idle timeout, a per-peer cap, first to be evicted when full.
-    var onProbation: Bool { !legacy.hasSucceededCall && !(channel?.legacy.hasSucceededCall ?? false) }
-
-    func touch() { lastActivity.withLock { $0 = ContinuousClock.now } }
-    var idleSince: ContinuousClock.Instant { lastActivity.withLock { $0 } }
-
-    /// Replaces the GET stream (a client reconnecting gets the new one; the old one is finished).
-    func attach(_ stream: SSEMessageStream) {
-        let previous = standaloneStream.withLock { current -> SSEMessageStream? in
-            defer { current = stream }
-            return current
-        }
-        previous?.finish()
-    }
-
-    func detach(_ stream: SSEMessageStream) {
-        standaloneStream.withLock { current in if current === stream { current = nil } }
-    }
-
-    var stream: SSEMessageStream? { standaloneStream.withLock { $0 } }
-
-    func setChannelSession(_ session: ChannelSession) { channelSession.withLock { $0 = session } }
-    var channel: ChannelSession? { channelSession.withLock { $0 } }
-
-    /// Ends the session: cancels its work and closes its streams.
-    func close() {
-        inflight.cancelAll()
-        channel?.inflight.cancelAll()
-        stream?.finish()
-    }
-}
-
 /// How the session table protects itself from sessions that cost nothing to create.
 struct SessionLimits: Sendable {
     var capacity = 10_000
@@ -88,7 +16,6 @@ struct SessionLimits: Sendable {
     var probationIdleTimeout: Duration = .seconds(300)
     /// Sessions on probation one peer may hold; opening another evicts that peer's oldest.
     var probationPerPeer = 1_000
-    var requests = RequestLimits()
 }
 
 /// All live HTTP sessions, capped, with idle expiry. Ids are 256-bit random, URL-safe and unguessable.
@@ -146,10 +73,12 @@ final class HTTPSessionTable: Sendable {
     private let state = Mutex(State())
     let limits: SessionLimits
     var capacity: Int { limits.capacity }
+    private let server: MCPServer
     private let logger: Logger
 
-    init(limits: SessionLimits, logger: Logger) {
+    init(limits: SessionLimits, server: MCPServer, logger: Logger) {
         self.limits = limits
+        self.server = server
         self.logger = logger
     }
 
@@ -159,16 +88,17 @@ final class HTTPSessionTable: Sendable {
     ///
     /// - Parameters:
     ///   - id: a sealed id (Streamable HTTP); a random one when `nil`.
-    ///   - legacy: the session's MCP state, when it was initialised (or restored) before it was registered.
+    ///   - handshake: the session's MCP state, when it was initialised (or restored) before it was registered.
     func create(
         kind: HTTPSession.Kind, binding: TenantBinding, organisation: String, peer: String, id sealedID: String? = nil,
-        legacy: LegacySession = LegacySession(), reason: String = "created"
+        handshake: HandshakeState = HandshakeState(), reason: String = "created"
     ) -> HTTPSession? {
         var generator = SystemRandomNumberGenerator()
         let id = sealedID ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        let dispatcher = Dispatcher(
+            server: server, handshake: handshake, logger: logger.with("session", String(id.prefix(8))))
         let session = HTTPSession(
-            id: id, kind: kind, binding: binding, organisation: organisation, peer: peer, limits: limits.requests,
-            legacy: legacy)
+            id: id, kind: kind, binding: binding, organisation: organisation, peer: peer, dispatcher: dispatcher)
         let (registered, evicted) = state.withLock { state -> (HTTPSession?, [(HTTPSession, String)]) in
             var evicted: [(HTTPSession, String)] = []
             if let existing = state.sessions[id] { return (existing, evicted) }  // restored concurrently
@@ -214,7 +144,7 @@ final class HTTPSessionTable: Sendable {
             state.sweep()
             return state.sessions.values.filter {
                 let timeout = $0.onProbation ? limits.probationIdleTimeout : limits.idleTimeout
-                return now - $0.idleSince > timeout && $0.inflight.count == 0 && $0.stream == nil
+                return now - $0.idleSince > timeout && $0.dispatcher.inflight.count == 0 && $0.stream == nil
                     && $0.kind == .streamable
             }.map(\.id)
         }

@@ -7,33 +7,32 @@ import MCP
 /// Stateless MCP 2026-07-28 over Streamable HTTP: no session; each request names its version and capabilities in
 /// `_meta`, mirrors them in headers, and is authorised on its own credentials exactly like a new session.
 extension MCPHTTPHandler {
-    func postModern(_ rpc: Request, request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) async {
+    func postStateless(_ rpc: Request, request: HTTPRequest, pathDomain: String?, responder: HTTPResponder) async {
         // 1. Header rules: MCP-Protocol-Version, Mcp-Method and (for named methods) Mcp-Name must match the body.
         if let mismatch = Self.headerMismatch(rpc, headers: request.headers) {
-            responder.respond(Self.rpcError(400, .headerMismatch, mismatch, id: rpc.id))
+            responder.respond(WireError.badRequest(mismatch, code: .headerMismatch).response(id: rpc.id))
             return
         }
         // 2. _meta rules: required keys (-32602) and a supported version (-32022).
-        let parsedMeta: ModernMeta
-        switch ModernMeta.parse(rpc.params) {
-        case .success(let parsed): parsedMeta = parsed
-        case .failure(let error):
-            responder.respond(.json(400, JSONWriter.encode(JSONRPC.errorResponse(id: rpc.id, error: error))))
+        if case .failure(let error) = StatelessMeta.parse(rpc.params) {
+            let reply = Reply.error(rpc.id, error)
+            responder.respond(.json(ReplyStatus.stateless(reply), JSONWriter.encode(reply.json)))
             return
         }
         // 3. Tenancy: this request's own credentials, checked like a new session's.
         let grant: GatewayGrant
-        switch authorize(request, pathDomain: pathDomain, id: rpc.id) {
+        switch authorize(request, pathDomain: pathDomain) {
         case .granted(let authorized): grant = authorized
         case .refused(let refusal):
-            responder.respond(refusal)
+            responder.respond(refusal.response(id: rpc.id))
             return
         }
         responder.annotate("organisation", grant.organisation)
         responder.annotate("era", "2026-07-28")
 
         let acceptsStream = request.headers.listContains("Accept", token: "text/event-stream")
-        let wantsStream = acceptsStream && (parsedMeta.progressToken != nil || parsedMeta.logLevel != nil)
+        let meta = rpc.params?["_meta"]?.objectValue
+        let wantsStream = acceptsStream && (meta?["progressToken"] != nil || meta?[StatelessMeta.logLevelKey] != nil)
         var stream: SSEMessageStream?
         if wantsStream {
             guard let opened = responder.startStream(status: 200, headers: SSE.headers, heartbeat: SSE.keepAlive) else {
@@ -46,9 +45,7 @@ extension MCPHTTPHandler {
         // A closed response stream cancels the call (the spec's only cancellation on HTTP for this version).
         let server = server
         let provider = grant.provider
-        let work = Task {
-            await server.respondModern(to: rpc, meta: parsedMeta, provider: provider, notifications: notifications)
-        }
+        let work = Task { await server.respondStateless(to: rpc, provider: provider, notifications: notifications) }
         responder.onClientGone { work.cancel() }
         let reply = await work.value
         guard !responder.isClientGone else { return }
@@ -56,32 +53,20 @@ extension MCPHTTPHandler {
             stream.send(reply.json)
             stream.finish()
         } else {
-            responder.respond(.json(Self.status(for: reply), JSONWriter.encode(reply.json)))
-        }
-    }
-
-    /// The HTTP status of a modern reply: 404 for an unknown method, 400 for malformed requests, else 200.
-    static func status(for reply: Reply) -> Int {
-        guard let error = reply.error else { return 200 }
-        switch error.code {
-        case .methodNotFound: return 404
-        case .invalidParams, .invalidRequest, .parseError, .headerMismatch,
-            .unsupportedProtocolVersion:
-            return 400
-        default: return 200
+            responder.respond(.json(ReplyStatus.stateless(reply), JSONWriter.encode(reply.json)))
         }
     }
 
     /// Why the routing headers disagree with the body, or `nil` when they agree.
     static func headerMismatch(_ rpc: Request, headers: HTTPHeaders) -> String? {
-        let bodyVersion = rpc.params?["_meta"]?[ModernMeta.protocolVersionKey]?.stringValue
+        let bodyVersion = rpc.params?["_meta"]?[StatelessMeta.protocolVersionKey]?.stringValue
         guard let version = headers["MCP-Protocol-Version"].map(decodeHeaderValue) else {
             return "Missing MCP-Protocol-Version header"
         }
         guard let decodedVersion = version else { return "MCP-Protocol-Version header is not valid base64" }
         if decodedVersion != bodyVersion {
             return
-                "MCP-Protocol-Version header '\(decodedVersion)' does not match _meta \(ModernMeta.protocolVersionKey) '\(bodyVersion ?? "")'"
+                "MCP-Protocol-Version header '\(decodedVersion)' does not match _meta \(StatelessMeta.protocolVersionKey) '\(bodyVersion ?? "")'"
         }
         guard let methodHeader = headers["Mcp-Method"] else { return "Missing Mcp-Method header" }
         guard let method = decodeHeaderValue(methodHeader) else { return "Mcp-Method header is not valid base64" }
