@@ -54,7 +54,8 @@ struct FaultEndToEndTests {
             try client.initialize()
             let started = Date()
             #expect(try client.call("list_users").toolErrorCode == "upstream_unavailable")
-            #expect(Date().timeIntervalSince(started) < 5)
+            // Refused at once: far below the 30 s timeout (the margin is for a loaded machine).
+            #expect(Date().timeIntervalSince(started) < 15)
         }
     }
 
