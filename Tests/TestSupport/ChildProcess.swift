@@ -39,6 +39,7 @@ package final class ChildProcess: @unchecked Sendable {
         _ arguments: [String], environment: [String: String] = [:], executable: String = nudjMCPBinary(),
         drainStderr: Bool = true, readStdout: Bool = true
     ) throws {
+        _ = Self.brokenPipesAreErrors
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -78,6 +79,10 @@ package final class ChildProcess: @unchecked Sendable {
             output.lineSignal.signal()
         }.start()
     }
+
+    /// Writing to a child that has exited must fail that test with EPIPE, not kill the whole test process with
+    /// SIGPIPE (which took every suite running beside it down).
+    private static let brokenPipesAreErrors: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
 
     /// The next bytes from a pipe; empty at end of file. `FileHandle.availableData` traps when a signal interrupts
     /// its read (EINTR), which took the whole test process down now and then; this retries instead.
