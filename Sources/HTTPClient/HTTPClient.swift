@@ -72,7 +72,8 @@ package final class HTTPClient: Sendable {
         guard let bytes = request.encoded(target: target, authority: authority) else {
             return .failure(.unreachable("invalid request header"))
         }
-        let resolved = await addresses.resolve(host: origin.host, port: origin.port)
+        guard let resolved = await addresses.resolve(host: origin.host, port: origin.port, within: request.timeout)
+        else { return .failure(.timeout) }
         guard !resolved.isEmpty else { return .failure(.unreachable("host not found")) }
         if Task.isCancelled { return .failure(.cancelled) }
         let token = CallToken(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
@@ -111,15 +112,28 @@ final class AddressCache: Sendable {
 
     init(ttl: Duration) { self.ttl = ttl.clientNanoseconds }
 
-    func resolve(host: String, port: Int) async -> [SocketAddress] {
+    /// - Returns: the addresses (empty: the name has none), or nil when the resolver did not answer within
+    ///   `timeout` (getaddrinfo cannot be interrupted; its answer is still cached when it comes).
+    func resolve(host: String, port: Int, within timeout: Duration) async -> [SocketAddress]? {
         let key = "\(host):\(port)"
         let now = monotonicNanoseconds()
         if let cached = entries.withLock({ $0[key] }), cached.expires > now { return cached.addresses }
         // RFC 6761: every `*.localhost` name is loopback (curl and browsers do this; glibc's resolver does not).
         let name = host.hasSuffix(".localhost") ? "localhost" : host
-        let addresses = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: Socket.resolve(host: name, port: port)) }
+        return await withCheckedContinuation { continuation in
+            let once = Mutex<CheckedContinuation<[SocketAddress]?, Never>?>(continuation)
+            DispatchQueue.global().async {
+                let addresses = Socket.resolve(host: name, port: port)
+                self.store(addresses, for: key)
+                once.withLock { $0.take() }?.resume(returning: addresses)
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.clientNanoseconds))) {
+                once.withLock { $0.take() }?.resume(returning: nil)
+            }
         }
+    }
+
+    private func store(_ addresses: [SocketAddress], for key: String) {
         if !addresses.isEmpty {
             let entry = Entry(addresses: addresses, expires: monotonicNanoseconds() &+ ttl)
             entries.withLock { entries in
@@ -127,7 +141,6 @@ final class AddressCache: Sendable {
                 entries[key] = entry
             }
         }
-        return addresses
     }
 }
 
