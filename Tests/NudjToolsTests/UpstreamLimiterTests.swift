@@ -59,7 +59,9 @@ struct UpstreamLimiterTests {
 
     @Test("waiting for a turn counts toward the call's deadline: a call that never gets one times out")
     func waitingCountsTowardTheDeadline() async {
-        let transport = CountingTransport(delay: .seconds(3))
+        // The first call holds the only turn for 10 s; the second's 1 s deadline must end it long before that (the
+        // margin is for a full test run that starves the concurrency pool).
+        let transport = CountingTransport(delay: .seconds(10))
         let client = NudjClient(
             transport: transport, version: "test", timeout: .seconds(1), maxConcurrentRequests: 1, logger: .disabled)
         async let first = client.send(APICall(api: .admin, method: "GET", path: "/a"), tenant: Self.tenant)
@@ -69,7 +71,7 @@ struct UpstreamLimiterTests {
         let waited = started.duration(to: .now)
         #expect(second.result.failure == .timeout)
         #expect(second.attempts == 0, "it never reached the wire")
-        #expect(waited >= .milliseconds(700) && waited < .seconds(3), "waited \(waited)")
+        #expect(waited >= .milliseconds(700) && waited < .seconds(8), "waited \(waited)")
         #expect(client.limiter.occupancy.waiting == 0)
         _ = await first
         #expect(transport.total == 1)
