@@ -201,6 +201,14 @@ end
 """
 
 
+def wrk_milliseconds(value):
+    """wrk prints latencies as e.g. 843.00us, 1.20ms or 2.01s."""
+    for suffix, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if value.endswith(suffix):
+            return float(value[: -len(suffix)]) * scale
+    return float(value)
+
+
 def wrk(url, headers, connections, seconds, script=None):
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for name, value in headers.items():
@@ -215,7 +223,7 @@ def wrk(url, headers, connections, seconds, script=None):
             result["rps"] = float(row.split()[1])
         if row.startswith("99%"):
             value = row.split()[1]
-            result["p99_ms"] = float(value[:-2]) if value.endswith("ms") else float(value[:-1]) * 1000 if value.endswith("s") else float(value[:-2]) / 1000
+            result["p99_ms"] = wrk_milliseconds(value)
         if row.startswith("Non-2xx") or row.startswith("Socket errors"):
             result["errors"] += sum(int(part.rstrip(",")) for part in row.replace(":", " ").split() if part.rstrip(",").isdigit())
     return result
