@@ -17,13 +17,23 @@ let package = Package(
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
         // Every OS call the project makes (sockets, selectors, wake-ups, limits, signals, fd I/O, malloc tuning).
         .target(name: "Platform", dependencies: ["CSystem"], swiftSettings: strict),
+        // The system's OpenSSL (libssl-dev on Debian/Ubuntu): TLS for the native upstream client. Linux only.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        // The native HTTP/1.1 client: one loop thread, a pool per origin, TLS through OpenSSL.
+        .target(
+            name: "HTTPClient",
+            dependencies: ["Platform", .target(name: "COpenSSL", condition: .when(platforms: [.linux]))],
+            swiftSettings: strict
+        ),
         .target(name: "Log", dependencies: ["Platform"], swiftSettings: strict),
         .target(name: "Codecs", swiftSettings: strict),
         .target(name: "JSONRPC", swiftSettings: strict),
         .target(name: "MCP", dependencies: ["Codecs", "JSONRPC", "Log"], swiftSettings: strict),
         .target(name: "HTTPServer", dependencies: ["Platform", "Codecs", "Log"], swiftSettings: strict),
         .target(name: "Tenancy", dependencies: ["Codecs", "JSONRPC"], swiftSettings: strict),
-        .target(name: "NudjClient", dependencies: ["Codecs", "JSONRPC", "Tenancy", "Log"], swiftSettings: strict),
+        .target(
+            name: "NudjClient", dependencies: ["Codecs", "JSONRPC", "Tenancy", "Log", "HTTPClient"],
+            swiftSettings: strict),
         .target(
             name: "NudjTools",
             dependencies: ["JSONRPC", "MCP", "Tenancy", "NudjClient", "Log"],
@@ -39,7 +49,8 @@ let package = Package(
         .executableTarget(
             name: "nudj-mcp",
             dependencies: [
-                "Platform", "JSONRPC", "MCP", "HTTPServer", "Tenancy", "NudjClient", "NudjTools", "Sandbox",
+                "Platform", "JSONRPC", "MCP", "HTTPServer", "HTTPClient", "Tenancy", "NudjClient", "NudjTools",
+                "Sandbox",
                 "Transports",
                 "Log",
             ],
@@ -59,6 +70,7 @@ let package = Package(
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "Codecs"], swiftSettings: strict),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "JSONRPC", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "Platform"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "TransportsTests",

@@ -4,13 +4,14 @@
 # build is involved and sanitizers cover our code only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=("${@:-jsonrpc http tenancy schema}")
-[ $# -eq 0 ] && targets=(jsonrpc http tenancy schema)
+targets=("${@:-jsonrpc http tenancy schema response}")
+[ $# -eq 0 ] && targets=(jsonrpc http tenancy schema response)
 mkdir -p fuzz/bin
 for target in "${targets[@]}"; do
   case "$target" in
     jsonrpc) sources=(Sources/JSONRPC/*.swift) ;;
     http) sources=(Sources/HTTPServer/HTTPHeadParser.swift Sources/HTTPServer/HTTPHeaders.swift) ;;
+    response) sources=(Sources/HTTPClient/HTTPResponseParser.swift) ;;
     tenancy) sources=(Sources/Tenancy/*.swift Sources/JSONRPC/*.swift Sources/Codecs/*.swift) ;;
     schema) sources=(Sources/NudjTools/{ValidationIssue,CompiledSchema,CompiledSchema+Validation,SendableRegex}.swift Sources/JSONRPC/*.swift) ;;
     *) echo "unknown target $target" >&2; exit 2 ;;

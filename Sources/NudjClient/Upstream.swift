@@ -40,9 +40,11 @@ package enum UpstreamFailure: Error, Sendable, Equatable {
     case cancelled
     /// Connection refused or reset, DNS failure, TLS failure: the API could not be reached.
     case unreachable(String)
+    /// An answer came back that is not a usable HTTP response (malformed, or larger than the size cap).
+    case invalidResponse(String)
 }
 
-/// Sends upstream requests. The URLSession implementation is the real one; tests may substitute a double.
+/// Sends upstream requests: `NativeUpstreamTransport` (Linux) or `URLSessionTransport`; tests may substitute a double.
 package protocol UpstreamTransport: Sendable {
     func send(_ request: UpstreamRequest) async -> Result<UpstreamResponse, UpstreamFailure>
 }

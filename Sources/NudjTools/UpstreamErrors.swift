@@ -126,6 +126,12 @@ package enum UpstreamErrors {
                 retryable: true,
                 hint: "Check the API domain and network; retry shortly."
             )
+        case .invalidResponse(let reason):
+            return ToolError(
+                .invalidUpstreamResponse,
+                "\(tenant.domain.host) sent an unusable response: \(sanitize(reason, secret: tenant.credential.secret.reveal()))",
+                retryable: true,
+                hint: "Retry; for lists, a smaller limit gives a smaller response.")
         case .cancelled:
             return ToolError(.upstreamError, "The call was cancelled", hint: "Call again if you still need the result.")
         }

@@ -148,12 +148,12 @@ package enum Socket {
     // MARK: - Where Linux and macOS differ
 
     #if os(Linux)
-    private static let streamType = Int32(SOCK_STREAM.rawValue)
+    static let streamType = Int32(SOCK_STREAM.rawValue)
     /// Non-blocking and close-on-exec from the start, with no window for a fork in between.
-    private static let socketFlags = Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+    static let socketFlags = Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
     private static let sendFlags = Int32(MSG_NOSIGNAL)
 
-    private static func configure(_ fd: Int32) {}
+    static func configure(_ fd: Int32) {}
 
     private static func acceptConfigured(
         _ listener: Int32, _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>
@@ -161,13 +161,13 @@ package enum Socket {
         accept4(listener, address, length, socketFlags)
     }
     #else
-    private static let streamType = SOCK_STREAM
+    static let streamType = SOCK_STREAM
     /// macOS has no SOCK_NONBLOCK / SOCK_CLOEXEC / accept4 / MSG_NOSIGNAL: set the same properties with fcntl and
     /// SO_NOSIGPIPE right after the descriptor exists.
-    private static let socketFlags: Int32 = 0
+    static let socketFlags: Int32 = 0
     private static let sendFlags: Int32 = 0
 
-    private static func configure(_ fd: Int32) {
+    static func configure(_ fd: Int32) {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         var one: Int32 = 1

@@ -62,3 +62,11 @@ import Darwin
     Darwin.poll(fds, nfds_t(count), timeout)
     #endif
 }
+
+@inline(__always) func systemConnect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+    #if canImport(Glibc)
+    Glibc.connect(fd, address, length)
+    #else
+    Darwin.connect(fd, address, length)
+    #endif
+}

@@ -1,3 +1,4 @@
+import HTTPClient
 import Log
 import MCP
 import NudjClient
@@ -74,6 +75,31 @@ enum Composition {
         return (runtime, server)
     }
 
+    /// The upstream HTTP client `--upstream-client` names; `--ca-file` only means something to the native one.
+    static func upstreamTransport(_ options: Options) throws(UsageError) -> any UpstreamTransport {
+        let name = options.string(.upstreamClient)?.lowercased() ?? "urlsession"
+        let caFile = options.string(.caFile)
+        switch name {
+        case "urlsession":
+            if caFile != nil {
+                throw UsageError("--ca-file / NUDJ_CA_FILE needs --upstream-client native (URLSession cannot add a CA)")
+            }
+            return URLSessionTransport()
+        case "native":
+            #if os(Linux)
+            var configuration = HTTPClientConfiguration()
+            configuration.caFile = caFile
+            do { return try NativeUpstreamTransport(configuration: configuration) } catch {
+                throw UsageError("--upstream-client native: \(error.description)")
+            }
+            #else
+            throw UsageError("--upstream-client native is only available on Linux")
+            #endif
+        default:
+            throw UsageError("--upstream-client / NUDJ_UPSTREAM_CLIENT must be native or urlsession (got '\(name)')")
+        }
+    }
+
     /// - Parameter selection: the tools the runtime may call, when not the options' (doctor probes its own set).
     static func runtime(
         _ options: Options, catalogue: Catalogue, logger: Logger, sandboxPort: Int?,
@@ -86,7 +112,7 @@ enum Composition {
         let budget = try options.int(.budget, default: 20_000, range: 1_000...1_000_000)
         let maxUpstream = try options.int(.maxUpstreamRequests, default: 256, range: 1...100_000)
         let client = NudjClient(
-            transport: URLSessionTransport(),
+            transport: try upstreamTransport(options),
             version: Build.version,
             timeout: .seconds(timeout),
             maxConcurrentRequests: maxUpstream,

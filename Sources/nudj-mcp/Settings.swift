@@ -67,6 +67,14 @@ struct Setting: Sendable, Hashable {
     static let timeout = Setting(
         flag: "--timeout", env: "NUDJ_TIMEOUT_SECONDS", kind: .value,
         help: "Upstream call timeout in seconds (default 30)", commands: ["stdio", "serve", "doctor"])
+    static let upstreamClient = Setting(
+        flag: "--upstream-client", env: "NUDJ_UPSTREAM_CLIENT", kind: .value,
+        help: "HTTP client for Nudj API calls: urlsession (default) or native (Linux; TLS from the system's OpenSSL)",
+        commands: ["stdio", "serve", "doctor"])
+    static let caFile = Setting(
+        flag: "--ca-file", env: "NUDJ_CA_FILE", kind: .value,
+        help: "PEM file of extra trusted CA certificates for the Nudj API (a private CA; native client only)",
+        commands: ["stdio", "serve", "doctor"])
     static let maxBatchLength = Setting(
         flag: "--max-batch-length", env: "NUDJ_MAX_BATCH_LENGTH", kind: .value,
         help: "Longest JSON-RPC batch (2025-03-26 only); longer ones get one -32600 (default 100)",
@@ -187,7 +195,8 @@ struct Setting: Sendable, Hashable {
     static let all: [Setting] = [
         token, apiToken, apiDomain, allowDomain, allowInsecureLocalhost, sandbox, sandboxOrganisation, sandboxToken,
         toolsets,
-        tools, excludeTools, readOnly, agentMode, budget, timeout, maxLineBytes, toolsPageSize, shutdownGrace, logLevel,
+        tools, excludeTools, readOnly, agentMode, budget, timeout, upstreamClient, caFile, maxLineBytes, toolsPageSize,
+        shutdownGrace, logLevel,
         host, maxBatchLength, maxCallsPerSession, maxQueuedCallsPerSession, maxUpstreamRequests, sessionProbation,
         maxProbationSessionsPerPeer,
         port, allowOrigin, sessionIdle, maxSessions, sessionSecretFile, sessionMaxAge, replicaID,

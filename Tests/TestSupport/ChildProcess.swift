@@ -43,7 +43,9 @@ package final class ChildProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        for key in env.keys where key.hasPrefix("NUDJ_") && key != "NUDJ_MCP_BIN" { env.removeValue(forKey: key) }
+        // A test's settings are its own; only the run-wide choices (which binary, which upstream client) pass through.
+        let runWide: Set<String> = ["NUDJ_MCP_BIN", "NUDJ_UPSTREAM_CLIENT"]
+        for key in env.keys where key.hasPrefix("NUDJ_") && !runWide.contains(key) { env.removeValue(forKey: key) }
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardInput = stdinPipe

@@ -1,0 +1,475 @@
+import Platform
+import Synchronization
+
+/// A call handed to the loop. Created by the calling task, then owned by the loop thread alone.
+final class PendingCall: @unchecked Sendable {
+    let token: CallToken
+    let origin: Origin
+    let addresses: [SocketAddress]
+    let outbound: [UInt8]
+    let method: String
+    let deadline: UInt64
+    let continuation: CheckedContinuation<Result<HTTPClientResponse, HTTPClientFailure>, Never>
+    var connection: ClientConnection?
+    /// A reused connection that turned out closed is replaced once.
+    var retried = false
+
+    init(
+        token: CallToken, origin: Origin, addresses: [SocketAddress], outbound: [UInt8], method: String,
+        deadline: UInt64, continuation: CheckedContinuation<Result<HTTPClientResponse, HTTPClientFailure>, Never>
+    ) {
+        self.token = token
+        self.origin = origin
+        self.addresses = addresses
+        self.outbound = outbound
+        self.method = method
+        self.deadline = deadline
+        self.continuation = continuation
+    }
+}
+
+/// One connection to an origin, owned by the loop thread.
+final class ClientConnection {
+    enum State {
+        case connecting
+        case handshaking
+        case writing
+        case reading
+        case idle
+    }
+
+    var fd: Int32 = -1
+    let origin: Origin
+    let addresses: [SocketAddress]
+    var addressIndex = 0
+    var state = State.connecting
+    var tls: TLSSession?
+    var call: PendingCall?
+    var written = 0
+    var parser: HTTPResponseParser?
+    var connectDeadline: UInt64
+    var idleSince: UInt64 = 0
+    /// It carried a response before: a failure before any response byte may mean the server closed it while idle.
+    var reused = false
+    var interest: SelectorInterest = []
+    var closed = false
+
+    init(origin: Origin, addresses: [SocketAddress], connectDeadline: UInt64) {
+        self.origin = origin
+        self.addresses = addresses
+        self.connectDeadline = connectDeadline
+    }
+}
+
+/// Connections to one origin: the idle ones, how many are open, and calls waiting for the per-origin cap.
+final class OriginPool {
+    var idle: [ClientConnection] = []
+    var open = 0
+    var waiting: [PendingCall] = []
+}
+
+/// The client's event loop: one thread, one selector, every connection. Calls arrive through `post`; everything
+/// else is touched only by the loop thread.
+final class ClientLoop: @unchecked Sendable {
+    enum Message {
+        case start(PendingCall)
+        case cancel(UInt64)
+        case shutdown
+    }
+
+    private let configuration: HTTPClientConfiguration
+    private let selector: any EventSelector
+    private let wakeUp: WakeUp
+    private let tls: TLSContext
+    private let inbox = Mutex<[Message]>([])
+
+    private var connections: [Int32: ClientConnection] = [:]
+    private var pools: [Origin: OriginPool] = [:]
+    private var calls: [UInt64: PendingCall] = [:]
+    private var events = [SelectorEvent](repeating: SelectorEvent(), count: 256)
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    private let connectTimeout: UInt64
+    private let idleTimeout: UInt64
+
+    init(configuration: HTTPClientConfiguration, selector: any EventSelector, tls: TLSContext) throws(SystemError) {
+        self.configuration = configuration
+        self.selector = selector
+        self.tls = tls
+        wakeUp = try WakeUp()
+        connectTimeout = configuration.connectTimeout.clientNanoseconds
+        idleTimeout = configuration.idleTimeout.clientNanoseconds
+        selector.add(wakeUp.fd, .read)
+    }
+
+    /// Any thread: queues a message and wakes the loop.
+    func post(_ message: Message) {
+        inbox.withLock { $0.append(message) }
+        wakeUp.signal()
+    }
+
+    func run() {
+        while true {
+            let timeout = nextTimeoutMilliseconds()
+            let count = (try? selector.wait(timeoutMilliseconds: timeout, into: &events)) ?? 0
+            for index in 0..<count {
+                let event = events[index]
+                if event.fd == wakeUp.fd {
+                    wakeUp.drain()
+                } else if let connection = connections[event.fd] {
+                    handle(event, on: connection)
+                }
+            }
+            let messages = inbox.withLock { inbox in
+                defer { inbox.removeAll(keepingCapacity: true) }
+                return inbox
+            }
+            for message in messages {
+                switch message {
+                case .start(let call): start(call)
+                case .cancel(let id): if let call = calls[id] { abandon(call, with: .cancelled) }
+                case .shutdown:
+                    shutdown()
+                    return
+                }
+            }
+            expireTimers()
+        }
+    }
+
+    // MARK: - Calls
+
+    private func start(_ call: PendingCall) {
+        if call.token.cancelled.load(ordering: .acquiring) {
+            call.continuation.resume(returning: .failure(.cancelled))
+            return
+        }
+        calls[call.token.id] = call
+        let pool = pool(call.origin)
+        if let connection = pool.idle.popLast() {
+            use(connection, for: call)
+        } else if pool.open < configuration.maxConnectionsPerOrigin {
+            open(for: call)
+        } else {
+            pool.waiting.append(call)
+        }
+    }
+
+    private func pool(_ origin: Origin) -> OriginPool {
+        if let pool = pools[origin] { return pool }
+        let pool = OriginPool()
+        pools[origin] = pool
+        return pool
+    }
+
+    private func complete(_ call: PendingCall, _ result: Result<HTTPClientResponse, HTTPClientFailure>) {
+        calls[call.token.id] = nil
+        call.connection = nil
+        call.continuation.resume(returning: result)
+    }
+
+    /// Cancellation or deadline: the call's connection (if any) is closed, since its response is no longer wanted.
+    private func abandon(_ call: PendingCall, with failure: HTTPClientFailure) {
+        if let connection = call.connection {
+            connection.call = nil
+            close(connection)
+        } else if let pool = pools[call.origin] {
+            pool.waiting.removeAll { $0 === call }
+        }
+        complete(call, .failure(failure))
+    }
+
+    // MARK: - Connections
+
+    private func open(for call: PendingCall) {
+        pool(call.origin).open += 1
+        let connection = ClientConnection(
+            origin: call.origin, addresses: call.addresses,
+            connectDeadline: monotonicNanoseconds() &+ connectTimeout)
+        connection.call = call
+        call.connection = connection
+        connect(connection)
+    }
+
+    /// Tries the addresses in order until one connects or is in progress.
+    private func connect(_ connection: ClientConnection) {
+        while connection.addressIndex < connection.addresses.count {
+            switch Socket.connect(to: connection.addresses[connection.addressIndex]) {
+            case .connected(let fd):
+                register(connection, fd)
+                connected(connection)
+                return
+            case .inProgress(let fd):
+                register(connection, fd)
+                connection.state = .connecting
+                setInterest(connection, .write)
+                return
+            case .failed:
+                connection.addressIndex += 1
+            }
+        }
+        fail(connection, .unreachable("connection refused"))
+    }
+
+    private func register(_ connection: ClientConnection, _ fd: Int32) {
+        connection.fd = fd
+        connection.interest = []
+        connections[fd] = connection
+        selector.add(fd, [])
+    }
+
+    private func connected(_ connection: ClientConnection) {
+        guard connection.origin.secure else {
+            beginRequest(connection)
+            return
+        }
+        guard let session = TLSSession(context: tls, fd: connection.fd, host: connection.origin.host) else {
+            fail(connection, .unreachable("TLS: cannot start a session"))
+            return
+        }
+        connection.tls = session
+        connection.state = .handshaking
+        handshake(connection)
+    }
+
+    private func handshake(_ connection: ClientConnection) {
+        guard let session = connection.tls else { return }
+        switch session.handshake() {
+        case .done: beginRequest(connection)
+        case .wantRead: setInterest(connection, .read)
+        case .wantWrite: setInterest(connection, .write)
+        case .closed: fail(connection, .unreachable("TLS: connection closed during handshake"))
+        case .failed(let reason): fail(connection, .unreachable("TLS: \(reason)"))
+        }
+    }
+
+    private func use(_ connection: ClientConnection, for call: PendingCall) {
+        connection.reused = true
+        connection.call = call
+        call.connection = connection
+        beginRequest(connection)
+    }
+
+    private func beginRequest(_ connection: ClientConnection) {
+        guard let call = connection.call else {
+            release(connection)
+            return
+        }
+        connection.state = .writing
+        connection.written = 0
+        connection.parser = HTTPResponseParser(maxBodyBytes: configuration.maxResponseBytes, requestMethod: call.method)
+        write(connection)
+    }
+
+    private func write(_ connection: ClientConnection) {
+        guard let call = connection.call else { return }
+        while connection.written < call.outbound.count {
+            let step = call.outbound.withUnsafeBytes { bytes in
+                send(connection, UnsafeRawBufferPointer(rebasing: bytes[connection.written...]))
+            }
+            switch step {
+            case .done(let count): connection.written += count
+            case .wantWrite:
+                setInterest(connection, .write)
+                return
+            case .wantRead:
+                setInterest(connection, .read)
+                return
+            case .closed: return lost(connection, reason: "connection lost")
+            case .failed(let reason): return lost(connection, reason: "TLS: \(reason)")
+            }
+        }
+        connection.state = .reading
+        setInterest(connection, .read)
+    }
+
+    private func read(_ connection: ClientConnection) {
+        while connection.call != nil, connection.parser != nil {
+            let step = receive(connection)
+            let progress: HTTPResponseParser.Progress
+            // The parser is mutated in place (through `!`), so its body buffer is never copied.
+            switch step {
+            case .done(let count):
+                progress = connection.parser!.feed(UnsafeRawBufferPointer(rebasing: readBuffer[..<count]))
+            case .wantRead:
+                setInterest(connection, .read)
+                return
+            case .wantWrite:
+                setInterest(connection, .write)
+                return
+            case .closed:
+                if !connection.parser!.started { return lost(connection, reason: "connection closed") }
+                progress = connection.parser!.finishAtEndOfStream()
+                if case .failed = progress { return fail(connection, .unreachable("connection lost mid-response")) }
+            case .failed(let reason):
+                if !connection.parser!.started { return lost(connection, reason: "TLS: \(reason)") }
+                return fail(connection, .unreachable("TLS: \(reason)"))
+            }
+            switch progress {
+            case .needMore: continue
+            case .failed(.tooLarge(let limit)):
+                return fail(connection, .invalidResponse("response larger than \(limit) bytes"))
+            case .failed(.malformed(let reason)):
+                return fail(connection, .invalidResponse("malformed response: \(reason)"))
+            case .complete(let response, let consumed):
+                let clean: Bool
+                if case .done(let count) = step { clean = consumed == count } else { clean = false }
+                finish(connection, response, reusable: response.keepAlive && clean)
+                return
+            }
+        }
+    }
+
+    /// The connection broke before a response: a reused one is replaced once (the server may have closed it while
+    /// idle, before it saw the request); otherwise the call fails.
+    private func lost(_ connection: ClientConnection, reason: String) {
+        guard let call = connection.call, connection.reused, !call.retried, !(connection.parser?.started ?? false)
+        else {
+            fail(connection, .unreachable(reason))
+            return
+        }
+        call.retried = true
+        connection.call = nil
+        call.connection = nil
+        close(connection)
+        open(for: call)
+    }
+
+    private func finish(_ connection: ClientConnection, _ response: HTTPClientResponse, reusable: Bool) {
+        guard let call = connection.call else { return }
+        connection.call = nil
+        connection.parser = nil
+        complete(call, .success(response))
+        if reusable { release(connection) } else { close(connection) }
+    }
+
+    /// Hands a free connection to the next waiting call, or parks it idle.
+    private func release(_ connection: ClientConnection) {
+        let pool = pool(connection.origin)
+        if !pool.waiting.isEmpty {
+            use(connection, for: pool.waiting.removeFirst())
+            return
+        }
+        connection.state = .idle
+        connection.idleSince = monotonicNanoseconds()
+        // Readable while idle means the server closed it (or sent something unasked): either way it is done.
+        setInterest(connection, .read)
+        pool.idle.append(connection)
+    }
+
+    private func fail(_ connection: ClientConnection, _ failure: HTTPClientFailure) {
+        let call = connection.call
+        connection.call = nil
+        close(connection)
+        if let call { complete(call, .failure(failure)) }
+    }
+
+    private func close(_ connection: ClientConnection) {
+        guard !connection.closed else { return }
+        connection.closed = true
+        if connection.fd >= 0 {
+            selector.remove(connection.fd)
+            connection.tls?.free()
+            connection.tls = nil
+            Socket.close(connection.fd)
+            connections[connection.fd] = nil
+            connection.fd = -1
+        }
+        let pool = pool(connection.origin)
+        pool.open -= 1
+        if connection.state == .idle { pool.idle.removeAll { $0 === connection } }
+        if !pool.waiting.isEmpty && pool.open < configuration.maxConnectionsPerOrigin {
+            open(for: pool.waiting.removeFirst())
+        }
+    }
+
+    // MARK: - Events and timers
+
+    private func handle(_ event: SelectorEvent, on connection: ClientConnection) {
+        switch connection.state {
+        case .connecting:
+            let failure = Socket.pendingError(connection.fd)
+            if failure == 0 && (event.writable || !event.failed) {
+                connected(connection)
+                return
+            }
+            // This address refused: try the next one with a new socket.
+            selector.remove(connection.fd)
+            Socket.close(connection.fd)
+            connections[connection.fd] = nil
+            connection.fd = -1
+            connection.addressIndex += 1
+            connect(connection)
+        case .handshaking: handshake(connection)
+        case .writing: write(connection)
+        case .reading: read(connection)
+        case .idle: close(connection)
+        }
+    }
+
+    private func nextTimeoutMilliseconds() -> Int32 {
+        var next = UInt64.max
+        for call in calls.values { next = min(next, call.deadline) }
+        for connection in connections.values {
+            switch connection.state {
+            case .connecting, .handshaking: next = min(next, connection.connectDeadline)
+            case .idle: next = min(next, connection.idleSince &+ idleTimeout)
+            default: break
+            }
+        }
+        guard next != UInt64.max else { return -1 }
+        let now = monotonicNanoseconds()
+        guard next > now else { return 0 }
+        return Int32(min((next - now + 999_999) / 1_000_000, 60_000))
+    }
+
+    private func expireTimers() {
+        let now = monotonicNanoseconds()
+        for call in calls.values where call.deadline <= now { abandon(call, with: .timeout) }
+        for connection in Array(connections.values) where connection.fd >= 0 {
+            switch connection.state {
+            case .connecting where connection.connectDeadline <= now:
+                fail(connection, .unreachable("connect timed out"))
+            case .handshaking where connection.connectDeadline <= now:
+                fail(connection, .unreachable("TLS: handshake timed out"))
+            case .idle where connection.idleSince &+ idleTimeout <= now:
+                close(connection)
+            default: break
+            }
+        }
+    }
+
+    private func shutdown() {
+        for call in Array(calls.values) { abandon(call, with: .cancelled) }
+        for connection in Array(connections.values) where connection.fd >= 0 { close(connection) }
+        selector.remove(wakeUp.fd)
+        selector.close()
+        wakeUp.close()
+        readBuffer.deallocate()
+    }
+
+    // MARK: - Bytes, plain or TLS
+
+    private func setInterest(_ connection: ClientConnection, _ interest: SelectorInterest) {
+        guard connection.interest != interest, connection.fd >= 0 else { return }
+        connection.interest = interest
+        selector.modify(connection.fd, interest)
+    }
+
+    private func send(_ connection: ClientConnection, _ bytes: UnsafeRawBufferPointer) -> TLSSession.Step {
+        if let session = connection.tls { return session.write(bytes) }
+        switch Socket.send(connection.fd, bytes) {
+        case .done(let count): return .done(count)
+        case .wouldBlock: return .wantWrite
+        case .closed: return .closed
+        }
+    }
+
+    private func receive(_ connection: ClientConnection) -> TLSSession.Step {
+        if let session = connection.tls { return session.read(into: readBuffer) }
+        switch Socket.receive(connection.fd, into: readBuffer) {
+        case .done(let count): return .done(count)
+        case .wouldBlock: return .wantRead
+        case .closed: return .closed
+        }
+    }
+}

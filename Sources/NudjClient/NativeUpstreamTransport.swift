@@ -1,0 +1,30 @@
+import HTTPClient
+
+/// The upstream transport on the project's own HTTP/1.1 client (`HTTPClient`): one loop thread, keep-alive pools
+/// per origin, TLS from the system's OpenSSL. No FoundationNetworking on the call path.
+package final class NativeUpstreamTransport: UpstreamTransport {
+    private let client: HTTPClient
+
+    /// - Throws: `HTTPClientSetupError` when the client cannot start (an unreadable CA file).
+    package init(configuration: HTTPClientConfiguration) throws(HTTPClientSetupError) {
+        client = try HTTPClient(configuration: configuration)
+    }
+
+    package func send(_ request: UpstreamRequest) async -> Result<UpstreamResponse, UpstreamFailure> {
+        let outcome = await client.execute(
+            HTTPClientRequest(
+                method: request.method, url: request.url, headers: request.headers, body: request.body,
+                timeout: request.timeout))
+        switch outcome {
+        case .success(let response):
+            return .success(UpstreamResponse(status: response.status, headers: response.headers, body: response.body))
+        case .failure(.timeout): return .failure(.timeout)
+        case .failure(.cancelled): return .failure(.cancelled)
+        case .failure(.unreachable(let reason)): return .failure(.unreachable(reason))
+        case .failure(.invalidResponse(let reason)): return .failure(.invalidResponse(reason))
+        }
+    }
+
+    /// Stops the client's loop thread.
+    package func shutdown() { client.shutdown() }
+}

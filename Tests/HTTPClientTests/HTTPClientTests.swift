@@ -1,0 +1,166 @@
+#if os(Linux)
+import Foundation
+import Platform
+import Testing
+
+@testable import HTTPClient
+
+/// The native client over plain HTTP against a scripted loopback server (Python's standard library, one thread per
+/// connection): each answer names the connection it came on, so reuse is observable.
+@Suite(
+    "HTTP client", .serialized, .enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/python3")))
+struct HTTPClientTests {
+    @Test("sequential calls reuse one keep-alive connection; a redirect comes back as is")
+    func keepAlive() async throws {
+        let server = try ScriptedServer()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        var connections: Set<String> = []
+        for _ in 0..<5 {
+            let response = try await client.execute(server.request("/connection")).get()
+            connections.insert(String(decoding: response.body, as: UTF8.self))
+        }
+        #expect(connections.count == 1)
+        let redirect = try await client.execute(server.request("/redirect")).get()
+        #expect(redirect.status == 302)
+        #expect(redirect.headers["location"] == "/elsewhere")
+    }
+
+    @Test("concurrent calls open no more connections than the per-origin cap")
+    func perOriginCap() async throws {
+        let server = try ScriptedServer()
+        defer { server.stop() }
+        var configuration = HTTPClientConfiguration()
+        configuration.maxConnectionsPerOrigin = 2
+        let client = try HTTPClient(configuration: configuration)
+        defer { client.shutdown() }
+        let connections = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    let response = try await client.execute(server.request("/slow-connection")).get()
+                    return String(decoding: response.body, as: UTF8.self)
+                }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(connections.count == 2)
+    }
+
+    @Test("a call past its deadline times out, a cancelled call ends at once, and neither connection is reused")
+    func deadlineAndCancellation() async throws {
+        let server = try ScriptedServer()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        let first = try await client.execute(server.request("/connection")).get().body
+        #expect(await client.execute(server.request("/hang", timeout: .milliseconds(300))) == .failure(.timeout))
+        let call = Task { await client.execute(server.request("/hang", timeout: .seconds(30))) }
+        try await Task.sleep(for: .milliseconds(200))
+        let started = ContinuousClock.now
+        call.cancel()
+        #expect(await call.value == .failure(.cancelled))
+        #expect(ContinuousClock.now - started < .seconds(5))
+        let after = try await client.execute(server.request("/connection")).get().body
+        #expect(after != first, "the abandoned connections were closed, so a new one answers")
+    }
+
+    @Test("a body over the size cap fails as an invalid response")
+    func sizeCap() async throws {
+        let server = try ScriptedServer()
+        defer { server.stop() }
+        var configuration = HTTPClientConfiguration()
+        configuration.maxResponseBytes = 1000
+        let client = try HTTPClient(configuration: configuration)
+        defer { client.shutdown() }
+        #expect(
+            await client.execute(server.request("/big"))
+                == .failure(.invalidResponse("response larger than 1000 bytes")))
+        #expect(
+            await client.execute(server.request("/big-chunked"))
+                == .failure(.invalidResponse("response larger than 1000 bytes")))
+        #expect(try await client.execute(server.request("/connection")).get().status == 200)
+    }
+
+    @Test("a refused connection and an unknown host are unreachable")
+    func unreachable() async throws {
+        let (probe, port) = try Socket.listen(host: "127.0.0.1", port: 0)
+        Socket.close(probe)
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        let refused = HTTPClientRequest(
+            method: "GET", url: "http://127.0.0.1:\(port)/", headers: [], body: nil, timeout: .seconds(5))
+        #expect(await client.execute(refused) == .failure(.unreachable("connection refused")))
+        let unknown = HTTPClientRequest(
+            method: "GET", url: "http://no-such-host.invalid/", headers: [], body: nil, timeout: .seconds(5))
+        #expect(await client.execute(unknown) == .failure(.unreachable("host not found")))
+    }
+}
+
+private final class ScriptedServer: Sendable {
+    let port: Int
+    private let process: Process
+
+    private static let script = #"""
+        import socketserver, sys, time, itertools
+        counter = itertools.count(1)
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                me = str(next(counter)).encode()
+                while True:
+                    line = self.rfile.readline()
+                    if not line: return
+                    path = line.split()[1].decode()
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""): pass
+                    if path == "/hang": time.sleep(60); return
+                    if path == "/slow-connection": time.sleep(0.1)
+                    if path == "/redirect":
+                        self.wfile.write(b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n")
+                    elif path == "/big":
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + b"x" * 5000)
+                    elif path == "/big-chunked":
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"200\r\n" + b"y" * 512 + b"\r\n" + b"200\r\n" + b"y" * 512 + b"\r\n0\r\n\r\n")
+                    else:
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(me) + me)
+                    self.wfile.flush()
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+        server = Server(("127.0.0.1", 0), Handler)
+        print(server.server_address[1], flush=True)
+        server.serve_forever()
+        """#
+
+    init() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", Self.script]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        var line: [UInt8] = []
+        while let byte = try output.fileHandleForReading.read(upToCount: 1)?.first, byte != UInt8(ascii: "\n") {
+            line.append(byte)
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+            throw ScriptedServerError.didNotStart
+        }
+        self.port = port
+    }
+
+    func request(_ path: String, timeout: Duration = .seconds(20)) -> HTTPClientRequest {
+        HTTPClientRequest(
+            method: "GET", url: "http://127.0.0.1:\(port)\(path)", headers: [("Accept", "*/*")], body: nil,
+            timeout: timeout)
+    }
+
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+private enum ScriptedServerError: Error { case didNotStart }
+#endif
