@@ -1,73 +1,6 @@
 import Platform
 import Synchronization
 
-/// A call handed to the loop. Created by the calling task, then owned by the loop thread alone.
-final class PendingCall: @unchecked Sendable {
-    let token: CallToken
-    let origin: Origin
-    let addresses: [SocketAddress]
-    let outbound: [UInt8]
-    let method: String
-    let deadline: UInt64
-    let continuation: CheckedContinuation<Result<HTTPClientResponse, HTTPClientFailure>, Never>
-    var connection: ClientConnection?
-    /// A reused connection that turned out closed is replaced once.
-    var retried = false
-
-    init(
-        token: CallToken, origin: Origin, addresses: [SocketAddress], outbound: [UInt8], method: String,
-        deadline: UInt64, continuation: CheckedContinuation<Result<HTTPClientResponse, HTTPClientFailure>, Never>
-    ) {
-        self.token = token
-        self.origin = origin
-        self.addresses = addresses
-        self.outbound = outbound
-        self.method = method
-        self.deadline = deadline
-        self.continuation = continuation
-    }
-}
-
-/// One connection to an origin, owned by the loop thread.
-final class ClientConnection {
-    enum State {
-        case connecting
-        case handshaking
-        case writing
-        case reading
-        case idle
-    }
-
-    var fd: Int32 = -1
-    let origin: Origin
-    let addresses: [SocketAddress]
-    var addressIndex = 0
-    var state = State.connecting
-    var tls: TLSSession?
-    var call: PendingCall?
-    var written = 0
-    var parser: HTTPResponseParser?
-    var connectDeadline: UInt64
-    var idleSince: UInt64 = 0
-    /// It carried a response before: a failure before any response byte may mean the server closed it while idle.
-    var reused = false
-    var interest: SelectorInterest = []
-    var closed = false
-
-    init(origin: Origin, addresses: [SocketAddress], connectDeadline: UInt64) {
-        self.origin = origin
-        self.addresses = addresses
-        self.connectDeadline = connectDeadline
-    }
-}
-
-/// Connections to one origin: the idle ones, how many are open, and calls waiting for the per-origin cap.
-final class OriginPool {
-    var idle: [ClientConnection] = []
-    var open = 0
-    var waiting: [PendingCall] = []
-}
-
 /// The client's event loop: one thread, one selector, every connection. Calls arrive through `post`; everything
 /// else is touched only by the loop thread.
 final class ClientLoop: @unchecked Sendable {
@@ -264,7 +197,7 @@ final class ClientLoop: @unchecked Sendable {
         guard let call = connection.call else { return }
         while connection.written < call.outbound.count {
             let step = call.outbound.withUnsafeBytes { bytes in
-                send(connection, UnsafeRawBufferPointer(rebasing: bytes[connection.written...]))
+                connection.send(UnsafeRawBufferPointer(rebasing: bytes[connection.written...]))
             }
             switch step {
             case .done(let count): connection.written += count
@@ -284,7 +217,7 @@ final class ClientLoop: @unchecked Sendable {
 
     private func read(_ connection: ClientConnection) {
         while connection.call != nil, connection.parser != nil {
-            let step = receive(connection)
+            let step = connection.receive(into: readBuffer)
             let progress: HTTPResponseParser.Progress
             // The parser is mutated in place (through `!`), so its body buffer is never copied.
             switch step {
@@ -447,7 +380,7 @@ final class ClientLoop: @unchecked Sendable {
         readBuffer.deallocate()
     }
 
-    // MARK: - Bytes, plain or TLS
+    // MARK: - Interest
 
     private func setInterest(_ connection: ClientConnection, _ interest: SelectorInterest) {
         guard connection.interest != interest, connection.fd >= 0 else { return }
@@ -455,21 +388,4 @@ final class ClientLoop: @unchecked Sendable {
         selector.modify(connection.fd, interest)
     }
 
-    private func send(_ connection: ClientConnection, _ bytes: UnsafeRawBufferPointer) -> TLSSession.Step {
-        if let session = connection.tls { return session.write(bytes) }
-        switch Socket.send(connection.fd, bytes) {
-        case .done(let count): return .done(count)
-        case .wouldBlock: return .wantWrite
-        case .closed: return .closed
-        }
-    }
-
-    private func receive(_ connection: ClientConnection) -> TLSSession.Step {
-        if let session = connection.tls { return session.read(into: readBuffer) }
-        switch Socket.receive(connection.fd, into: readBuffer) {
-        case .done(let count): return .done(count)
-        case .wouldBlock: return .wantRead
-        case .closed: return .closed
-        }
-    }
 }

@@ -2,10 +2,6 @@ import Dispatch
 import Platform
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The native client's limits and trust.
 package struct HTTPClientConfiguration: Sendable {
     /// Connections open at once to one origin; further calls wait (within their deadline) for one to free up.

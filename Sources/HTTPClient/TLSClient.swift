@@ -1,9 +1,6 @@
 #if canImport(COpenSSL)
 import COpenSSL
 import Platform
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The client's TLS settings, shared by every connection: the system trust store (plus an optional private CA),
 /// peer verification always on, TLS 1.2 or later, ALPN `http/1.1`. There is deliberately no way to turn
@@ -129,10 +126,7 @@ struct TLSSession {
         }
     }
 
-    private static func isAddressLiteral(_ host: String) -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 16)
-        return inet_pton(AF_INET, host, &buffer) == 1 || inet_pton(AF_INET6, host, &buffer) == 1
-    }
+    private static func isAddressLiteral(_ host: String) -> Bool { Socket.isAddressLiteral(host) }
 }
 #else
 /// Without OpenSSL (macOS builds) the native client speaks plain HTTP only; macOS uses URLSession.

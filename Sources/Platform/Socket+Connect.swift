@@ -62,6 +62,12 @@ extension Socket {
         return .failed(failure)
     }
 
+    /// Whether `host` is an IPv4 or IPv6 address literal rather than a name.
+    package static func isAddressLiteral(_ host: String) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        return inet_pton(AF_INET, host, &buffer) == 1 || inet_pton(AF_INET6, host, &buffer) == 1
+    }
+
     /// The outcome of a connection started with `connect`, once the descriptor is writable: 0 when it succeeded.
     package static func pendingError(_ fd: Int32) -> Int32 {
         var failure: Int32 = 0
