@@ -1,20 +1,13 @@
 import Platform
-import Synchronization
 
-/// The client's event loop: one thread, one selector, every connection. Calls arrive through `post`; everything
-/// else is touched only by the loop thread.
+/// The client's event loop: one thread, one selector, every connection. Calls arrive through the inbox;
+/// everything else is touched only by the loop thread.
 final class ClientLoop: @unchecked Sendable {
-    enum Message {
-        case start(PendingCall)
-        case cancel(UInt64)
-        case shutdown
-    }
-
     private let configuration: HTTPClientConfiguration
     private let selector: any EventSelector
-    private let wakeUp: WakeUp
+    private let inbox: ClientInbox
     private let tls: TLSContext
-    private let inbox = Mutex<[Message]>([])
+    private let resolver: HostResolver
 
     private var connections: [Int32: ClientConnection] = [:]
     private var pools: [Origin: OriginPool] = [:]
@@ -28,17 +21,18 @@ final class ClientLoop: @unchecked Sendable {
         self.configuration = configuration
         self.selector = selector
         self.tls = tls
-        wakeUp = try WakeUp()
+        let inbox = try ClientInbox()
+        self.inbox = inbox
+        resolver = HostResolver(ttl: configuration.dnsCacheTTL.clientNanoseconds) { key, addresses in
+            inbox.post(.resolved(key: key, addresses: addresses))
+        }
         connectTimeout = configuration.connectTimeout.clientNanoseconds
         idleTimeout = configuration.idleTimeout.clientNanoseconds
-        selector.add(wakeUp.fd, .read)
+        selector.add(inbox.wakeUp.fd, .read)
     }
 
     /// Any thread: queues a message and wakes the loop.
-    func post(_ message: Message) {
-        inbox.withLock { $0.append(message) }
-        wakeUp.signal()
-    }
+    func post(_ message: ClientInbox.Message) { inbox.post(message) }
 
     func run() {
         while true {
@@ -46,20 +40,17 @@ final class ClientLoop: @unchecked Sendable {
             let count = (try? selector.wait(timeoutMilliseconds: timeout, into: &events)) ?? 0
             for index in 0..<count {
                 let event = events[index]
-                if event.fd == wakeUp.fd {
-                    wakeUp.drain()
+                if event.fd == inbox.wakeUp.fd {
+                    inbox.wakeUp.drain()
                 } else if let connection = connections[event.fd] {
                     handle(event, on: connection)
                 }
             }
-            let messages = inbox.withLock { inbox in
-                defer { inbox.removeAll(keepingCapacity: true) }
-                return inbox
-            }
-            for message in messages {
+            for message in inbox.take() {
                 switch message {
                 case .start(let call): start(call)
                 case .cancel(let id): if let call = calls[id] { abandon(call, with: .cancelled) }
+                case .resolved(let key, let addresses): resolved(key, addresses)
                 case .shutdown:
                     shutdown()
                     return
@@ -77,6 +68,25 @@ final class ClientLoop: @unchecked Sendable {
             return
         }
         calls[call.token.id] = call
+        guard let addresses = resolver.addresses(for: call) else { return }
+        call.addresses = addresses
+        assign(call)
+    }
+
+    private func resolved(_ key: String, _ addresses: [SocketAddress]?) {
+        for call in resolver.finished(key, addresses) where calls[call.token.id] === call {
+            switch addresses {
+            case nil: complete(call, .failure(.unreachable("cannot start a DNS lookup")))
+            case let addresses? where addresses.isEmpty: complete(call, .failure(.unreachable("host not found")))
+            case let addresses?:
+                call.addresses = addresses
+                assign(call)
+            }
+        }
+    }
+
+    /// A call with addresses: an idle connection, a new one, or a place in the origin's queue.
+    private func assign(_ call: PendingCall) {
         let pool = pool(call.origin)
         if let connection = pool.idle.popLast() {
             use(connection, for: call)
@@ -105,6 +115,8 @@ final class ClientLoop: @unchecked Sendable {
         if let connection = call.connection {
             connection.call = nil
             close(connection)
+        } else if call.addresses.isEmpty {
+            resolver.forget(call)
         } else if let pool = pools[call.origin] {
             pool.waiting.removeAll { $0 === call }
         }
@@ -374,9 +386,9 @@ final class ClientLoop: @unchecked Sendable {
     private func shutdown() {
         for call in Array(calls.values) { abandon(call, with: .cancelled) }
         for connection in Array(connections.values) where connection.fd >= 0 { close(connection) }
-        selector.remove(wakeUp.fd)
+        selector.remove(inbox.wakeUp.fd)
         selector.close()
-        wakeUp.close()
+        inbox.wakeUp.close()
         readBuffer.deallocate()
     }
 

@@ -1,4 +1,3 @@
-import Dispatch
 import Platform
 import Synchronization
 
@@ -29,10 +28,9 @@ package struct HTTPClientSetupError: Error, CustomStringConvertible {
 /// An HTTP/1.1 client on one event-loop thread: keep-alive pools per origin, TLS through the system's OpenSSL, no
 /// redirects (a 3xx is returned as is), no cookies, no cache.
 ///
-/// DNS is resolved on a dispatch queue before a call reaches the loop, so the loop never blocks.
+/// Host names are resolved by the loop's `HostResolver`, on threads of its own, so the loop never blocks.
 package final class HTTPClient: Sendable {
     private let loop: ClientLoop
-    private let addresses: AddressCache
     private let nextID = Atomic<UInt64>(1)
 
     package init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws(HTTPClientSetupError) {
@@ -50,7 +48,6 @@ package final class HTTPClient: Sendable {
         } catch {
             throw HTTPClientSetupError(description: "cannot start the HTTP client loop: \(error)")
         }
-        addresses = AddressCache(ttl: configuration.dnsCacheTTL)
         let loop = self.loop
         OSThread.start { loop.run() }
     }
@@ -68,15 +65,12 @@ package final class HTTPClient: Sendable {
         guard let bytes = request.encoded(target: target, authority: authority) else {
             return .failure(.unreachable("invalid request header"))
         }
-        guard let resolved = await addresses.resolve(host: origin.host, port: origin.port, within: request.timeout)
-        else { return .failure(.timeout) }
-        guard !resolved.isEmpty else { return .failure(.unreachable("host not found")) }
         if Task.isCancelled { return .failure(.cancelled) }
         let token = CallToken(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let call = PendingCall(
-                    token: token, origin: origin, addresses: resolved, outbound: bytes, method: request.method,
+                    token: token, origin: origin, outbound: bytes, method: request.method,
                     deadline: deadline, continuation: continuation)
                 loop.post(.start(call))
             }
@@ -94,50 +88,6 @@ final class CallToken: Sendable {
     let id: UInt64
     let cancelled = Atomic<Bool>(false)
     init(id: UInt64) { self.id = id }
-}
-
-/// Resolved addresses per host and port, reused for `ttl`. Failures are not cached.
-final class AddressCache: Sendable {
-    private struct Entry {
-        var addresses: [SocketAddress]
-        var expires: UInt64
-    }
-
-    private let ttl: UInt64
-    private let entries = Mutex<[String: Entry]>([:])
-
-    init(ttl: Duration) { self.ttl = ttl.clientNanoseconds }
-
-    /// - Returns: the addresses (empty: the name has none), or nil when the resolver did not answer within
-    ///   `timeout` (getaddrinfo cannot be interrupted; its answer is still cached when it comes).
-    func resolve(host: String, port: Int, within timeout: Duration) async -> [SocketAddress]? {
-        let key = "\(host):\(port)"
-        let now = monotonicNanoseconds()
-        if let cached = entries.withLock({ $0[key] }), cached.expires > now { return cached.addresses }
-        // RFC 6761: every `*.localhost` name is loopback (curl and browsers do this; glibc's resolver does not).
-        let name = host.hasSuffix(".localhost") ? "localhost" : host
-        return await withCheckedContinuation { continuation in
-            let once = Mutex<CheckedContinuation<[SocketAddress]?, Never>?>(continuation)
-            DispatchQueue.global().async {
-                let addresses = Socket.resolve(host: name, port: port)
-                self.store(addresses, for: key)
-                once.withLock { $0.take() }?.resume(returning: addresses)
-            }
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.clientNanoseconds))) {
-                once.withLock { $0.take() }?.resume(returning: nil)
-            }
-        }
-    }
-
-    private func store(_ addresses: [SocketAddress], for key: String) {
-        if !addresses.isEmpty {
-            let entry = Entry(addresses: addresses, expires: monotonicNanoseconds() &+ ttl)
-            entries.withLock { entries in
-                if entries.count > 1024 { entries.removeAll() }
-                entries[key] = entry
-            }
-        }
-    }
 }
 
 extension Duration {

@@ -4,7 +4,8 @@ import Platform
 final class PendingCall: @unchecked Sendable {
     let token: CallToken
     let origin: Origin
-    let addresses: [SocketAddress]
+    /// Empty until the host is resolved.
+    var addresses: [SocketAddress] = []
     let outbound: [UInt8]
     let method: String
     let deadline: UInt64
@@ -14,12 +15,11 @@ final class PendingCall: @unchecked Sendable {
     var retried = false
 
     init(
-        token: CallToken, origin: Origin, addresses: [SocketAddress], outbound: [UInt8], method: String,
+        token: CallToken, origin: Origin, outbound: [UInt8], method: String,
         deadline: UInt64, continuation: CheckedContinuation<Result<HTTPClientResponse, HTTPClientFailure>, Never>
     ) {
         self.token = token
         self.origin = origin
-        self.addresses = addresses
         self.outbound = outbound
         self.method = method
         self.deadline = deadline

@@ -8,6 +8,11 @@ import Darwin
 /// must not occupy a thread of the concurrency pool. Detached: whoever needs its end is told by `body` itself.
 package enum OSThread {
     package static func start(_ body: @escaping @Sendable () -> Void) {
+        precondition(tryStart(body), "pthread_create failed")
+    }
+
+    /// Like `start`, but reports a thread the system refused (out of threads or memory) instead of stopping.
+    package static func tryStart(_ body: @escaping @Sendable () -> Void) -> Bool {
         final class Box {
             let body: @Sendable () -> Void
             init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -24,12 +29,16 @@ package enum OSThread {
                 Unmanaged<Box>.fromOpaque(unwrap(argument)).takeRetainedValue().body()
                 return nil
             }, box)
-        precondition(result == 0, "pthread_create failed: \(result)")
+        guard result == 0 else {
+            Unmanaged<Box>.fromOpaque(box).release()
+            return false
+        }
         #if os(Linux)
         pthread_detach(handle)
         #else
         if let handle { pthread_detach(handle) }
         #endif
+        return true
     }
 
     /// The calling thread, comparable with `isCurrent`.
