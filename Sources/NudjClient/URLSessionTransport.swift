@@ -1,9 +1,8 @@
+// Apple platforms only: Linux builds use `NativeUpstreamTransport` and do not link FoundationNetworking at all
+// (libcurl, ~30 shared objects, a per-request leak, and the async bridge that deadlocked under cancellation).
+#if canImport(Darwin)
 import Foundation
 import Synchronization
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The production transport: one shared URLSession, so connections to the Nudj API are reused across calls.
 ///
@@ -202,3 +201,4 @@ private final class RefuseRedirects: NSObject, URLSessionTaskDelegate, Sendable 
         completionHandler(nil)
     }
 }
+#endif

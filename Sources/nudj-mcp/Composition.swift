@@ -75,25 +75,30 @@ enum Composition {
         return (runtime, server)
     }
 
-    /// The upstream HTTP client `--upstream-client` names; `--ca-file` only means something to the native one.
+    /// The upstream HTTP client `--upstream-client` names: on Linux only the native one exists (the build does not
+    /// link FoundationNetworking); on Apple platforms URLSession is the default. `--ca-file` needs the native one.
     static func upstreamTransport(_ options: Options) throws(UsageError) -> any UpstreamTransport {
+        #if canImport(Darwin)
         let name = options.string(.upstreamClient)?.lowercased() ?? "urlsession"
+        #else
+        let name = options.string(.upstreamClient)?.lowercased() ?? "native"
+        #endif
         let caFile = options.string(.caFile)
         switch name {
-        case "urlsession":
-            if caFile != nil {
-                throw UsageError("--ca-file / NUDJ_CA_FILE needs --upstream-client native (URLSession cannot add a CA)")
-            }
-            return URLSessionTransport()
         case "native":
-            #if os(Linux)
             var configuration = HTTPClientConfiguration()
             configuration.caFile = caFile
             do { return try NativeUpstreamTransport(configuration: configuration) } catch {
                 throw UsageError("--upstream-client native: \(error.description)")
             }
+        case "urlsession":
+            #if canImport(Darwin)
+            if caFile != nil {
+                throw UsageError("--ca-file / NUDJ_CA_FILE needs --upstream-client native (URLSession cannot add a CA)")
+            }
+            return URLSessionTransport()
             #else
-            throw UsageError("--upstream-client native is only available on Linux")
+            throw UsageError("--upstream-client urlsession is only available on macOS; Linux builds use native")
             #endif
         default:
             throw UsageError("--upstream-client / NUDJ_UPSTREAM_CLIENT must be native or urlsession (got '\(name)')")

@@ -69,11 +69,13 @@ struct Setting: Sendable, Hashable {
         help: "Upstream call timeout in seconds (default 30)", commands: ["stdio", "serve", "doctor"])
     static let upstreamClient = Setting(
         flag: "--upstream-client", env: "NUDJ_UPSTREAM_CLIENT", kind: .value,
-        help: "HTTP client for Nudj API calls: urlsession (default) or native (Linux; TLS from the system's OpenSSL)",
+        help:
+            "HTTP client for Nudj API calls: native (the default on Linux; TLS from the system's OpenSSL) or urlsession (macOS default)",
         commands: ["stdio", "serve", "doctor"])
     static let caFile = Setting(
         flag: "--ca-file", env: "NUDJ_CA_FILE", kind: .value,
-        help: "PEM file of extra trusted CA certificates for the Nudj API (a private CA; native client only)",
+        help:
+            "PEM file of extra trusted CA certificates for the Nudj API (a private CA, e.g. a local API; native client)",
         commands: ["stdio", "serve", "doctor"])
     static let maxBatchLength = Setting(
         flag: "--max-batch-length", env: "NUDJ_MAX_BATCH_LENGTH", kind: .value,

@@ -1,5 +1,6 @@
 import Foundation
 import FoundationNetworking
+import HTTPClient
 import JSONRPC
 import Log
 import MCP
@@ -12,6 +13,13 @@ import Testing
 
 /// An in-process sandbox and a runtime pointed at it: real HTTP on loopback, no mocks.
 struct SandboxHarness: Sendable {
+    /// One native client (one loop thread) for every test in the process, as the server has one.
+    static let transport: any UpstreamTransport = {
+        do { return try NativeUpstreamTransport(configuration: HTTPClientConfiguration()) } catch {
+            fatalError("the native HTTP client cannot start: \(error)")
+        }
+    }()
+
     let sandbox: Sandbox
     let catalogue: Catalogue
 
@@ -43,7 +51,7 @@ struct SandboxHarness: Sendable {
     ) -> NudjRuntime {
         NudjRuntime(
             catalogue: catalogue,
-            client: NudjClient(transport: URLSessionTransport(), version: "test", timeout: timeout, logger: logger),
+            client: NudjClient(transport: Self.transport, version: "test", timeout: timeout, logger: logger),
             shaper: ResultShaper(budgetTokens: budgetTokens),
             policy: DomainPolicy(allowInsecureLocalhost: true),
             selection: selection,
