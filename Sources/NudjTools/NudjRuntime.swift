@@ -14,6 +14,7 @@ package struct NudjRuntime: Sendable {
     package let selection: ToolSelection
     package let logger: Logger
     private let views = ViewCache()
+    let tenants = TenantCache()
 
     package init(
         catalogue: Catalogue,
