@@ -10,6 +10,7 @@ package enum LoopbackHost {
     /// A `host[:port]` authority (a `Host` header, or the part of an origin after `scheme://`); IPv6 must be
     /// bracketed. Userinfo (`user@host`) is never loopback.
     package static func isLoopback(authority: String) -> Bool {
+        if isPlainLoopbackAuthority(authority.utf8) { return true }
         guard let (host, _) = split(authority: authority) else { return false }
         return isLoopback(host: host)
     }
@@ -68,6 +69,26 @@ package enum LoopbackHost {
             let port = Int(digits), port <= 65_535
         else { return nil }
         return (String(host), port)
+    }
+
+    /// What nearly every local client sends, `127.0.0.1:<port>` or `localhost:<port>` (port optional), recognised
+    /// without allocating; anything else goes through `split`. Accepts only what the full rules accept too.
+    private static func isPlainLoopbackAuthority(_ bytes: String.UTF8View) -> Bool {
+        var rest: Substring.UTF8View
+        if bytes.starts(with: "127.0.0.1".utf8) {
+            rest = Substring(bytes.dropFirst(9)).utf8
+        } else if bytes.starts(with: "localhost".utf8) {
+            rest = Substring(bytes.dropFirst(9)).utf8
+        } else {
+            return false
+        }
+        if rest.isEmpty { return true }
+        guard rest.first == UInt8(ascii: ":") else { return false }
+        rest = rest.dropFirst()
+        guard (1...5).contains(rest.count), rest.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        var port = 0
+        for digit in rest { port = port * 10 + Int(digit - 0x30) }
+        return port <= 65_535
     }
 
     private static func isLoopbackIPv4(_ name: String) -> Bool {
