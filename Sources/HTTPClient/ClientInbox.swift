@@ -16,10 +16,14 @@ final class ClientInbox: Sendable {
 
     init() throws(SystemError) { wakeUp = try WakeUp() }
 
-    /// Any thread: queues a message and wakes the loop.
+    /// Any thread: queues a message and wakes the loop. Only the first message into an empty inbox signals: the
+    /// loop takes everything queued each time it looks, so under load many calls share one wake-up.
     func post(_ message: Message) {
-        messages.withLock { $0.append(message) }
-        wakeUp.signal()
+        let wasEmpty = messages.withLock { messages in
+            messages.append(message)
+            return messages.count == 1
+        }
+        if wasEmpty { wakeUp.signal() }
     }
 
     /// The loop thread: everything posted so far, oldest first.
