@@ -30,4 +30,56 @@ package enum FileDescriptor {
     }
 
     package static func close(_ fd: Int32) { _ = systemClose(fd) }
+
+    /// How `tryWrite` may write to `fd` without ever blocking, decided once from its type.
+    package enum ImmediateWrite: Sendable {
+        /// A socket (Node-based clients give their children socketpairs): `send` with `MSG_DONTWAIT`.
+        case socket
+        /// A pipe: at most `PIPE_BUF` bytes, and only when poll(2) says there is room; such a write is atomic and
+        /// does not block.
+        case pipe
+        /// A regular file: writes do not wait on a reader.
+        case file
+        /// Anything else (a terminal): never written from the caller's thread.
+        case never
+    }
+
+    package static func immediateWrite(for fd: Int32) -> ImmediateWrite {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { return .never }
+        switch status.st_mode & S_IFMT {
+        case S_IFSOCK: return .socket
+        case S_IFIFO: return .pipe
+        case S_IFREG: return .file
+        default: return .never
+        }
+    }
+
+    /// Writes a prefix of `bytes` if that cannot block: the count written (0: nothing could be, try the slow way),
+    /// or -1 if the descriptor failed.
+    package static func tryWrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ mode: ImmediateWrite) -> Int {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
+        while true {
+            let written: Int
+            switch mode {
+            case .never: return 0
+            case .socket: written = systemSend(fd, base, bytes.count, Int32(MSG_DONTWAIT) | noSignal)
+            case .pipe:
+                guard bytes.count <= Int(PIPE_BUF) else { return 0 }
+                var probe = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                guard poll(&probe, 1, 0) == 1, probe.revents & Int16(POLLOUT) != 0 else { return 0 }
+                written = systemWrite(fd, base, bytes.count)
+            case .file: written = systemWrite(fd, base, bytes.count)
+            }
+            if written >= 0 { return written }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1
+        }
+    }
+
+    #if os(Linux)
+    private static let noSignal = Int32(MSG_NOSIGNAL)
+    #else
+    private static let noSignal: Int32 = 0
+    #endif
 }

@@ -82,10 +82,16 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
     private var queue: [[UInt8]] = []
     private var queuedBytes = 0
     private var closed = false
+    /// The writer thread holds a batch outside the lock: nothing may overtake it.
+    private var writerBusy = false
+    /// How a reply may go out from the sender's own thread when nothing is queued (saving a thread hand-off per
+    /// reply): never in a way that could block it.
+    private let immediate: FileDescriptor.ImmediateWrite
 
     init(fd: Int32, logger: Logger) {
         self.fd = fd
         self.logger = logger
+        immediate = FileDescriptor.immediateWrite(for: fd)
         let thread = Thread { [self] in writeLoop() }
         thread.name = "stdout"
         thread.start()
@@ -100,6 +106,11 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
         bytes.append(0x0A)
         locked {
             guard !closed else { return }
+            if queue.isEmpty && !writerBusy {
+                let written = bytes.withUnsafeBytes { FileDescriptor.tryWrite(fd, $0, immediate) }
+                if written == bytes.count { return }
+                if written > 0 { bytes.removeFirst(written) }
+            }
             queue.append(bytes)
             queuedBytes += bytes.count
             condition.broadcast()
@@ -123,15 +134,17 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
             let batch = locked { () -> [[UInt8]]? in
                 while queue.isEmpty && !closed { condition.wait() }
                 guard !closed else { return nil }
+                writerBusy = true
                 defer { queue.removeAll(keepingCapacity: true) }
                 return queue
             }
             guard let batch else { return }
-            for bytes in batch {
+            for (index, bytes) in batch.enumerated() {
                 let ok = writeAll(bytes)
                 locked {
                     queuedBytes -= bytes.count
                     if !ok { closed = true }
+                    if index == batch.count - 1 { writerBusy = false }
                     condition.broadcast()
                 }
                 if !ok {
