@@ -1,6 +1,7 @@
 import Dispatch
 import Platform
 import Synchronization
+import TLS
 
 /// The native client's limits and trust.
 package struct HTTPClientConfiguration: Sendable {

@@ -1,6 +1,7 @@
 #if os(Linux)
 import Foundation
 import Platform
+import TLS
 import Testing
 
 @testable import HTTPClient
@@ -19,7 +20,7 @@ struct TLSClientTests {
         defer { untrusted.shutdown() }
         #expect(
             await untrusted.execute(server.request(host: "localhost"))
-                == .failure(.unreachable("TLS: untrusted certificate (use --ca-file for a private CA)")))
+                == .failure(.tls(.untrustedCertificate)))
 
         var configuration = HTTPClientConfiguration()
         configuration.caFile = certificates.caFile
@@ -32,7 +33,7 @@ struct TLSClientTests {
         // The certificate names `localhost`; the address is not in it.
         #expect(
             await trusting.execute(server.request(host: "127.0.0.1"))
-                == .failure(.unreachable("TLS: certificate does not match the host")))
+                == .failure(.tls(.hostMismatch)))
     }
 
     @Test("an expired certificate fails even from a trusted CA")
@@ -47,7 +48,7 @@ struct TLSClientTests {
         try await Task.sleep(for: .seconds(1.2))  // issued with 0 days: expired one second after issue
         #expect(
             await client.execute(server.request(host: "localhost"))
-                == .failure(.unreachable("TLS: certificate expired")))
+                == .failure(.tls(.certificateExpired)))
     }
 
     @Test("a server that accepts but never answers the handshake fails within the connect timeout")
@@ -61,7 +62,7 @@ struct TLSClientTests {
         let request = HTTPClientRequest(
             method: "GET", url: "https://127.0.0.1:\(port)/", headers: [], body: nil, timeout: .seconds(20))
         let started = ContinuousClock.now
-        #expect(await client.execute(request) == .failure(.unreachable("TLS: handshake timed out")))
+        #expect(await client.execute(request) == .failure(.tls(.handshakeTimedOut)))
         #expect(ContinuousClock.now - started < .seconds(10))
     }
 
