@@ -66,7 +66,7 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["JSONRPC", "HTTPServer", "Log"],
+            dependencies: ["JSONRPC", "HTTPServer", "TLS", "Log"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),

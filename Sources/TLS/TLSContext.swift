@@ -80,6 +80,10 @@ package final class TLSContext: @unchecked Sendable {
 package final class TLSContext: Sendable {
     package init() {}
 
+    package init(caFile: String?) throws(TLSSetupError) {
+        throw TLSSetupError("TLS is not available in this build")
+    }
+
     package init(certificateFile: String, keyFile: String) throws(TLSSetupError) {
         throw TLSSetupError("TLS is not available in this build")
     }
