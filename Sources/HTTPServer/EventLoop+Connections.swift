@@ -160,7 +160,9 @@ extension EventLoop {
         connection.isOpen = false
         selector.remove(connection.fd)
         if let tls = connection.tls {
-            tls.close()
+            // close_notify tells the client nothing was cut off; an aborted response or a vanished client gets
+            // none, so a cut stays detectable as one.
+            if !clientGone { tls.close() }
             tls.free()
             connection.tls = nil
         }

@@ -159,14 +159,19 @@ package enum UpstreamErrors {
         case .handshakeTimedOut, .handshakeFailed, .closedDuringHandshake:
             hint = "Check that the API domain's port serves HTTPS (TLS 1.2 or later); retry shortly."
         case .alertReceived, .truncated, .sessionFailed:
-            hint = "The connection broke before the whole response arrived; retry."
+            hint = "The connection broke before the whole response arrived (a proxy or the server cut it); retry."
         }
         if failure.isCertificateProblem {
             return ToolError(
                 .upstreamCertificate, "The TLS certificate of \(host) was refused: \(failure)", retryable: false,
                 hint: hint)
         }
-        return ToolError(.upstreamUnavailable, "Could not reach \(host): TLS \(failure)", retryable: true, hint: hint)
+        let message =
+            switch failure {
+            case .alertReceived, .truncated, .sessionFailed: "The TLS connection to \(host) broke: \(failure)"
+            default: "Could not reach \(host): TLS \(failure)"
+            }
+        return ToolError(.upstreamUnavailable, message, retryable: true, hint: hint)
     }
 
     static let expiredHint =

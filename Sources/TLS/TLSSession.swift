@@ -44,6 +44,15 @@ package struct TLSSession {
 
     package func free() { SSL_free(ssl) }
 
+    /// The protocol ALPN settled on (`http/1.1`), once the handshake is done; `nil` when none was.
+    package var negotiatedProtocol: String? {
+        var data: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &data, &length)
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
+    }
+
     package func handshake() -> TLSStep {
         ERR_clear_error()
         let result = SSL_do_handshake(ssl)
@@ -117,6 +126,7 @@ package struct TLSSession {
     package init?(context: TLSContext, fd: Int32, host: String) { return nil }
     package init?(accepting fd: Int32, context: TLSContext) { return nil }
     package func free() {}
+    package var negotiatedProtocol: String? { nil }
     package func handshake() -> TLSStep { .failed(.handshakeFailed) }
     package func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSStep { .failed(.sessionFailed) }
     package func write(_ bytes: UnsafeRawBufferPointer) -> TLSStep { .failed(.sessionFailed) }

@@ -173,7 +173,7 @@ struct Setting: Sendable, Hashable {
         help: "Sandbox: rate-limit window in seconds (default 60)", commands: ["sandbox", "stdio", "serve"])
     static let faultKind = Setting(
         flag: "--fault", env: "NUDJ_SANDBOX_FAULT", kind: .value,
-        help: "Sandbox: inject status, reset, malformed, truncated, slow-body or rate-limit",
+        help: "Sandbox: inject status, reset, malformed, truncated, slow-body, cut-body or rate-limit",
         commands: ["sandbox", "stdio", "serve"])
     static let faultRate = Setting(
         flag: "--fault-rate", env: "NUDJ_SANDBOX_FAULT_RATE", kind: .value,

@@ -110,6 +110,9 @@ package final class RawHTTPClient {
         }
     }
 
+    /// The protocol ALPN chose on a TLS connection.
+    package var negotiatedProtocol: String? { session?.negotiatedProtocol }
+
     /// Closes the client's side completely (a client that goes away).
     package func close() { shutdown(fd, Int32(SHUT_RDWR)) }
 
