@@ -73,7 +73,9 @@ let package = Package(
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "Codecs"], swiftSettings: strict),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "JSONRPC", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
-        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TLS", "Platform"], swiftSettings: strict),
+        .testTarget(
+            name: "HTTPClientTests", dependencies: ["HTTPClient", "TLS", "Platform", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "TLS", "TestSupport"], swiftSettings: strict),
         .testTarget(
