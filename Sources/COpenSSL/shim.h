@@ -30,3 +30,8 @@ static inline int nudj_alpn_select_http11(
 static inline void nudj_ssl_ctx_accept_http11(SSL_CTX *context) {
     SSL_CTX_set_alpn_select_cb(context, nudj_alpn_select_http11, NULL);
 }
+
+// A client-initiated renegotiation costs the server a handshake per request of the client's choosing: refused.
+static inline void nudj_ssl_ctx_refuse_renegotiation(SSL_CTX *context) {
+    SSL_CTX_set_options(context, SSL_OP_NO_RENEGOTIATION);
+}

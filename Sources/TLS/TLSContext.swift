@@ -58,6 +58,7 @@ package final class TLSContext: @unchecked Sendable {
             throw TLSSetupError("the private key in \(keyFile) does not match the certificate in \(certificateFile)")
         }
         nudj_ssl_ctx_accept_http11(pointer)
+        nudj_ssl_ctx_refuse_renegotiation(pointer)
     }
 
     private static func make(_ method: OpaquePointer?) throws(TLSSetupError) -> OpaquePointer {
