@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "JSONRPC", "Codecs"], swiftSettings: strict),
         .testTarget(
             name: "NudjToolsTests",
-            dependencies: ["NudjTools", "NudjClient", "Tenancy", "MCP", "JSONRPC", "Sandbox", "TestSupport"],
+            dependencies: ["NudjTools", "NudjClient", "TLS", "Tenancy", "MCP", "JSONRPC", "Sandbox", "TestSupport"],
             exclude: ["Fixtures", "Snapshots"],
             swiftSettings: strict
         ),

@@ -1,6 +1,6 @@
 /// Why a TLS session failed, in terms a user can act on: each case renders as a short, internals-free reason, and
 /// says whether retrying can help (a certificate problem stays until someone changes the server or the trust).
-package enum TLSFailure: Error, Sendable, Equatable, CustomStringConvertible {
+package enum TLSFailure: Error, Sendable, Equatable, CaseIterable, CustomStringConvertible {
     /// The chain does not lead to a trusted CA (a self-signed certificate, or a private CA not given with --ca-file).
     case untrustedCertificate
     /// The certificate is valid but names another host.
