@@ -124,6 +124,27 @@ struct TLSFailureEndToEndTests {
                 hint: "retry", token: token)
         }
     }
+
+    @Test("a record corrupted mid-body is upstream_unavailable, retryable, never a partial result")
+    func corruptedMidBody() async throws {
+        try await offPool {
+            let sandbox = try Self.sandbox(certificate: Self.certificates.server)
+            let proxy = try TamperingProxy(upstreamPort: sandbox.port)
+            let token = sandbox.token("acme")
+            let client = try StdioClient([
+                "--allow-insecure-localhost", "--upstream-client", "native", "--ca-file", Self.certificates.caFile,
+                "--token", token, "--api-domain", "https://acme.localhost:\(proxy.port)/api/v2/admin",
+            ])
+            try client.initialize()
+            // 100 users: about 40 KB, three TLS records; the second is damaged.
+            let params: JSONObject = ["name": "list_users", "arguments": ["limit": 100]]
+            let result = try client.request("tools/call", params, timeout: 40)["result"] ?? .null
+            Self.expectToolError(
+                result, code: "upstream_unavailable", retryable: true,
+                message: "TLS connection to acme.localhost broke: connection failed", hint: "retry", token: token)
+            #expect(try client.request("ping")["result"] != nil, "the server keeps serving")
+        }
+    }
 }
 
 /// A loopback listener that accepts connections and never says a word: a TLS client waits for a ServerHello that
