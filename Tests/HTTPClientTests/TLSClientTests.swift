@@ -13,7 +13,7 @@ import Testing
 struct TLSClientTests {
     @Test("an untrusted certificate fails, the same server is trusted with --ca-file, and a wrong host fails")
     func trustAndHost() async throws {
-        let certificates = try TestCertificates()
+        let certificates = try await offPool { try TestCertificates() }
         let server = try TLSServer(certificate: certificates.server, key: certificates.serverKey)
         defer { server.stop() }
 
@@ -42,14 +42,14 @@ struct TLSClientTests {
 
     @Test("an expired certificate fails even from a trusted CA")
     func expired() async throws {
-        let certificates = try TestCertificates()
+        let certificates = try await offPool { try TestCertificates() }
         let server = try TLSServer(certificate: certificates.expired, key: certificates.serverKey)
         defer { server.stop() }
         var configuration = HTTPClientConfiguration()
         configuration.caFile = certificates.caFile
         let client = try HTTPClient(configuration: configuration)
         defer { client.shutdown() }
-        certificates.waitUntilExpired()
+        try await offPool { certificates.waitUntilExpired() }
         #expect(
             await client.execute(server.request(host: "localhost"))
                 == .failure(.tls(.certificateExpired)))
