@@ -145,6 +145,27 @@ struct TLSFailureEndToEndTests {
             #expect(try client.request("ping")["result"] != nil, "the server keeps serving")
         }
     }
+
+    @Test(
+        "the sandbox refuses TLS files it cannot use with exit 1 and the file named; one without the other is a usage error",
+        arguments: [
+            ("none.pem", "server.key", 1, "cannot read a PEM certificate chain from"),
+            ("server.pem", "none.key", 1, "cannot read a PEM private key from"),
+            ("server.pem", "other.key", 1, "does not match the certificate"),
+            ("server.pem", nil, 2, "--tls-cert and --tls-key go together"),
+        ] as [(String, String?, Int32, String)])
+    func badFiles(certificate: String, key: String?, status: Int32, message: String) async throws {
+        try await offPool {
+            let directory = Self.certificates.directory
+            let other = try TestCertificates()
+            let keyPath = key.map { $0 == "other.key" ? other.serverKey : "\(directory)/\($0)" }
+            let sandbox = try ChildProcess(
+                ["sandbox", "--port", "0", "--tls-cert", "\(directory)/\(certificate)"]
+                    + (keyPath.map { ["--tls-key", $0] } ?? []))
+            #expect(try sandbox.waitForExit(timeout: 20) == status)
+            #expect(sandbox.stderrText.contains(message), "\(sandbox.stderrText)")
+        }
+    }
 }
 
 /// A loopback listener that accepts connections and never says a word: a TLS client waits for a ServerHello that
