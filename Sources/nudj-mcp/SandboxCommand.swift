@@ -23,7 +23,10 @@ enum SandboxCommand {
             summary += "  \(organisation.subdomain): \(sandbox.apiDomain(organisation.subdomain))\n"
             summary += "    admin token:  \(organisation.tokens["admin"]!)\n"
         }
-        let trust = configuration.tls == nil ? "--allow-insecure-localhost" : "--ca-file <your CA's PEM>"
+        // Every *.localhost domain needs --allow-insecure-localhost, https too; a private CA needs the native client.
+        let trust =
+            "--allow-insecure-localhost"
+            + (configuration.tls == nil ? "" : " --upstream-client native --ca-file <CA PEM>")
         summary +=
             "Use with: nudj-mcp stdio \(trust) --api-domain \(sandbox.apiDomain(sandbox.organisations[0].subdomain)) --token <admin token>\n"
         FileHandle.standardError.write(Data(summary.utf8))
