@@ -17,30 +17,33 @@ let package = Package(
         .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
         // Every OS call the project makes (sockets, selectors, wake-ups, limits, signals, fd I/O, malloc tuning).
         .target(name: "Platform", dependencies: ["CSystem"], swiftSettings: strict),
-        // The system's OpenSSL (libssl-dev on Debian/Ubuntu): TLS for the native upstream client. Linux only.
+        // The system's OpenSSL (libssl-dev on Debian/Ubuntu). Linux only.
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
-        // The native HTTP/1.1 client: one loop thread, a pool per origin, TLS through OpenSSL.
+        // Non-blocking TLS sessions over OpenSSL, for the native upstream client and the HTTP server.
         .target(
-            name: "HTTPClient",
+            name: "TLS",
             dependencies: ["Platform", .target(name: "COpenSSL", condition: .when(platforms: [.linux]))],
             swiftSettings: strict
         ),
+        // The native HTTP/1.1 client: one loop thread, a pool per origin, TLS through OpenSSL.
+        .target(name: "HTTPClient", dependencies: ["Platform", "TLS"], swiftSettings: strict),
         .target(name: "Log", dependencies: ["Platform"], swiftSettings: strict),
         .target(name: "Codecs", swiftSettings: strict),
         .target(name: "JSONRPC", swiftSettings: strict),
         .target(name: "MCP", dependencies: ["Codecs", "JSONRPC", "Log"], swiftSettings: strict),
-        .target(name: "HTTPServer", dependencies: ["Platform", "Codecs", "Log"], swiftSettings: strict),
+        .target(name: "HTTPServer", dependencies: ["Platform", "TLS", "Codecs", "Log"], swiftSettings: strict),
         .target(name: "Tenancy", dependencies: ["Codecs", "JSONRPC"], swiftSettings: strict),
         .target(
-            name: "NudjClient", dependencies: ["Codecs", "JSONRPC", "Tenancy", "Log", "HTTPClient"],
+            name: "NudjClient", dependencies: ["Codecs", "JSONRPC", "Tenancy", "Log", "HTTPClient", "TLS"],
             swiftSettings: strict),
         .target(
             name: "NudjTools",
-            dependencies: ["JSONRPC", "MCP", "Tenancy", "NudjClient", "Log"],
+            dependencies: ["JSONRPC", "MCP", "Tenancy", "NudjClient", "TLS", "Log"],
             swiftSettings: strict,
             plugins: ["EmbedSchemas"]
         ),
-        .target(name: "Sandbox", dependencies: ["HTTPServer", "JSONRPC", "Tenancy", "Log"], swiftSettings: strict),
+        .target(
+            name: "Sandbox", dependencies: ["HTTPServer", "TLS", "JSONRPC", "Tenancy", "Log"], swiftSettings: strict),
         .target(
             name: "Transports",
             dependencies: ["HTTPServer", "JSONRPC", "MCP", "Tenancy", "Log", "Platform"],
@@ -49,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "nudj-mcp",
             dependencies: [
-                "Platform", "JSONRPC", "MCP", "HTTPServer", "HTTPClient", "Tenancy", "NudjClient", "NudjTools",
+                "Platform", "JSONRPC", "MCP", "HTTPServer", "HTTPClient", "TLS", "Tenancy", "NudjClient", "NudjTools",
                 "Sandbox",
                 "Transports",
                 "Log",
@@ -63,15 +66,18 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["JSONRPC", "HTTPServer", "Log"],
+            dependencies: ["JSONRPC", "HTTPServer", "TLS", "Log"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "Codecs"], swiftSettings: strict),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "JSONRPC", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
-        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "Platform"], swiftSettings: strict),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "HTTPClientTests", dependencies: ["HTTPClient", "TLS", "Platform", "TestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "HTTPServerTests", dependencies: ["HTTPServer", "TLS", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "TransportsTests",
             dependencies: ["Transports", "HTTPServer", "MCP", "JSONRPC", "Tenancy", "TestSupport"],
@@ -81,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "NudjToolsTests",
             dependencies: [
-                "NudjTools", "NudjClient", "HTTPClient", "Tenancy", "MCP", "JSONRPC", "Sandbox", "TestSupport",
+                "NudjTools", "NudjClient", "HTTPClient", "TLS", "Tenancy", "MCP", "JSONRPC", "Sandbox", "TestSupport",
             ],
             exclude: ["Fixtures", "Snapshots"],
             swiftSettings: strict

@@ -1,4 +1,5 @@
 import Platform
+import TLS
 
 /// One connection to an origin, owned by the loop thread.
 final class ClientConnection {
@@ -43,7 +44,7 @@ final class OriginPool {
 // MARK: - Bytes, plain or TLS
 
 extension ClientConnection {
-    func send(_ bytes: UnsafeRawBufferPointer) -> TLSSession.Step {
+    func send(_ bytes: UnsafeRawBufferPointer) -> TLSStep {
         if let session = tls { return session.write(bytes) }
         switch Socket.send(fd, bytes) {
         case .done(let count): return .done(count)
@@ -52,7 +53,7 @@ extension ClientConnection {
         }
     }
 
-    func receive(into buffer: UnsafeMutableRawBufferPointer) -> TLSSession.Step {
+    func receive(into buffer: UnsafeMutableRawBufferPointer) -> TLSStep {
         if let session = tls { return session.read(into: buffer) }
         switch Socket.receive(fd, into: buffer) {
         case .done(let count): return .done(count)

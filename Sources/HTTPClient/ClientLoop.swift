@@ -1,4 +1,5 @@
 import Platform
+import TLS
 
 /// The client's event loop: one thread, one selector, every connection. Calls arrive through the inbox;
 /// everything else is touched only by the loop thread.
@@ -182,8 +183,8 @@ final class ClientLoop: @unchecked Sendable {
         case .done: beginRequest(connection)
         case .wantRead: setInterest(connection, .read)
         case .wantWrite: setInterest(connection, .write)
-        case .closed: fail(connection, .unreachable("TLS: connection closed during handshake"))
-        case .failed(let reason): fail(connection, .unreachable("TLS: \(reason)"))
+        case .closed: fail(connection, .tls(.closedDuringHandshake))
+        case .failed(let failure): fail(connection, .tls(failure))
         }
     }
 
@@ -219,8 +220,8 @@ final class ClientLoop: @unchecked Sendable {
             case .wantRead:
                 setInterest(connection, .read)
                 return
-            case .closed: return lost(connection, reason: "connection lost")
-            case .failed(let reason): return lost(connection, reason: "TLS: \(reason)")
+            case .closed: return lost(connection, .unreachable("connection lost"))
+            case .failed(let failure): return lost(connection, .tls(failure))
             }
         }
         connection.state = .reading
@@ -242,12 +243,12 @@ final class ClientLoop: @unchecked Sendable {
                 setInterest(connection, .write)
                 return
             case .closed:
-                if !connection.parser!.started { return lost(connection, reason: "connection closed") }
+                if !connection.parser!.started { return lost(connection, .unreachable("connection closed")) }
                 progress = connection.parser!.finishAtEndOfStream()
                 if case .failed = progress { return fail(connection, .unreachable("connection lost mid-response")) }
-            case .failed(let reason):
-                if !connection.parser!.started { return lost(connection, reason: "TLS: \(reason)") }
-                return fail(connection, .unreachable("TLS: \(reason)"))
+            case .failed(let failure):
+                if !connection.parser!.started { return lost(connection, .tls(failure)) }
+                return fail(connection, .tls(failure))
             }
             switch progress {
             case .needMore: continue
@@ -266,10 +267,10 @@ final class ClientLoop: @unchecked Sendable {
 
     /// The connection broke before a response: a reused one is replaced once (the server may have closed it while
     /// idle, before it saw the request); otherwise the call fails.
-    private func lost(_ connection: ClientConnection, reason: String) {
+    private func lost(_ connection: ClientConnection, _ failure: HTTPClientFailure) {
         guard let call = connection.call, connection.reused, !call.retried, !(connection.parser?.started ?? false)
         else {
-            fail(connection, .unreachable(reason))
+            fail(connection, failure)
             return
         }
         call.retried = true
@@ -375,7 +376,7 @@ final class ClientLoop: @unchecked Sendable {
             case .connecting where connection.connectDeadline <= now:
                 fail(connection, .unreachable("connect timed out"))
             case .handshaking where connection.connectDeadline <= now:
-                fail(connection, .unreachable("TLS: handshake timed out"))
+                fail(connection, .tls(.handshakeTimedOut))
             case .idle where connection.idleSince &+ idleTimeout <= now:
                 close(connection)
             default: break

@@ -1,5 +1,6 @@
 import Platform
 import Synchronization
+import TLS
 
 /// The native client's limits and trust.
 package struct HTTPClientConfiguration: Sendable {

@@ -1,3 +1,5 @@
+import TLS
+
 /// One request for the native client: an absolute `http`/`https` URL, headers, an optional body and a hard deadline.
 package struct HTTPClientRequest: Sendable {
     package var method: String
@@ -23,8 +25,10 @@ package enum HTTPClientFailure: Error, Sendable, Equatable {
     /// The deadline passed.
     case timeout
     case cancelled
-    /// DNS, connect or TLS failed, or the connection broke; the reason is short and has no internals.
+    /// DNS or connect failed, or the connection broke; the reason is short and has no internals.
     case unreachable(String)
+    /// TLS failed: the handshake (certificate, timeout) or the session after it (an alert, a cut).
+    case tls(TLSFailure)
     /// The peer answered with something that is not an acceptable HTTP/1.1 response (malformed, too large).
     case invalidResponse(String)
 }

@@ -1,4 +1,5 @@
 import Platform
+import TLS
 
 /// Accepting connections, within the connection cap and the process's descriptors.
 extension EventLoop {
@@ -52,6 +53,15 @@ extension EventLoop {
         while connections.count <= Int(fd) { connections.append(nil) }
         connections[Int(fd)] = connection
         openConnections.add(1, ordering: .relaxed)
+        if let context = configuration.tls {
+            guard let session = TLSSession(accepting: fd, context: context) else {
+                close(connection, clientGone: false)
+                return
+            }
+            connection.tls = session
+            connection.handshakeDeadline = monotonicNanoseconds() &+ configuration.tlsHandshakeTimeout.nanoseconds
+            connection.tlsWants = .read
+        }
         connection.interest = connection.wantedInterest
         selector.add(fd, connection.interest)
     }
@@ -59,6 +69,11 @@ extension EventLoop {
     /// Answers a connection the server will not serve with 503 and closes it. Whatever the client already sent is
     /// read first, so the close does not turn into a reset that destroys the answer in flight.
     private func refuseConnection(_ fd: Int32, reason: String) {
+        // A TLS client would read plain bytes as a broken handshake: it just sees the connection close.
+        guard configuration.tls == nil else {
+            Socket.close(fd)
+            return
+        }
         var response = configuration.errorBody(503, reason)
         response.headers.set("Retry-After", "1")
         let bytes = HTTPResponseEncoder.encode(response, keepAlive: false)

@@ -7,28 +7,35 @@ extension EventLoop {
             close(connection, clientGone: true)
             return
         }
-        if event.writable {
+        if connection.handshakeDeadline != 0 {
+            continueHandshake(connection)
+            return
+        }
+        // A TLS call that waited for the other direction is retried on any readiness (never set on plain HTTP).
+        let retryTLS = !connection.tlsWants.isEmpty
+        if event.writable || (retryTLS && connection.outputPending) {
             guard flush(connection) else { return }
         }
-        if event.readable || event.peerHangup {
+        if event.readable || event.peerHangup || retryTLS {
             readAvailable(connection)
         }
     }
 
-    private func readAvailable(_ connection: Connection) {
+    func readAvailable(_ connection: Connection) {
         if connection.machine.isLingering {
             discardInput(connection)
             return
         }
         reading: while true {
-            switch readBuffer.withUnsafeMutableBytes({ Socket.receive(connection.fd, into: $0) }) {
+            switch readBuffer.withUnsafeMutableBytes({ connection.receive(into: $0) }) {
             case .done(let count):
                 let keepReading = readBuffer.withUnsafeBytes {
                     connection.machine.receive(
                         UnsafeRawBufferPointer(rebasing: $0[0..<count]), now: monotonicNanoseconds())
                 }
-                // Past the read-ahead limit, reading waits until the current request has consumed the buffer.
-                if !keepReading || count < readBuffer.count { break reading }
+                // Past the read-ahead limit, reading waits until the current request has consumed the buffer. A
+                // TLS read returns one record at a time: a short one does not mean the socket is drained.
+                if !keepReading || (count < readBuffer.count && connection.tls == nil) { break reading }
             case .wouldBlock:
                 break reading
             case .closed:
@@ -109,7 +116,7 @@ extension EventLoop {
     func flush(_ connection: Connection) -> Bool {
         while connection.outputPending {
             let result = connection.output.withUnsafeBytes {
-                Socket.send(connection.fd, UnsafeRawBufferPointer(rebasing: $0[connection.outputOffset...]))
+                connection.send(UnsafeRawBufferPointer(rebasing: $0[connection.outputOffset...]))
             }
             switch result {
             case .done(let written):
@@ -152,6 +159,13 @@ extension EventLoop {
         guard connection.isOpen else { return }
         connection.isOpen = false
         selector.remove(connection.fd)
+        if let tls = connection.tls {
+            // close_notify tells the client nothing was cut off; an aborted response or a vanished client gets
+            // none, so a cut stays detectable as one.
+            if !clientGone { tls.close() }
+            tls.free()
+            connection.tls = nil
+        }
         Socket.close(connection.fd)
         if connections.indices.contains(Int(connection.fd)), connections[Int(connection.fd)] === connection {
             connections[Int(connection.fd)] = nil
@@ -168,6 +182,8 @@ extension EventLoop {
     /// shut (the client sees the end of the response), what the client still sends is read and dropped, and the
     /// socket closes at the client's EOF — or after the linger timeout / byte budget, whichever comes first.
     private func linger(_ connection: Connection) {
+        // TLS: the close_notify first, so the client knows the response is complete; what follows is read raw.
+        connection.tls?.close()
         guard Socket.shutdownWrite(connection.fd) else {
             close(connection, clientGone: false)
             return

@@ -211,6 +211,10 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         if listenerPaused || reserveFD < 0 { resumeListening() }
         let writeStall = configuration.writeTimeout.nanoseconds
         for case let connection? in connections {
+            if connection.handshakeDeadline != 0 {
+                if now >= connection.handshakeDeadline { handshakeTimedOut(connection) }
+                continue
+            }
             if connection.outputPending && now &- connection.lastWriteProgress > writeStall {
                 logger.info("dropping connection: write stalled", [("remote", connection.remote)])
                 close(connection, clientGone: true)

@@ -1,4 +1,5 @@
 import Platform
+import TLS
 
 /// Everything the HTTP server bounds: sizes, counts and times, each with a clear answer when exceeded.
 package struct HTTPServerConfiguration: Sendable {
@@ -20,6 +21,10 @@ package struct HTTPServerConfiguration: Sendable {
     package var heartbeatInterval: Duration = .seconds(15)
     /// Unsent bytes a stream may accumulate before its reader is considered stalled and disconnected.
     package var maxPendingStreamBytes = 8 * 1024 * 1024
+    /// Serves HTTPS with this server context (`TLSContext(certificateFile:keyFile:)`); `nil`: plain HTTP.
+    package var tls: TLSContext?
+    /// From accepting a TLS connection to the end of its handshake; a client that stays silent is dropped.
+    package var tlsHandshakeTimeout: Duration = .seconds(10)
     /// The readiness mechanism; `nil`: `NUDJ_EVENT_BACKEND` (`epoll` / `poll`) when set, else the platform default.
     package var eventBackend: EventBackend?
     /// Renders the body of errors the server produces itself (400, 408, 413, 431, 503…).

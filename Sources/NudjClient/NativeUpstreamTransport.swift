@@ -1,4 +1,5 @@
 import HTTPClient
+import TLS
 
 /// The upstream transport on the project's own HTTP/1.1 client (`HTTPClient`): one loop thread, keep-alive pools
 /// per origin, TLS from the system's OpenSSL. No FoundationNetworking on the call path.
@@ -21,6 +22,7 @@ package final class NativeUpstreamTransport: UpstreamTransport {
         case .failure(.timeout): return .failure(.timeout)
         case .failure(.cancelled): return .failure(.cancelled)
         case .failure(.unreachable(let reason)): return .failure(.unreachable(reason))
+        case .failure(.tls(let failure)): return .failure(.tls(failure))
         case .failure(.invalidResponse(let reason)): return .failure(.invalidResponse(reason))
         }
     }

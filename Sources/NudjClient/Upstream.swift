@@ -1,3 +1,5 @@
+import TLS
+
 /// One HTTP request to a Nudj API, fully built (absolute URL, headers, body).
 package struct UpstreamRequest: Sendable {
     package var method: String
@@ -38,8 +40,10 @@ package enum UpstreamFailure: Error, Sendable, Equatable {
     case timeout
     /// The call was cancelled (the client cancelled the request).
     case cancelled
-    /// Connection refused or reset, DNS failure, TLS failure: the API could not be reached.
+    /// Connection refused or reset, DNS failure: the API could not be reached.
     case unreachable(String)
+    /// TLS failed: the API's certificate was refused, the handshake timed out, or the session broke.
+    case tls(TLSFailure)
     /// An answer came back that is not a usable HTTP response (malformed, or larger than the size cap).
     case invalidResponse(String)
 }

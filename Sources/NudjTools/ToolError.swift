@@ -27,6 +27,9 @@ package struct ToolErrorCode: RawRepresentable, Sendable, Hashable, CustomString
     /// 502/503/504, or the API could not be reached at all.
     package static let upstreamUnavailable = ToolErrorCode(rawValue: "upstream_unavailable")
     package static let upstreamTimeout = ToolErrorCode(rawValue: "upstream_timeout")
+    /// The API's TLS certificate was refused (untrusted chain, another host's name, expired): retrying cannot help
+    /// until the certificate or the trust (`--ca-file`) changes.
+    package static let upstreamCertificate = ToolErrorCode(rawValue: "upstream_certificate")
     /// A 2xx whose body is not the JSON the endpoint promises.
     package static let invalidUpstreamResponse = ToolErrorCode(rawValue: "invalid_upstream_response")
     package static let domainNotAllowed = ToolErrorCode(rawValue: "domain_not_allowed")
@@ -36,7 +39,8 @@ package struct ToolErrorCode: RawRepresentable, Sendable, Hashable, CustomString
     package static let all: [ToolErrorCode] = [
         .unauthorized, .tokenExpired, .tenantForbidden, .forbidden, .toolNotEnabled, .notFound, .invalidInput,
         .conflict, .rateLimited,
-        .upstreamError, .upstreamUnavailable, .upstreamTimeout, .invalidUpstreamResponse, .domainNotAllowed,
+        .upstreamError, .upstreamUnavailable, .upstreamTimeout, .upstreamCertificate, .invalidUpstreamResponse,
+        .domainNotAllowed,
         .notConfigured,
     ]
 

@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 import NudjClient
+import TLS
 import Tenancy
 
 /// Turns an upstream failure (non-2xx or no response) into a `ToolError` an agent can act on.
@@ -132,9 +133,45 @@ package enum UpstreamErrors {
                 "\(tenant.domain.host) sent an unusable response: \(sanitize(reason, secret: tenant.credential.secret.reveal()))",
                 retryable: true,
                 hint: "Retry; for lists, a smaller limit gives a smaller response.")
+        case .tls(let failure):
+            return classify(failure, host: tenant.domain.host)
         case .cancelled:
             return ToolError(.upstreamError, "The call was cancelled", hint: "Call again if you still need the result.")
         }
+    }
+
+    /// A refused certificate is not retryable and its hint says what must change; a handshake or session that
+    /// broke is `upstream_unavailable`, like any other connection that failed.
+    static func classify(_ failure: TLSFailure, host: String) -> ToolError {
+        let hint: String
+        switch failure {
+        case .untrustedCertificate:
+            hint =
+                "The certificate is not signed by a CA this machine trusts. For a server with a private or self-signed CA, start nudj-mcp with --ca-file <ca.pem> (or NUDJ_CA_FILE); verification cannot be turned off."
+        case .hostMismatch:
+            hint =
+                "Check that the API domain names the server the certificate was issued for (--api-domain, NUDJ_API_DOMAIN or x-api-domain)."
+        case .certificateExpired, .certificateNotYetValid:
+            hint =
+                "The server's certificate must be renewed (or this machine's clock is wrong); retrying will not help."
+        case .certificateRevoked, .certificateRejected:
+            hint = "The server's certificate must be replaced; retrying will not help."
+        case .handshakeTimedOut, .handshakeFailed, .closedDuringHandshake:
+            hint = "Check that the API domain's port serves HTTPS (TLS 1.2 or later); retry shortly."
+        case .alertReceived, .truncated, .sessionFailed:
+            hint = "The connection broke before the whole response arrived (a proxy or the server cut it); retry."
+        }
+        if failure.isCertificateProblem {
+            return ToolError(
+                .upstreamCertificate, "The TLS certificate of \(host) was refused: \(failure)", retryable: false,
+                hint: hint)
+        }
+        let message =
+            switch failure {
+            case .alertReceived, .truncated, .sessionFailed: "The TLS connection to \(host) broke: \(failure)"
+            default: "Could not reach \(host): TLS \(failure)"
+            }
+        return ToolError(.upstreamUnavailable, message, retryable: true, hint: hint)
     }
 
     static let expiredHint =

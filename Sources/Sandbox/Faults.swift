@@ -16,6 +16,8 @@ package struct FaultPlan: Sendable, Equatable {
         case truncated
         /// 200 whose body trickles out over `slowBodySeconds`.
         case slowBody = "slow-body"
+        /// 200 whose body stops half-way: the connection is dropped (over TLS, without close_notify).
+        case cutBody = "cut-body"
         /// 429 with a reset `retryAfterSeconds` ahead.
         case rateLimit = "rate-limit"
     }
@@ -40,6 +42,7 @@ final class FaultInjector: Sendable {
         case malformed
         case truncated
         case slowBody(Double)
+        case cutBody
         case rateLimit(Int)
     }
 
@@ -60,6 +63,7 @@ final class FaultInjector: Sendable {
         case .malformed: return .malformed
         case .truncated: return .truncated
         case .slowBody: return .slowBody(plan.slowBodySeconds)
+        case .cutBody: return .cutBody
         case .rateLimit: return .rateLimit(plan.retryAfterSeconds)
         }
     }
@@ -92,6 +96,11 @@ final class FaultInjector: Sendable {
                 guard stream.write([byte]) else { return }
             }
             stream.finish()
+        case .cutBody:
+            fields.set("Content-Type", "application/json")
+            guard let stream = responder.startStream(status: 200, headers: fields) else { return }
+            _ = stream.write(Array(#"{"totalCount":3,"edges":[{"id":"65f1c0a1"#.utf8))
+            responder.abort()
         case .rateLimit(let seconds):
             fields.set("X-RateLimit-Remaining", "0")
             fields.set("X-RateLimit-Reset", String(Int64(Date().timeIntervalSince1970) + Int64(seconds)))

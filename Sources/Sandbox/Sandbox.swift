@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import JSONRPC
 import Log
+import TLS
 import Tenancy
 
 /// A faithful in-memory Nudj API on loopback: real HTTP, organisations by subdomain (`acme.localhost`), minted
@@ -64,6 +65,8 @@ package final class Sandbox: Sendable {
         var http = HTTPServerConfiguration()
         http.host = configuration.host
         http.port = configuration.port
+        http.tls = configuration.tls
+        scheme = configuration.tls == nil ? "http" : "https"
         server = try HTTPServer(configuration: http, handler: handler, logger: logger)
         self.organisations = organisations
         seedAnchor = Date(timeIntervalSince1970: Double(anchor))
@@ -74,12 +77,15 @@ package final class Sandbox: Sendable {
 
     package var port: Int { server.port }
 
-    /// `http://127.0.0.1:<port>`: the control endpoints (`/_sandbox/stats`) live here.
-    package var url: String { "http://127.0.0.1:\(port)" }
+    /// `http`, or `https` when the sandbox serves TLS.
+    package let scheme: String
+
+    /// `http://127.0.0.1:<port>` (`https://` over TLS): the control endpoints (`/_sandbox/stats`) live here.
+    package var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
     /// The API base of one organisation, e.g. `http://acme.localhost:4011/api/v2/admin`.
     package func apiDomain(_ organisation: String, _ api: NudjAPI = .admin) -> String {
-        "http://\(organisation).localhost:\(port)\(api.basePath)"
+        "\(scheme)://\(organisation).localhost:\(port)\(api.basePath)"
     }
 
     /// Requests that reached each organisation, refused ones included.

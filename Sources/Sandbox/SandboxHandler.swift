@@ -3,6 +3,7 @@ import HTTPServer
 import JSONRPC
 import Log
 import Synchronization
+import TLS
 import Tenancy
 
 /// Configuration of the simulated API.
@@ -15,6 +16,8 @@ package struct SandboxConfiguration: Sendable {
     package var faults = FaultPlan()
     /// The seed's "now"; `nil`: the start of the current UTC day. Seeded data is a fixed pattern of offsets from it.
     package var seedAnchor: Date?
+    /// Serves HTTPS with this server context (a certificate for `localhost` and `*.localhost` names); `nil`: http.
+    package var tls: TLSContext?
 
     package init() {}
 }

@@ -3,6 +3,7 @@ import JSONRPC
 import Log
 import NudjTools
 import Sandbox
+import TLS
 import Tenancy
 import Transports
 
@@ -11,7 +12,9 @@ enum SandboxCommand {
     static func run(_ options: Options) async throws -> Int32 {
         let logger = try Composition.logger(options, label: "nudj-sandbox")
         let port = try options.int(.port, default: 4011, range: 0...65_535)
-        let sandbox = try Sandbox(configuration: Composition.sandboxConfiguration(options, port: port), logger: logger)
+        var configuration = try Composition.sandboxConfiguration(options, port: port)
+        configuration.tls = try tlsContext(options)
+        let sandbox = try Sandbox(configuration: configuration, logger: logger)
         let stop = ShutdownSignal()
         stop.installProcessHandlers()
         FileHandle.standardOutput.write(Data((JSONWriter.encodeString(sandbox.readyEvent) + "\n").utf8))
@@ -20,8 +23,12 @@ enum SandboxCommand {
             summary += "  \(organisation.subdomain): \(sandbox.apiDomain(organisation.subdomain))\n"
             summary += "    admin token:  \(organisation.tokens["admin"]!)\n"
         }
+        // Every *.localhost domain needs --allow-insecure-localhost, https too; a private CA needs the native client.
+        let trust =
+            "--allow-insecure-localhost"
+            + (configuration.tls == nil ? "" : " --upstream-client native --ca-file <CA PEM>")
         summary +=
-            "Use with: nudj-mcp stdio --allow-insecure-localhost --api-domain \(sandbox.apiDomain(sandbox.organisations[0].subdomain)) --token <admin token>\n"
+            "Use with: nudj-mcp stdio \(trust) --api-domain \(sandbox.apiDomain(sandbox.organisations[0].subdomain)) --token <admin token>\n"
         FileHandle.standardError.write(Data(summary.utf8))
         await withTaskGroup(of: Void.self) { group in
             group.addImmediateTask { await sandbox.run() }
@@ -29,6 +36,18 @@ enum SandboxCommand {
             await sandbox.shutdown(grace: .seconds(2))
         }
         return 0
+    }
+
+    /// `--tls-cert` and `--tls-key` together: the server context for HTTPS; neither: plain HTTP.
+    ///
+    /// - Throws: `UsageError` when only one is given, `TLSSetupError` naming the file that cannot be read, or the
+    ///   key that does not match the certificate.
+    private static func tlsContext(_ options: Options) throws -> TLSContext? {
+        switch (options.string(.tlsCertificate), options.string(.tlsKey)) {
+        case (nil, nil): return nil
+        case (let certificate?, let key?): return try TLSContext(certificateFile: certificate, keyFile: key)
+        default: throw UsageError("--tls-cert and --tls-key go together")
+        }
     }
 
     /// The in-process sandbox (`--sandbox`), not yet running, and the credentials `--sandbox-org` and `--sandbox-token`

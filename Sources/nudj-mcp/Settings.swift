@@ -175,7 +175,7 @@ struct Setting: Sendable, Hashable {
         help: "Sandbox: rate-limit window in seconds (default 60)", commands: ["sandbox", "stdio", "serve"])
     static let faultKind = Setting(
         flag: "--fault", env: "NUDJ_SANDBOX_FAULT", kind: .value,
-        help: "Sandbox: inject status, reset, malformed, truncated, slow-body or rate-limit",
+        help: "Sandbox: inject status, reset, malformed, truncated, slow-body, cut-body or rate-limit",
         commands: ["sandbox", "stdio", "serve"])
     static let faultRate = Setting(
         flag: "--fault-rate", env: "NUDJ_SANDBOX_FAULT_RATE", kind: .value,
@@ -186,6 +186,14 @@ struct Setting: Sendable, Hashable {
     static let faultLatency = Setting(
         flag: "--fault-latency-ms", env: "NUDJ_SANDBOX_LATENCY_MS", kind: .value,
         help: "Sandbox: latency added to every request", commands: ["sandbox", "stdio", "serve"])
+    static let tlsCertificate = Setting(
+        flag: "--tls-cert", env: "NUDJ_SANDBOX_TLS_CERT", kind: .value,
+        help:
+            "Sandbox: serve HTTPS with this PEM certificate chain (for localhost and <org>.localhost; with --tls-key)",
+        commands: ["sandbox"])
+    static let tlsKey = Setting(
+        flag: "--tls-key", env: "NUDJ_SANDBOX_TLS_KEY", kind: .value,
+        help: "Sandbox: the PEM private key of --tls-cert", commands: ["sandbox"])
     static let json = Setting(
         flag: "--json", env: nil, kind: .flag,
         help: "tools: print the full definitions as JSON; doctor: print the report as one JSON document",
@@ -203,7 +211,8 @@ struct Setting: Sendable, Hashable {
         maxProbationSessionsPerPeer,
         port, allowOrigin, sessionIdle, maxSessions, sessionSecretFile, sessionMaxAge, replicaID,
         tenantURLTemplate, drainDelay, maxBodyBytes, maxConnections, rateLimitAdmin, rateLimitIntegration,
-        rateLimitAnalytics, rateWindow, faultKind, faultRate, faultStatus, faultLatency, json, stats,
+        rateLimitAnalytics, rateWindow, faultKind, faultRate, faultStatus, faultLatency, tlsCertificate, tlsKey, json,
+        stats,
     ]
 }
 

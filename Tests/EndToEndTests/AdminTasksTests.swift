@@ -38,8 +38,8 @@ struct AdminTasksTests {
         let sandbox: SandboxProcess
 
         func get(_ path: String, api: String = "admin") throws -> JSONValue {
-            let port = Int(sandbox.url.split(separator: ":").last!)!
-            let client = try RawHTTPClient(port: port)
+            let port = sandbox.port
+            let client = try sandbox.client()
             // The organisation is chosen by the Host header, as on the real API.
             try client.send(
                 "GET /api/v2/\(api)\(path) HTTP/1.1\r\nHost: acme.localhost:\(port)\r\n"

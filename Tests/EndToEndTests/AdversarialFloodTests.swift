@@ -34,7 +34,7 @@ struct AdversarialFloodTests {
     }
 
     static func stats(_ sandbox: SandboxProcess) throws -> JSONValue {
-        try JSONParser.parse([UInt8](Data(contentsOf: URL(string: "\(sandbox.url)/_sandbox/stats")!)))
+        try sandbox.stats()
     }
 
     /// One POST on its own connection, with a read timeout long enough for a queued batch.

@@ -14,6 +14,7 @@ struct FaultEndToEndTests {
         "malformed JSON": (["--fault", "malformed"], "invalid_upstream_response"),
         "truncated JSON": (["--fault", "truncated"], "invalid_upstream_response"),
         "slow body": (["--fault", "slow-body"], "upstream_timeout"),
+        "body cut half-way": (["--fault", "cut-body"], "upstream_unavailable"),
         "latency over the timeout": (["--fault-latency-ms", "4000"], "upstream_timeout"),
         "429 storm": (["--fault", "rate-limit"], "rate_limited"),
     ]

@@ -3,23 +3,38 @@ import JSONRPC
 import TestSupport
 import Testing
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
-/// A `nudj-mcp sandbox` process, with its ready line parsed.
+/// A `nudj-mcp sandbox` process, with its ready line parsed. Over HTTPS when the run asks for the sandbox's TLS mode
+/// (`NUDJ_TEST_SANDBOX_TLS=1`, see `SandboxTLSMode`).
 final class SandboxProcess: @unchecked Sendable {
     let process: ChildProcess
     let ready: JSONValue
 
     init(_ arguments: [String] = []) throws {
-        process = try ChildProcess(["sandbox", "--port", "0", "--log-level", "warning"] + arguments)
+        process = try ChildProcess(
+            ["sandbox", "--port", "0", "--log-level", "warning"] + SandboxTLSMode.sandboxArguments + arguments)
         ready = try process.readJSON(timeout: 20)
+        if SandboxTLSMode.isOn && !url.hasPrefix("https://") {
+            throw ChildProcess.Timeout(description: "the TLS mode's sandbox does not serve HTTPS: \(url)")
+        }
     }
 
     deinit { process.terminate() }
 
     var url: String { ready["url"]!.stringValue! }
+
+    var port: Int { Int(url.split(separator: ":").last!)! }
+
+    /// A connection straight to the sandbox (no nudj-mcp), over TLS in the TLS mode.
+    func client(timeout: Double = 10) throws -> RawHTTPClient {
+        try RawHTTPClient(port: port, timeout: timeout, tls: SandboxTLSMode.clientContext)
+    }
+
+    /// The sandbox's counters (`/_sandbox/stats`).
+    func stats() throws -> JSONValue {
+        let client = try client()
+        try client.send(RawHTTPClient.request("GET", "/_sandbox/stats"))
+        return try client.readResponse().json
+    }
 
     func organisation(_ name: String) -> JSONValue {
         ready["orgs"]!.arrayValue!.first { $0["subdomain"] == .string(name) }!
@@ -31,8 +46,7 @@ final class SandboxProcess: @unchecked Sendable {
 
     /// Requests that reached `organisation` so far.
     func requests(_ organisation: String) throws -> Int64 {
-        let data = try Data(contentsOf: URL(string: "\(url)/_sandbox/stats")!)
-        return try JSONParser.parse([UInt8](data))["requests"]?[organisation]?.intValue ?? -1
+        try stats()["requests"]?[organisation]?.intValue ?? -1
     }
 }
 

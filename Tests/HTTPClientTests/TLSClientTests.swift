@@ -1,6 +1,8 @@
 #if os(Linux)
 import Foundation
 import Platform
+import TLS
+import TestSupport
 import Testing
 
 @testable import HTTPClient
@@ -11,7 +13,7 @@ import Testing
 struct TLSClientTests {
     @Test("an untrusted certificate fails, the same server is trusted with --ca-file, and a wrong host fails")
     func trustAndHost() async throws {
-        let certificates = try Certificates()
+        let certificates = try await offPool { try TestCertificates() }
         let server = try TLSServer(certificate: certificates.server, key: certificates.serverKey)
         defer { server.stop() }
 
@@ -19,7 +21,7 @@ struct TLSClientTests {
         defer { untrusted.shutdown() }
         #expect(
             await untrusted.execute(server.request(host: "localhost"))
-                == .failure(.unreachable("TLS: untrusted certificate (use --ca-file for a private CA)")))
+                == .failure(.tls(.untrustedCertificate)))
 
         var configuration = HTTPClientConfiguration()
         configuration.caFile = certificates.caFile
@@ -29,25 +31,28 @@ struct TLSClientTests {
         #expect(response.status == 200)
         #expect(String(decoding: response.body, as: UTF8.self).contains("s_server"), "the close-delimited page")
 
-        // The certificate names `localhost`; the address is not in it.
-        #expect(
-            await trusting.execute(server.request(host: "127.0.0.1"))
-                == .failure(.unreachable("TLS: certificate does not match the host")))
+        // An address literal is matched against the certificate's IP addresses.
+        #expect(try await trusting.execute(server.request(host: "127.0.0.1")).get().status == 200)
+
+        // A certificate from the same CA that names another host only.
+        let elsewhere = try TLSServer(certificate: certificates.otherHost, key: certificates.serverKey)
+        defer { elsewhere.stop() }
+        #expect(await trusting.execute(elsewhere.request(host: "localhost")) == .failure(.tls(.hostMismatch)))
     }
 
     @Test("an expired certificate fails even from a trusted CA")
     func expired() async throws {
-        let certificates = try Certificates()
+        let certificates = try await offPool { try TestCertificates() }
         let server = try TLSServer(certificate: certificates.expired, key: certificates.serverKey)
         defer { server.stop() }
         var configuration = HTTPClientConfiguration()
         configuration.caFile = certificates.caFile
         let client = try HTTPClient(configuration: configuration)
         defer { client.shutdown() }
-        try await Task.sleep(for: .seconds(1.2))  // issued with 0 days: expired one second after issue
+        try await offPool { certificates.waitUntilExpired() }
         #expect(
             await client.execute(server.request(host: "localhost"))
-                == .failure(.unreachable("TLS: certificate expired")))
+                == .failure(.tls(.certificateExpired)))
     }
 
     @Test("a server that accepts but never answers the handshake fails within the connect timeout")
@@ -61,7 +66,7 @@ struct TLSClientTests {
         let request = HTTPClientRequest(
             method: "GET", url: "https://127.0.0.1:\(port)/", headers: [], body: nil, timeout: .seconds(20))
         let started = ContinuousClock.now
-        #expect(await client.execute(request) == .failure(.unreachable("TLS: handshake timed out")))
+        #expect(await client.execute(request) == .failure(.tls(.handshakeTimedOut)))
         #expect(ContinuousClock.now - started < .seconds(10))
     }
 
@@ -70,40 +75,6 @@ struct TLSClientTests {
         var configuration = HTTPClientConfiguration()
         configuration.caFile = "/nonexistent/ca.pem"
         #expect(throws: HTTPClientSetupError.self) { try HTTPClient(configuration: configuration) }
-    }
-}
-
-/// A CA, a server certificate for `localhost` it signed, and an already expired twin, in a temporary directory.
-private struct Certificates {
-    let directory: String
-    var caFile: String { directory + "/ca.pem" }
-    var server: String { directory + "/server.pem" }
-    var expired: String { directory + "/expired.pem" }
-    var serverKey: String { directory + "/server.key" }
-
-    init() throws {
-        directory = NSTemporaryDirectory() + "nudj-tls-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try "subjectAltName=DNS:localhost\n".write(toFile: directory + "/ext", atomically: true, encoding: .utf8)
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try openssl(
-            ["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Test CA"])
-        try openssl(["req"] + ec + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"])
-        let sign = ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-extfile", "ext"]
-        try openssl(sign + ["-set_serial", "1", "-days", "2", "-out", "server.pem"])
-        try openssl(sign + ["-set_serial", "2", "-days", "0", "-out", "expired.pem"])
-    }
-
-    private func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TLSTestError("openssl \(arguments[0]) failed") }
     }
 }
 

@@ -46,6 +46,9 @@ package final class ChildProcess: @unchecked Sendable {
         // A test's settings are its own; only the run-wide choices (which binary, which upstream client) pass through.
         let runWide: Set<String> = ["NUDJ_MCP_BIN", "NUDJ_UPSTREAM_CLIENT"]
         for key in env.keys where key.hasPrefix("NUDJ_") && !runWide.contains(key) { env.removeValue(forKey: key) }
+        if executable == nudjMCPBinary() {
+            for (key, value) in SandboxTLSMode.childEnvironment { env[key] = value }
+        }
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardInput = stdinPipe

@@ -1,4 +1,5 @@
 import Glibc
+import TLS
 
 /// A blocking, byte-exact HTTP/1.1 client for tests: sends whatever bytes a test wants (including malformed ones)
 /// and parses what comes back, so tests can assert on statuses, headers and bodies the way a client sees them.
@@ -22,10 +23,16 @@ package final class RawHTTPClient {
     private let fd: Int32
     private var buffer: [UInt8] = []
     private var isOpen = true
+    /// Over TLS (blocking: each call completes or fails, except a read that times out).
+    private var session: TLSSession?
 
     /// Connects to `127.0.0.1:port`; `timeout` bounds every read. `source` (another loopback address such as
-    /// `127.0.0.2`) makes the connection come from a different peer.
-    package init(port: Int, timeout: Double = 10, source: String? = nil) throws {
+    /// `127.0.0.2`) makes the connection come from a different peer. With `tls`, speaks HTTPS, verifying the
+    /// server's certificate for `serverName`.
+    package init(
+        port: Int, timeout: Double = 10, source: String? = nil, tls: TLSContext? = nil,
+        serverName: String = "localhost"
+    ) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed") }
         if let source {
@@ -57,13 +64,41 @@ package final class RawHTTPClient {
         }
         var interval = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
+        if let tls { try startTLS(tls, serverName: serverName) }
     }
 
-    deinit { if isOpen { Glibc.close(fd) } }
+    deinit {
+        session?.free()
+        if isOpen { Glibc.close(fd) }
+    }
+
+    private func startTLS(_ context: TLSContext, serverName: String) throws {
+        guard let session = TLSSession(context: context, fd: fd, host: serverName) else {
+            throw Failure(description: "cannot start a TLS session")
+        }
+        self.session = session
+        while true {
+            switch session.handshake() {
+            case .done: return
+            case .wantRead, .wantWrite: throw Failure(description: "TLS handshake timed out")
+            case .closed: throw Failure(description: "TLS handshake: connection closed")
+            case .failed(let failure): throw Failure(description: "TLS handshake: \(failure)")
+            }
+        }
+    }
 
     package func send(_ text: String) throws { try send(Array(text.utf8)) }
 
     package func send(_ bytes: [UInt8]) throws {
+        if let session {
+            var offset = 0
+            while offset < bytes.count {
+                guard case .done(let written) = bytes.withUnsafeBytes({ session.write(.init(rebasing: $0[offset...])) })
+                else { throw Failure(description: "TLS send failed") }
+                offset += written
+            }
+            return
+        }
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes {
@@ -74,6 +109,9 @@ package final class RawHTTPClient {
             offset += written
         }
     }
+
+    /// The protocol ALPN chose on a TLS connection.
+    package var negotiatedProtocol: String? { session?.negotiatedProtocol }
 
     /// Closes the client's side completely (a client that goes away).
     package func close() { shutdown(fd, Int32(SHUT_RDWR)) }
@@ -91,6 +129,19 @@ package final class RawHTTPClient {
     /// A signal (the test process gets SIGCHLD whenever a spawned child exits) interrupts the read: retry it.
     private func fill() throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65_536)
+        while let session {
+            errno = 0
+            switch chunk.withUnsafeMutableBytes({ session.read(into: $0) }) {
+            case .done(let count):
+                buffer.append(contentsOf: chunk[0..<count])
+                return true
+            case .closed:
+                if errno == EINTR { continue }  // a signal, not the end (see above)
+                return false
+            case .wantRead, .wantWrite: throw Failure(description: "read timed out")
+            case .failed(let failure): throw Failure(description: "TLS read failed: \(failure)")
+            }
+        }
         var count = 0
         repeat {
             count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }

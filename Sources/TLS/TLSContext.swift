@@ -1,0 +1,92 @@
+#if canImport(COpenSSL)
+import COpenSSL
+import Platform
+
+/// TLS settings shared by every connection of one side: TLS 1.2 or later, partial writes from a buffer that may
+/// move between retries (the callers' output buffers grow), and ALPN `http/1.1`.
+///
+/// A client context verifies the peer against the system trust store plus an optional private CA; there is
+/// deliberately no way to turn verification off. A server context presents one certificate chain.
+package final class TLSContext: @unchecked Sendable {
+    // An SSL_CTX is safe to share across threads once configured; it is only read after `init`.
+    let pointer: OpaquePointer
+    let isServer: Bool
+
+    /// A client context.
+    ///
+    /// - Parameter caFile: a PEM file of extra trusted certificates (a private CA), added to the system's.
+    /// - Throws: `TLSSetupError` when OpenSSL cannot be set up or the CA file cannot be read.
+    package init(caFile: String?) throws(TLSSetupError) {
+        pointer = try Self.make(TLS_client_method())
+        isServer = false
+        SSL_CTX_set_verify(pointer, SSL_VERIFY_PEER, nil)
+        SSL_CTX_set_default_verify_paths(pointer)
+        if let caFile {
+            guard SSL_CTX_load_verify_locations(pointer, caFile, nil) == 1 else {
+                ERR_clear_error()
+                throw TLSSetupError("cannot read CA certificates from \(caFile)")
+            }
+        }
+        let alpn: [UInt8] = [8] + Array("http/1.1".utf8)
+        // Returns 0 on success, unlike most OpenSSL calls.
+        guard SSL_CTX_set_alpn_protos(pointer, alpn, UInt32(alpn.count)) == 0 else {
+            throw TLSSetupError("cannot set ALPN")
+        }
+    }
+
+    /// A server context presenting the certificate chain in `certificateFile` (leaf first, then intermediates).
+    ///
+    /// - Throws: `TLSSetupError` naming the file when a PEM file cannot be read, or when the key is not the
+    ///   certificate's.
+    package init(certificateFile: String, keyFile: String) throws(TLSSetupError) {
+        pointer = try Self.make(TLS_server_method())
+        isServer = true
+        defer { ERR_clear_error() }
+        guard SSL_CTX_use_certificate_chain_file(pointer, certificateFile) == 1 else {
+            throw TLSSetupError("cannot read a PEM certificate chain from \(certificateFile)")
+        }
+        guard SSL_CTX_use_PrivateKey_file(pointer, keyFile, SSL_FILETYPE_PEM) == 1 else {
+            // OpenSSL compares the key with the certificate as it loads it.
+            let reason = ERR_GET_REASON(ERR_peek_last_error())
+            if reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH {
+                throw TLSSetupError(
+                    "the private key in \(keyFile) does not match the certificate in \(certificateFile)")
+            }
+            throw TLSSetupError("cannot read a PEM private key from \(keyFile)")
+        }
+        guard SSL_CTX_check_private_key(pointer) == 1 else {
+            throw TLSSetupError("the private key in \(keyFile) does not match the certificate in \(certificateFile)")
+        }
+        nudj_ssl_ctx_accept_http11(pointer)
+        nudj_ssl_ctx_refuse_renegotiation(pointer)
+    }
+
+    private static func make(_ method: OpaquePointer?) throws(TLSSetupError) -> OpaquePointer {
+        // OpenSSL writes with write(2), which raises SIGPIPE on a closed peer: the callers handle the failed write.
+        ProcessSignals.ignoreBrokenPipe()
+        guard let context = SSL_CTX_new(method) else { throw TLSSetupError("cannot create a TLS context") }
+        guard nudj_ssl_ctx_set_min_tls12(context) == 1 else {
+            SSL_CTX_free(context)
+            throw TLSSetupError("cannot require TLS 1.2")
+        }
+        _ = nudj_ssl_ctx_set_mode(context, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
+        return context
+    }
+
+    deinit { SSL_CTX_free(pointer) }
+}
+#else
+/// Without OpenSSL (macOS builds) there is no TLS here: the native client speaks plain HTTP only (macOS uses
+/// URLSession) and the server cannot serve HTTPS.
+package final class TLSContext: Sendable {
+    package init() {}
+
+    package init(caFile: String?) throws(TLSSetupError) {
+        throw TLSSetupError("TLS is not available in this build")
+    }
+
+    package init(certificateFile: String, keyFile: String) throws(TLSSetupError) {
+        throw TLSSetupError("TLS is not available in this build")
+    }
+}
+#endif
