@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import CSystem
 import Glibc
@@ -11,6 +13,9 @@ package final class WakeUp: Sendable {
     /// Registered with the selector for reading.
     package let fd: Int32
     private let writeFD: Int32
+    /// Other threads may still signal after the owner closed it: a closed descriptor's number is soon reused, and a
+    /// late signal must not write into whatever file took it.
+    private let isOpen = Mutex(true)
 
     package init() throws(SystemError) {
         #if os(Linux)
@@ -31,8 +36,11 @@ package final class WakeUp: Sendable {
 
     /// Makes `fd` readable. Never blocks: a full pipe already means "awake".
     package func signal() {
-        var one: UInt64 = 1
-        _ = systemWrite(writeFD, &one, Self.tokenSize)
+        isOpen.withLock { isOpen in
+            guard isOpen else { return }
+            var one: UInt64 = 1
+            _ = systemWrite(writeFD, &one, Self.tokenSize)
+        }
     }
 
     /// Consumes pending wake-ups.
@@ -41,9 +49,14 @@ package final class WakeUp: Sendable {
         while systemRead(fd, &value, 8) > 0 && fd != writeFD {}
     }
 
+    /// Closes it; later signals do nothing.
     package func close() {
-        _ = systemClose(fd)
-        if writeFD != fd { _ = systemClose(writeFD) }
+        isOpen.withLock { isOpen in
+            guard isOpen else { return }
+            isOpen = false
+            _ = systemClose(fd)
+            if writeFD != fd { _ = systemClose(writeFD) }
+        }
     }
 
     /// An eventfd takes exactly 8 bytes; a pipe takes one per wake-up.
