@@ -12,25 +12,42 @@ final class ClientInbox: Sendable {
     }
 
     let wakeUp: WakeUp
-    private let messages = Mutex<[Message]>([])
+    /// nil once the loop has shut down.
+    private let messages = Mutex<[Message]?>([])
 
     init() throws(SystemError) { wakeUp = try WakeUp() }
 
     /// Any thread: queues a message and wakes the loop. Only the first message into an empty inbox signals: the
     /// loop takes everything queued each time it looks, so under load many calls share one wake-up.
-    func post(_ message: Message) {
-        let wasEmpty = messages.withLock { messages in
-            messages.append(message)
-            return messages.count == 1
+    ///
+    /// - Returns: false when the loop has shut down and will never see the message.
+    @discardableResult
+    func post(_ message: Message) -> Bool {
+        let wasEmpty = messages.withLock { messages -> Bool? in
+            guard messages != nil else { return nil }
+            messages!.append(message)
+            return messages!.count == 1
         }
+        guard let wasEmpty else { return false }
         if wasEmpty { wakeUp.signal() }
+        return true
     }
 
     /// The loop thread: everything posted so far, oldest first.
     func take() -> [Message] {
         messages.withLock { messages in
-            defer { messages.removeAll(keepingCapacity: true) }
-            return messages
+            defer { messages?.removeAll(keepingCapacity: true) }
+            return messages ?? []
         }
+    }
+
+    /// The loop thread, at shutdown: refuses every later message and returns those it never took.
+    func close() -> [Message] {
+        let left = messages.withLock { messages in
+            defer { messages = nil }
+            return messages ?? []
+        }
+        wakeUp.close()
+        return left
     }
 }

@@ -33,7 +33,8 @@ final class ClientLoop: @unchecked Sendable {
     }
 
     /// Any thread: queues a message and wakes the loop.
-    func post(_ message: ClientInbox.Message) { inbox.post(message) }
+    @discardableResult
+    func post(_ message: ClientInbox.Message) -> Bool { inbox.post(message) }
 
     func run() {
         while true {
@@ -389,7 +390,7 @@ final class ClientLoop: @unchecked Sendable {
         for connection in Array(connections.values) where connection.fd >= 0 { close(connection) }
         selector.remove(inbox.wakeUp.fd)
         selector.close()
-        inbox.wakeUp.close()
+        for case .start(let call) in inbox.close() { call.continuation.resume(returning: .failure(.cancelled)) }
         readBuffer.deallocate()
     }
 

@@ -73,7 +73,8 @@ package final class HTTPClient: Sendable {
                 let call = PendingCall(
                     token: token, origin: origin, outbound: bytes, method: request.method,
                     deadline: deadline, continuation: continuation)
-                loop.post(.start(call))
+                // A client already shut down answers at once instead of leaving the caller waiting forever.
+                if !loop.post(.start(call)) { continuation.resume(returning: .failure(.cancelled)) }
             }
         } onCancel: {
             // Runs under the runtime's task lock: only flag and post, never wait.

@@ -1,6 +1,7 @@
 #if os(Linux)
 import Foundation
 import Platform
+import Synchronization
 import Testing
 
 @testable import HTTPClient
@@ -83,6 +84,28 @@ struct HTTPClientTests {
             await client.execute(server.request("/big-chunked"))
                 == .failure(.invalidResponse("response larger than 1000 bytes")))
         #expect(try await client.execute(server.request("/connection")).get().status == 200)
+    }
+
+    @Test("a call on a client that was shut down ends at once as cancelled, never waiting forever")
+    func callAfterShutdown() async throws {
+        let server = try ScriptedServer()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        #expect(try await client.execute(server.request("/connection")).get().status == 200)
+        client.shutdown()
+        try await Task.sleep(for: .milliseconds(100))  // the loop thread takes the shutdown and exits
+        let outcome = Mutex<Result<HTTPClientResponse, HTTPClientFailure>?>(nil)
+        let call = Task {
+            outcome.withLock { $0 = nil }
+            let result = await client.execute(server.request("/connection"))
+            outcome.withLock { $0 = result }
+        }
+        let started = ContinuousClock.now
+        while outcome.withLock({ $0 }) == nil, ContinuousClock.now - started < .seconds(10) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(outcome.withLock { $0 } == .failure(.cancelled))
+        _ = call
     }
 
     @Test("a refused connection and an unknown host are unreachable")
