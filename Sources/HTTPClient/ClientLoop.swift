@@ -7,7 +7,8 @@ final class ClientLoop: @unchecked Sendable {
     private let configuration: HTTPClientConfiguration
     private let selector: any EventSelector
     private let inbox: ClientInbox
-    private let tls: TLSContext
+    /// Made when the loop starts unless given (a private CA, checked at start); nil if OpenSSL could not set up.
+    private var tls: TLSContext?
     private let resolver: HostResolver
 
     private var connections: [Int32: ClientConnection] = [:]
@@ -18,7 +19,7 @@ final class ClientLoop: @unchecked Sendable {
     private let connectTimeout: UInt64
     private let idleTimeout: UInt64
 
-    init(configuration: HTTPClientConfiguration, selector: any EventSelector, tls: TLSContext) throws(SystemError) {
+    init(configuration: HTTPClientConfiguration, selector: any EventSelector, tls: TLSContext?) throws(SystemError) {
         self.configuration = configuration
         self.selector = selector
         self.tls = tls
@@ -37,6 +38,7 @@ final class ClientLoop: @unchecked Sendable {
     func post(_ message: ClientInbox.Message) -> Bool { inbox.post(message) }
 
     func run() {
+        if tls == nil { tls = try? TLSContext(caFile: nil) }
         while true {
             let timeout = nextTimeoutMilliseconds()
             let count = (try? selector.wait(timeoutMilliseconds: timeout, into: &events)) ?? 0
@@ -169,7 +171,7 @@ final class ClientLoop: @unchecked Sendable {
             beginRequest(connection)
             return
         }
-        guard let session = TLSSession(context: tls, fd: connection.fd, host: connection.origin.host) else {
+        guard let tls, let session = TLSSession(context: tls, fd: connection.fd, host: connection.origin.host) else {
             fail(connection, .unreachable("TLS: cannot start a session"))
             return
         }

@@ -35,14 +35,14 @@ package final class HTTPClient: Sendable {
     private let nextID = Atomic<UInt64>(1)
 
     package init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws(HTTPClientSetupError) {
-        #if canImport(COpenSSL)
-        let tls: TLSContext
-        do { tls = try TLSContext(caFile: configuration.caFile) } catch {
-            throw HTTPClientSetupError(description: error.description)
+        // A private CA file is read now, so a bad one stops the server at start; the system trust store (a bundle of
+        // ~150 certificates, milliseconds to parse) is loaded by the loop thread, off the start-up path.
+        var tls: TLSContext?
+        if configuration.caFile != nil {
+            do { tls = try TLSContext(caFile: configuration.caFile) } catch {
+                throw HTTPClientSetupError(description: error.description)
+            }
         }
-        #else
-        let tls = TLSContext()
-        #endif
         do {
             let backend = (try? EventBackend.fromEnvironment()) ?? .platformDefault
             loop = try ClientLoop(configuration: configuration, selector: backend.makeSelector(), tls: tls)

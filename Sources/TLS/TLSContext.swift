@@ -64,6 +64,9 @@ package final class TLSContext: @unchecked Sendable {
     private static func make(_ method: OpaquePointer?) throws(TLSSetupError) -> OpaquePointer {
         // OpenSSL writes with write(2), which raises SIGPIPE on a closed peer: the callers handle the failed write.
         ProcessSignals.ignoreBrokenPipe()
+        // No atexit clean-up: at exit it would free OpenSSL's state under a loop thread still using it (the client
+        // loads the trust store on its own thread), a crash on the way out. The system reclaims it all anyway.
+        _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil)
         guard let context = SSL_CTX_new(method) else { throw TLSSetupError("cannot create a TLS context") }
         guard nudj_ssl_ctx_set_min_tls12(context) == 1 else {
             SSL_CTX_free(context)

@@ -299,6 +299,22 @@ struct StdioEndToEndTests {
         }
     }
 
+    @Test(
+        "a server that ends right after start (EOF after initialize) exits 0 every time: nothing crashes on the way out"
+    )
+    func quickExit() async throws {
+        try await offPool {
+            // The upstream client loads the system trust store on its own thread at start; an exit meanwhile must
+            // not run OpenSSL's clean-up under it (that was a SIGSEGV at exit).
+            for _ in 0..<12 {
+                let client = try StdioClient(["--sandbox"])
+                try client.initialize()
+                client.process.closeInput()
+                #expect(try client.process.waitForExit(timeout: 10) == 0)
+            }
+        }
+    }
+
     @Test("a parent that never reads stderr does not stall the server; dropped log lines are reported once it does")
     func unreadStderr() async throws {
         try await offPool {
