@@ -92,7 +92,7 @@ extension HTTPClientRequest {
     ///
     /// - Returns: nil when a method, header name or value could split the message (CR, LF, or not a token).
     func encoded(target: String, authority: String) -> [UInt8]? {
-        guard !method.isEmpty, method.utf8.allSatisfy(Self.isTokenByte) else { return nil }
+        guard !method.isEmpty, method.utf8.allSatisfy(isHTTPTokenByte) else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256 + (body?.count ?? 0))
         bytes += method.utf8
@@ -102,7 +102,7 @@ extension HTTPClientRequest {
         bytes += authority.utf8
         bytes += "\r\n".utf8
         for (name, value) in headers {
-            guard !name.isEmpty, name.utf8.allSatisfy(Self.isTokenByte),
+            guard !name.isEmpty, name.utf8.allSatisfy(isHTTPTokenByte),
                 !value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 })
             else { return nil }
             // The client owns framing and the connection.
@@ -124,14 +124,5 @@ extension HTTPClientRequest {
             bytes += "\r\n".utf8
         }
         return bytes
-    }
-
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            true
-        default: Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
-        }
     }
 }

@@ -12,10 +12,7 @@ package final class NativeUpstreamTransport: UpstreamTransport {
     }
 
     package func send(_ request: UpstreamRequest) async -> Result<UpstreamResponse, UpstreamFailure> {
-        let outcome = await client.execute(
-            HTTPClientRequest(
-                method: request.method, url: request.url, headers: request.headers, body: request.body,
-                timeout: request.timeout))
+        let outcome = await client.execute(request)
         switch outcome {
         case .success(let response):
             return .success(UpstreamResponse(status: response.status, headers: response.headers, body: response.body))

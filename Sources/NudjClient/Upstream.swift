@@ -1,23 +1,9 @@
+import HTTPClient
 import TLS
 
-/// One HTTP request to a Nudj API, fully built (absolute URL, headers, body).
-package struct UpstreamRequest: Sendable {
-    package var method: String
-    package var url: String
-    package var headers: [(name: String, value: String)]
-    package var body: [UInt8]?
-    package var timeout: Duration
-
-    package init(
-        method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?, timeout: Duration
-    ) {
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.timeout = timeout
-    }
-}
+/// One HTTP request to a Nudj API, fully built (absolute URL, headers, body, deadline): the native client's request
+/// type, which every transport takes.
+package typealias UpstreamRequest = HTTPClientRequest
 
 /// The upstream's answer: status, headers (names lowercased) and body.
 package struct UpstreamResponse: Sendable {
