@@ -17,6 +17,9 @@ package struct HTTPClientConfiguration: Sendable {
     package var dnsCacheTTL: Duration = .seconds(10)
     /// A PEM file of extra trusted CA certificates (a private CA), added to the system trust store.
     package var caFile: String?
+    /// Load the system trust store (~150 certificates, milliseconds) on the loop thread after start, rather than in
+    /// `init`: for a process whose start-up time is felt (stdio). A server loads it before it says it is ready.
+    package var loadsTrustStoreInBackground = false
 
     package init() {}
 }
@@ -35,10 +38,10 @@ package final class HTTPClient: Sendable {
     private let nextID = Atomic<UInt64>(1)
 
     package init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws(HTTPClientSetupError) {
-        // A private CA file is read now, so a bad one stops the server at start; the system trust store (a bundle of
-        // ~150 certificates, milliseconds to parse) is loaded by the loop thread, off the start-up path.
+        // A private CA file is always read now, so a bad one stops the process at start; otherwise the system trust
+        // store may be left to the loop thread (see `loadsTrustStoreInBackground`).
         var tls: TLSContext?
-        if configuration.caFile != nil {
+        if configuration.caFile != nil || !configuration.loadsTrustStoreInBackground {
             do { tls = try TLSContext(caFile: configuration.caFile) } catch {
                 throw HTTPClientSetupError(description: error.description)
             }

@@ -57,12 +57,15 @@ enum Composition {
 
     /// What every serving command starts from: the tool runtime and the MCP engine. `sandboxPort` (the in-process
     /// sandbox's port) allows plain-http localhost domains on that port only.
+    /// - Parameter startsFast: the process is started per session by a client that waits for it (stdio): costs
+    ///   that can wait until first use are taken off the start-up path.
     static func core(
-        _ options: Options, logger: Logger, sandboxPort: Int?
+        _ options: Options, logger: Logger, sandboxPort: Int?, startsFast: Bool = false
     ) throws -> (
         runtime: NudjRuntime, server: MCPServer
     ) {
-        let runtime = try runtime(options, catalogue: try catalogue(), logger: logger, sandboxPort: sandboxPort)
+        let runtime = try runtime(
+            options, catalogue: try catalogue(), logger: logger, sandboxPort: sandboxPort, startsFast: startsFast)
         let server = try server(options)
         logger.info(
             "work limits",
@@ -77,7 +80,7 @@ enum Composition {
 
     /// The upstream HTTP client `--upstream-client` names: on Linux only the native one exists (the build does not
     /// link FoundationNetworking); on Apple platforms URLSession is the default. `--ca-file` needs the native one.
-    static func upstreamTransport(_ options: Options) throws(UsageError) -> any UpstreamTransport {
+    static func upstreamTransport(_ options: Options, startsFast: Bool) throws(UsageError) -> any UpstreamTransport {
         #if canImport(Darwin)
         let name = options.string(.upstreamClient)?.lowercased() ?? "urlsession"
         #else
@@ -88,6 +91,7 @@ enum Composition {
         case "native":
             var configuration = HTTPClientConfiguration()
             configuration.caFile = caFile
+            configuration.loadsTrustStoreInBackground = startsFast
             do { return try NativeUpstreamTransport(configuration: configuration) } catch {
                 throw UsageError("--upstream-client native: \(error.description)")
             }
@@ -108,7 +112,7 @@ enum Composition {
     /// - Parameter selection: the tools the runtime may call, when not the options' (doctor probes its own set).
     static func runtime(
         _ options: Options, catalogue: Catalogue, logger: Logger, sandboxPort: Int?,
-        selection override: ToolSelection? = nil
+        selection override: ToolSelection? = nil, startsFast: Bool = false
     ) throws(UsageError) -> NudjRuntime {
         var selection: ToolSelection
         if let override { selection = override } else { selection = try self.selection(options) }
@@ -117,7 +121,7 @@ enum Composition {
         let budget = try options.int(.budget, default: 20_000, range: 1_000...1_000_000)
         let maxUpstream = try options.int(.maxUpstreamRequests, default: 256, range: 1...100_000)
         let client = NudjClient(
-            transport: try upstreamTransport(options),
+            transport: try upstreamTransport(options, startsFast: startsFast),
             version: Build.version,
             timeout: .seconds(timeout),
             maxConcurrentRequests: maxUpstream,

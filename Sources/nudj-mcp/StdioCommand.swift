@@ -24,7 +24,7 @@ enum StdioCommand {
         }
 
         guard useSandbox else {
-            let (runtime, server) = try Composition.core(options, logger: logger, sandboxPort: nil)
+            let (runtime, server) = try Composition.core(options, logger: logger, sandboxPort: nil, startsFast: true)
             let tenant = runtime.tenant(
                 bearer: options.string(.token), apiToken: options.string(.apiToken), domain: options.string(.apiDomain))
             logStart(tenant, logger: logger)
@@ -40,7 +40,8 @@ enum StdioCommand {
         // The in-process sandbox: the one-command way to try the server.
         let inProcess = try SandboxCommand.inProcess(options, logger: logger)
         let sandbox = inProcess.sandbox
-        let (runtime, server) = try Composition.core(options, logger: logger, sandboxPort: sandbox.port)
+        let (runtime, server) = try Composition.core(
+            options, logger: logger, sandboxPort: sandbox.port, startsFast: true)
         let (organisation, tokenName) = (inProcess.organisation, inProcess.tokenName)
         let tenant = inProcess.tenant(runtime)
         logger.info(
