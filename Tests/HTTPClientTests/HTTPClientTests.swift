@@ -64,7 +64,8 @@ struct HTTPClientTests {
         let started = ContinuousClock.now
         call.cancel()
         #expect(await call.value == .failure(.cancelled))
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // At once, not at the 30 s deadline; the margin is for a full run sharing two cores.
+        #expect(ContinuousClock.now - started < .seconds(15))
         let after = try await client.execute(server.request("/connection")).get().body
         #expect(after != first, "the abandoned connections were closed, so a new one answers")
     }
