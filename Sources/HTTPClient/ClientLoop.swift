@@ -11,13 +11,14 @@ final class ClientLoop: @unchecked Sendable {
     private var tls: TLSContext?
     private let resolver: HostResolver
 
-    private var connections: [Int32: ClientConnection] = [:]
+    /// Loop thread only (as is everything below): also read by the timers in ClientLoop+Timers.swift.
+    var connections: [Int32: ClientConnection] = [:]
     private var pools: [Origin: OriginPool] = [:]
-    private var calls: [UInt64: PendingCall] = [:]
+    var calls: [UInt64: PendingCall] = [:]
     private var events = [SelectorEvent](repeating: SelectorEvent(), count: 256)
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
-    private let connectTimeout: UInt64
-    private let idleTimeout: UInt64
+    let connectTimeout: UInt64
+    let idleTimeout: UInt64
 
     init(configuration: HTTPClientConfiguration, selector: any EventSelector, tls: TLSContext?) throws(SystemError) {
         self.configuration = configuration
@@ -115,7 +116,7 @@ final class ClientLoop: @unchecked Sendable {
     }
 
     /// Cancellation or deadline: the call's connection (if any) is closed, since its response is no longer wanted.
-    private func abandon(_ call: PendingCall, with failure: HTTPClientFailure) {
+    func abandon(_ call: PendingCall, with failure: HTTPClientFailure) {
         if let connection = call.connection {
             connection.call = nil
             close(connection)
@@ -305,14 +306,14 @@ final class ClientLoop: @unchecked Sendable {
         pool.idle.append(connection)
     }
 
-    private func fail(_ connection: ClientConnection, _ failure: HTTPClientFailure) {
+    func fail(_ connection: ClientConnection, _ failure: HTTPClientFailure) {
         let call = connection.call
         connection.call = nil
         close(connection)
         if let call { complete(call, .failure(failure)) }
     }
 
-    private func close(_ connection: ClientConnection) {
+    func close(_ connection: ClientConnection) {
         guard !connection.closed else { return }
         connection.closed = true
         if connection.fd >= 0 {
@@ -352,38 +353,6 @@ final class ClientLoop: @unchecked Sendable {
         case .writing: write(connection)
         case .reading: read(connection)
         case .idle: close(connection)
-        }
-    }
-
-    private func nextTimeoutMilliseconds() -> Int32 {
-        var next = UInt64.max
-        for call in calls.values { next = min(next, call.deadline) }
-        for connection in connections.values {
-            switch connection.state {
-            case .connecting, .handshaking: next = min(next, connection.connectDeadline)
-            case .idle: next = min(next, connection.idleSince &+ idleTimeout)
-            default: break
-            }
-        }
-        guard next != UInt64.max else { return -1 }
-        let now = monotonicNanoseconds()
-        guard next > now else { return 0 }
-        return Int32(min((next - now + 999_999) / 1_000_000, 60_000))
-    }
-
-    private func expireTimers() {
-        let now = monotonicNanoseconds()
-        for call in calls.values where call.deadline <= now { abandon(call, with: .timeout) }
-        for connection in Array(connections.values) where connection.fd >= 0 {
-            switch connection.state {
-            case .connecting where connection.connectDeadline <= now:
-                fail(connection, .unreachable("connect timed out"))
-            case .handshaking where connection.connectDeadline <= now:
-                fail(connection, .tls(.handshakeTimedOut))
-            case .idle where connection.idleSince &+ idleTimeout <= now:
-                close(connection)
-            default: break
-            }
         }
     }
 
