@@ -116,10 +116,14 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             } catch {
                 logger.error("selector wait failed", [("error", error.description)])
             }
+            // New connections are accepted after the whole batch: a connection closed while the batch is handled
+            // (by a reply in the inbox) frees its descriptor, and one accepted meanwhile could take that number and
+            // then receive the closed one's event still waiting in this batch (a reset probe was seen).
+            var acceptPending = false
             for index in 0..<count {
                 let event = events[index]
                 if event.fd == listenFD {
-                    acceptConnections()
+                    acceptPending = true
                 } else if event.fd == wakeUp.fd {
                     wakeUp.drain()
                     processInbox()
@@ -127,6 +131,7 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
                     handle(event, on: connection)
                 }
             }
+            if acceptPending { acceptConnections() }
             if inbox.withLock({ !$0.isEmpty }) { processInbox() }
             if !wasDraining && isDraining {
                 wasDraining = true

@@ -24,6 +24,7 @@ struct AdversarialCancellationTests {
             var probes = 0
             var failures = 0
             var slowest = 0.0
+            var lastFailure = ""
             var stop = false
         }
         private let stats = Mutex(Stats())
@@ -33,14 +34,24 @@ struct AdversarialCancellationTests {
             let thread = Thread { [self] in
                 while !stats.withLock({ $0.stop }) {
                     let started = Date()
-                    let ok = (try? RawHTTPClient(port: port, timeout: 5)).flatMap { client -> Bool? in
-                        try? client.send(RawHTTPClient.request("GET", "/healthz"))
-                        return (try? client.readResponse())?.status == 200
+                    var failure: String?
+                    do {
+                        let client = try RawHTTPClient(port: port, timeout: 5)
+                        try client.send(RawHTTPClient.request("GET", "/healthz"))
+                        let response = try client.readResponse()
+                        if response.status != 200 {
+                            failure = "status \(response.status): \(response.text.prefix(200))"
+                        }
+                    } catch {
+                        failure = "\(error)"
                     }
                     let elapsed = Date().timeIntervalSince(started)
                     stats.withLock {
                         $0.probes += 1
-                        if ok != true { $0.failures += 1 }
+                        if let failure {
+                            $0.failures += 1
+                            $0.lastFailure = failure
+                        }
                         $0.slowest = max($0.slowest, elapsed)
                     }
                     Thread.sleep(forTimeInterval: 0.02)
@@ -50,11 +61,11 @@ struct AdversarialCancellationTests {
             thread.start()
         }
 
-        /// Stops probing; returns (probes, failures, slowest seconds).
-        func finish() -> (probes: Int, failures: Int, slowest: Double) {
+        /// Stops probing; returns (probes, failures, slowest seconds, how the last failure failed).
+        func finish() -> (probes: Int, failures: Int, slowest: Double, lastFailure: String) {
             stats.withLock { $0.stop = true }
             done.wait()
-            return stats.withLock { ($0.probes, $0.failures, $0.slowest) }
+            return stats.withLock { ($0.probes, $0.failures, $0.slowest, $0.lastFailure) }
         }
     }
 
@@ -122,7 +133,9 @@ struct AdversarialCancellationTests {
             let health = probe.finish()
             print("F0 HTTP aborts: /healthz \(health.probes) probes, slowest \(Int(health.slowest * 1000)) ms")
             #expect(failures.withLock { $0 } == 0, "connections refused while aborting")
-            #expect(health.failures == 0, "/healthz failed \(health.failures) of \(health.probes) times")
+            #expect(
+                health.failures == 0,
+                "/healthz failed \(health.failures) of \(health.probes) times; last: \(health.lastFailure)")
             // The goal is 100 ms on a quiet machine (printed above); the bound only has to catch a frozen loop.
             #expect(health.slowest < 3.0, "slowest /healthz: \(health.slowest) s")
             try Self.expectHealthyThenExit(serve, sandbox)
