@@ -29,7 +29,13 @@ final class TamperingProxy: Sendable {
         Thread.detachNewThread {
             while true {
                 let client = accept(listener, nil, nil)
-                guard client >= 0 else { return }  // the listener was shut down
+                guard client >= 0 else {
+                    // Shut down by deinit. This thread owns the descriptor and closes it only now: closed earlier, its
+                    // number could be reused by another test's listener, and this accept would take that test's
+                    // connections (one "closed mid-line" in a full run).
+                    close(listener)
+                    return
+                }
                 let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
                 var upstream = Self.loopback(port: upstreamPort)
                 let connected = withUnsafePointer(to: &upstream) {
@@ -48,10 +54,8 @@ final class TamperingProxy: Sendable {
         }
     }
 
-    deinit {
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-    }
+    /// Wakes the accepting thread, which then closes the listener.
+    deinit { shutdown(listener, Int32(SHUT_RDWR)) }
 
     /// Copies whole TLS records from one socket to the other until either side ends, then closes both directions.
     private static func relay(from source: Int32, to destination: Int32, tamper: Bool) {
