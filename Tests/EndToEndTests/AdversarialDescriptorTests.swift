@@ -58,7 +58,7 @@ struct AdversarialDescriptorTests {
                 let code = errno
                 close(fd)
                 sockets.forEach { close($0) }
-                throw ListenerFailure(errno: code)
+                throw ChildProcess.Timeout(description: "cannot connect to the server (errno \(code))")
             }
             sockets.append(fd)
         }

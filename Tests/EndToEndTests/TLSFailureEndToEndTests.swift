@@ -171,44 +171,20 @@ struct TLSFailureEndToEndTests {
 /// A loopback listener that accepts connections and never says a word: a TLS client waits for a ServerHello that
 /// does not come.
 private final class SilentListener: Sendable {
-    let port: Int
-    private let fd: Int32
-    private let accepted = Accepted()
-
     private final class Accepted: Sendable {
         let fds = Mutex<[Int32]>([])
     }
 
+    private let accepted = Accepted()
+    private let listener: LoopbackListener
+    var port: Int { listener.port }
+
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else {
-            close(fd)
-            throw ChildProcess.Timeout(description: "cannot listen (errno \(errno))")
-        }
-        self.fd = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
         let accepted = accepted
-        Thread {
-            while true {
-                let connection = accept(fd, nil, nil)
-                guard connection >= 0 else { return }  // the listener was shut down
-                accepted.fds.withLock { $0.append(connection) }
-            }
-        }.start()
+        listener = try LoopbackListener { connection in accepted.fds.withLock { $0.append(connection) } }
     }
 
     deinit {
-        shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
         for connection in accepted.fds.withLock({ $0 }) { close(connection) }
     }
 }

@@ -8,54 +8,27 @@ import TestSupport
 /// on the wire would. The record layer is read (5-byte headers) so the damage lands inside a record's protected
 /// payload, never in the handshake.
 final class TamperingProxy: Sendable {
-    let port: Int
-    private let listener: Int32
+    private let listener: LoopbackListener
+    var port: Int { listener.port }
 
     init(upstreamPort: Int) throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0
+        listener = try LoopbackListener { client in
+            let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var upstream = LoopbackListener.loopback(port: upstreamPort)
+            let connected = withUnsafePointer(to: &upstream) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
             }
-        }
-        guard listening else {
-            close(listener)
-            throw ChildProcess.Timeout(description: "proxy cannot listen (errno \(errno))")
-        }
-        self.listener = listener
-        port = Int(UInt16(bigEndian: address.sin_port))
-        Thread.detachNewThread {
-            while true {
-                let client = accept(listener, nil, nil)
-                guard client >= 0 else {
-                    // Shut down by deinit. This thread owns the descriptor and closes it only now: closed earlier, its
-                    // number could be reused by another test's listener, and this accept would take that test's
-                    // connections (one "closed mid-line" in a full run).
-                    close(listener)
-                    return
-                }
-                let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                var upstream = Self.loopback(port: upstreamPort)
-                let connected = withUnsafePointer(to: &upstream) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                    }
-                }
-                guard connected else {
-                    close(client)
-                    close(server)
-                    continue
-                }
-                Thread.detachNewThread { Self.relay(from: client, to: server, tamper: false) }
-                Thread.detachNewThread { Self.relay(from: server, to: client, tamper: true) }
+            guard connected else {
+                close(client)
+                close(server)
+                return
             }
+            Thread.detachNewThread { Self.relay(from: client, to: server, tamper: false) }
+            Thread.detachNewThread { Self.relay(from: server, to: client, tamper: true) }
         }
     }
-
-    /// Wakes the accepting thread, which then closes the listener.
-    deinit { shutdown(listener, Int32(SHUT_RDWR)) }
 
     /// Copies whole TLS records from one socket to the other until either side ends, then closes both directions.
     private static func relay(from source: Int32, to destination: Int32, tamper: Bool) {
@@ -97,14 +70,6 @@ final class TamperingProxy: Sendable {
             guard sent else { return }
             pending.removeFirst(forward)
         }
-    }
-
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return address
     }
 }
 #endif
