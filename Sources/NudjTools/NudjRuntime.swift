@@ -1,7 +1,6 @@
 import Log
 import MCP
 import NudjClient
-import Synchronization
 import Tenancy
 
 /// The process-wide pieces every session shares (catalogue, upstream client, result budget, domain policy, the
@@ -13,8 +12,13 @@ package struct NudjRuntime: Sendable {
     package let policy: DomainPolicy
     package let selection: ToolSelection
     package let logger: Logger
-    private let views = ViewCache()
-    let tenants = TenantCache()
+    /// Headers are client-chosen: every table is bounded.
+    private let views = MemoTable<ViewKey, ToolView>(capacity: 256)
+    /// Every request of a session repeats its `x-api-domain` and credential; normalising the domain, decoding the
+    /// token's claims and fingerprinting it cost more than the rest of a request's handling. Remembered for a minute,
+    /// so a token is not held long after its sessions end.
+    let domains = MemoTable<String, Result<APIDomain, DomainError>>(capacity: 4096, lifetime: .seconds(60))
+    let tenants = MemoTable<TenantKey, TenantContext>(capacity: 4096, lifetime: .seconds(60))
 
     package init(
         catalogue: Catalogue,
@@ -37,7 +41,7 @@ package struct NudjRuntime: Sendable {
         for tenant: Result<TenantContext, TenantProblem>, request: ToolSelection? = nil
     ) -> NudjToolProvider {
         let role = (try? tenant.get().claims?.role) ?? nil
-        let view = views.view(request: request, role: role) {
+        let view = views.value(for: ViewKey(request: request, role: role)) {
             ToolView(catalogue: catalogue, server: selection, request: request, role: role)
         }
         return NudjToolProvider(
@@ -85,23 +89,8 @@ package struct NudjRuntime: Sendable {
     }
 }
 
-/// Tool views by (request selection, role): a small, bounded set in practice.
-private final class ViewCache: Sendable {
-    private struct Key: Hashable {
-        var request: ToolSelection?
-        var role: NudjRole?
-    }
-
-    private let views = Mutex<[Key: ToolView]>([:])
-
-    func view(request: ToolSelection?, role: NudjRole?, make: () -> ToolView) -> ToolView {
-        let key = Key(request: request, role: role)
-        if let cached = views.withLock({ $0[key] }) { return cached }
-        let view = make()
-        views.withLock { views in
-            if views.count >= 256 { views.removeAll() }  // headers are client-chosen: keep the cache bounded
-            views[key] = view
-        }
-        return view
-    }
+/// What a tool view is made from: the request's selection and the token's role (a small set in practice).
+private struct ViewKey: Hashable, Sendable {
+    var request: ToolSelection?
+    var role: NudjRole?
 }

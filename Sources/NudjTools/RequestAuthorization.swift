@@ -1,4 +1,3 @@
-import Synchronization
 import Tenancy
 
 /// An HTTP request's tenant and the provider that serves it.
@@ -78,14 +77,16 @@ extension NudjRuntime {
         values: ((String) -> [String])?
     ) -> Result<AuthorizedRequest, AccessRefusal> {
         let domain: APIDomain
-        switch tenants.domain(domainText, policy) {
+        switch domains.value(for: domainText, make: { policy.normalize(domainText) }) {
         case .success(let normalized): domain = normalized
         case .failure(let error):
             let source = fromPath ? "The organisation in the URL" : "x-api-domain"
             return .failure(AccessRefusal(kind: .domainRefused, message: "\(source) refused: \(error.message)"))
         }
         if let headerDomain {
-            guard case .success(let named) = tenants.domain(headerDomain, policy), named.origin == domain.origin else {
+            guard case .success(let named) = domains.value(for: headerDomain, make: { policy.normalize(headerDomain) }),
+                named.origin == domain.origin
+            else {
                 return .failure(
                     AccessRefusal(
                         kind: .domainRefused,
@@ -140,51 +141,15 @@ extension NudjRuntime {
             }
             request.agentMode = parsed
         }
-        let tenant = tenants.tenant(domain, credential)
+        let tenant = tenants.value(for: TenantKey(domain: domain, credential: credential)) {
+            TenantContext(domain: domain, credential: credential)
+        }
         return .success(AuthorizedRequest(tenant: tenant, provider: provider(for: .success(tenant), request: request)))
     }
 }
 
-/// What `authorize` works out from a request's domain and credential, remembered: every request of a session
-/// repeats the same two headers, and normalising the domain, decoding the token's claims and fingerprinting it cost
-/// more than the rest of a request's handling. Both are pure functions of exactly the key, so an entry is valid for
-/// anyone presenting the same text; entries expire after a minute so a token is not held after its sessions go.
-final class TenantCache: Sendable {
-    private struct TenantKey: Hashable, Sendable {
-        var domain: APIDomain
-        var credential: Credential
-    }
-
-    private struct Entry<Value: Sendable>: Sendable {
-        var value: Value
-        var expires: ContinuousClock.Instant
-    }
-
-    private static let capacity = 4096
-    private static let lifetime = Duration.seconds(60)
-    private let domains = Mutex<[String: Entry<Result<APIDomain, DomainError>>]>([:])
-    private let tenants = Mutex<[TenantKey: Entry<TenantContext>]>([:])
-
-    func domain(_ text: String, _ policy: DomainPolicy) -> Result<APIDomain, DomainError> {
-        Self.remembered(text, in: domains) { policy.normalize(text) }
-    }
-
-    func tenant(_ domain: APIDomain, _ credential: Credential) -> TenantContext {
-        Self.remembered(TenantKey(domain: domain, credential: credential), in: tenants) {
-            TenantContext(domain: domain, credential: credential)
-        }
-    }
-
-    private static func remembered<Key: Hashable & Sendable, Value: Sendable>(
-        _ key: Key, in table: borrowing Mutex<[Key: Entry<Value>]>, make: () -> Value
-    ) -> Value {
-        let now = ContinuousClock.now
-        if let entry = table.withLock({ $0[key] }), entry.expires > now { return entry.value }
-        let value = make()
-        table.withLock { table in
-            if table.count >= capacity { table.removeAll() }  // client-chosen keys: keep it bounded
-            table[key] = Entry(value: value, expires: now + lifetime)
-        }
-        return value
-    }
+/// A tenant is a pure function of exactly these.
+struct TenantKey: Hashable, Sendable {
+    var domain: APIDomain
+    var credential: Credential
 }

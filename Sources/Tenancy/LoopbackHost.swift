@@ -64,31 +64,27 @@ package enum LoopbackHost {
         }
         guard !host.isEmpty else { return nil }
         guard !rest.isEmpty else { return (String(host), nil) }
-        let digits = rest.dropFirst()
-        guard (1...5).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-            let port = Int(digits), port <= 65_535
-        else { return nil }
+        guard let port = port(rest.dropFirst().utf8) else { return nil }
         return (String(host), port)
     }
 
     /// What nearly every local client sends, `127.0.0.1:<port>` or `localhost:<port>` (port optional), recognised
     /// without allocating; anything else goes through `split`. Accepts only what the full rules accept too.
     private static func isPlainLoopbackAuthority(_ bytes: String.UTF8View) -> Bool {
-        var rest: Substring.UTF8View
-        if bytes.starts(with: "127.0.0.1".utf8) {
-            rest = Substring(bytes.dropFirst(9)).utf8
-        } else if bytes.starts(with: "localhost".utf8) {
-            rest = Substring(bytes.dropFirst(9)).utf8
-        } else {
-            return false
-        }
+        // Both names are 9 bytes long.
+        guard bytes.starts(with: "127.0.0.1".utf8) || bytes.starts(with: "localhost".utf8) else { return false }
+        let rest = Substring(bytes.dropFirst(9)).utf8
         if rest.isEmpty { return true }
         guard rest.first == UInt8(ascii: ":") else { return false }
-        rest = rest.dropFirst()
-        guard (1...5).contains(rest.count), rest.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        return port(rest.dropFirst()) != nil
+    }
+
+    /// A port as an authority carries it: 1–5 ASCII digits, at most 65535.
+    private static func port(_ digits: Substring.UTF8View) -> Int? {
+        guard (1...5).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         var port = 0
-        for digit in rest { port = port * 10 + Int(digit - 0x30) }
-        return port <= 65_535
+        for digit in digits { port = port * 10 + Int(digit - 0x30) }
+        return port <= 65_535 ? port : nil
     }
 
     private static func isLoopbackIPv4(_ name: String) -> Bool {
