@@ -23,12 +23,16 @@ import Darwin
     #endif
 }
 
+/// EBADF from `close` means the process lost track of a descriptor: the same double close, a moment later, would
+/// have closed whatever reused the number (another client's connection). Debug builds, which the tests run, trap.
 @inline(__always) func systemClose(_ fd: Int32) -> Int32 {
     #if canImport(Glibc)
-    Glibc.close(fd)
+    let result = Glibc.close(fd)
     #else
-    Darwin.close(fd)
+    let result = Darwin.close(fd)
     #endif
+    assert(fd < 0 || result == 0 || errno != EBADF, "descriptor \(fd) closed twice")
+    return result
 }
 
 @inline(__always) func systemListen(_ fd: Int32, _ backlog: Int32) -> Int32 {

@@ -53,6 +53,18 @@ struct AdversarialFloodTests {
         return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
     }
 
+    /// A batch's answer as JSON, or a string saying how the POST failed (status and body, or the thrown error), so
+    /// a failure on a `concurrentPerform` thread still says what happened.
+    static func attempt(_ post: () throws -> RawHTTPClient.Response) -> JSONValue {
+        do {
+            let response = try post()
+            if response.status == 200, response.json.arrayValue != nil { return response.json }
+            return .string("HTTP \(response.status): \(response.text.prefix(300))")
+        } catch {
+            return .string("POST failed: \(error)")
+        }
+    }
+
     /// Every element of a batch answer is either the call's result or the documented retryable "busy" error.
     static func expectAnswered(_ reply: JSONValue, count: Int) {
         let elements = reply.arrayValue ?? []
@@ -105,8 +117,10 @@ struct AdversarialFloodTests {
             let headers = Self.bogus(sandbox) + [("Mcp-Session-Id", session)]
             let replies = Mutex<[JSONValue]>([])
             DispatchQueue.concurrentPerform(iterations: 5) { index in
-                let reply = (try? Self.post(serve, headers, Self.batch(Self.batchCap, first: index * 1000)))?.json
-                replies.withLock { $0.append(reply ?? .null) }
+                let reply = Self.attempt {
+                    try Self.post(serve, headers, Self.batch(Self.batchCap, first: index * 1000))
+                }
+                replies.withLock { $0.append(reply) }
             }
             for reply in replies.withLock({ $0 }) { Self.expectAnswered(reply, count: Self.batchCap) }
             let http = try Self.stats(sandbox)["maxInFlight"]?.intValue ?? -1
@@ -152,8 +166,10 @@ struct AdversarialFloodTests {
             let replies = Mutex<[JSONValue]>([])
             DispatchQueue.concurrentPerform(iterations: 50) { index in
                 let headers = Self.bogus(sandbox) + [("Mcp-Session-Id", sessions[index % sessions.count])]
-                let reply = (try? Self.post(serve, headers, Self.batch(Self.batchCap, first: index * 1000)))?.json
-                replies.withLock { $0.append(reply ?? .null) }
+                let reply = Self.attempt {
+                    try Self.post(serve, headers, Self.batch(Self.batchCap, first: index * 1000))
+                }
+                replies.withLock { $0.append(reply) }
             }
             for reply in replies.withLock({ $0 }) { Self.expectAnswered(reply, count: Self.batchCap) }
             let highWater = try Self.stats(sandbox)["maxInFlight"]?.intValue ?? -1

@@ -33,8 +33,14 @@ package final class RawHTTPClient {
         port: Int, timeout: Double = 10, source: String? = nil, tls: TLSContext? = nil,
         serverName: String = "localhost"
     ) throws {
+        // Every stored property is set from here on, so a throw below runs `deinit`, which closes `fd`: closing it
+        // here as well closed it twice, and the second close took whichever descriptor another test had just
+        // opened under the same number (sends failing with EBADF, batches lost, in full runs).
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket failed") }
+        guard fd >= 0 else {
+            isOpen = false
+            throw Failure(description: "socket failed (errno \(errno))")
+        }
         if let source {
             var local = sockaddr_in()
             local.sin_family = sa_family_t(AF_INET)
@@ -45,7 +51,6 @@ package final class RawHTTPClient {
                 }
             }
             guard bound == 0 else {
-                Glibc.close(fd)
                 throw Failure(description: "bind to \(source) failed (errno \(errno))")
             }
         }
@@ -59,7 +64,6 @@ package final class RawHTTPClient {
             }
         }
         guard connected == 0 else {
-            Glibc.close(fd)
             throw Failure(description: "connect to port \(port) failed (errno \(errno))")
         }
         var interval = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
