@@ -3,6 +3,7 @@ import Log
 import MCP
 import NudjClient
 import NudjTools
+import Platform
 import Sandbox
 import Tenancy
 
@@ -53,7 +54,14 @@ enum Composition {
         }
     }
 
-    static func catalogue() throws -> Catalogue { try Catalogue.embedded() }
+    /// The embedded catalogue, parsed once per process.
+    private static let embeddedCatalogue = Result { () throws(CatalogueError) in try Catalogue.embedded() }
+
+    /// Starts parsing the catalogue on a thread of its own; `catalogue()` then waits for that parse (a `static let`
+    /// initialises once, other readers block until it has) instead of starting its own.
+    static func preloadCatalogue() { _ = OSThread.tryStart { _ = embeddedCatalogue } }
+
+    static func catalogue() throws -> Catalogue { try embeddedCatalogue.get() }
 
     /// What every serving command starts from: the tool runtime and the MCP engine. `sandboxPort` (the in-process
     /// sandbox's port) allows plain-http localhost domains on that port only.

@@ -7,9 +7,9 @@ import Platform
 /// (1,000 sessions, 100,000 calls) RSS grew ~60–190 bytes per call more with the default than with one arena per
 /// core, at the same throughput. An explicit `MALLOC_ARENA_MAX` from the environment wins.
 enum MemoryTuning {
-    static func apply(environment: [String: String]) {
-        guard environment["MALLOC_ARENA_MAX"] == nil else { return }
-        Allocator.limitArenas(to: max(2, ProcessInfo.processInfo.activeProcessorCount))
+    static func apply() {
+        guard ProcessEnvironment.value("MALLOC_ARENA_MAX") == nil else { return }
+        Allocator.limitArenas(to: max(2, ProcessEnvironment.onlineProcessorCount))
     }
 
     /// Gives memory freed after a burst of upstream calls back to the system, once the burst is over.

@@ -52,11 +52,14 @@ guard commands.contains(command) else {
     exit(2)
 }
 
-MemoryTuning.apply(environment: ProcessInfo.processInfo.environment)
+// The catalogue is most of a stdio start's own work: parsed on a thread of its own, it overlaps the rest of it.
+if command != "sandbox" { Composition.preloadCatalogue() }
+MemoryTuning.apply()
 // One descriptor per connection: start from the hard limit, not the (often 1,024) soft one.
 OpenFileLimit.raiseToHard()
 do {
-    let options = try Options(command: command, arguments: rest, environment: ProcessInfo.processInfo.environment)
+    let options = try Options(
+        command: command, arguments: rest, environment: ProcessEnvironment.variables(withPrefix: "NUDJ_"))
     let code: Int32
     switch command {
     case "serve": code = try await ServeCommand.run(options)
