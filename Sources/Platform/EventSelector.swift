@@ -66,8 +66,7 @@ package enum EventBackend: String, Sendable, CaseIterable {
 
     /// The backend `NUDJ_EVENT_BACKEND` asks for, or the platform default when it is unset or empty.
     package static func fromEnvironment() throws(UnknownName) -> EventBackend {
-        guard let raw = getenv(environmentVariable), raw.pointee != 0 else { return platformDefault }
-        let name = String(cString: raw)
+        guard let name = ProcessEnvironment.value(environmentVariable), !name.isEmpty else { return platformDefault }
         guard let backend = EventBackend(rawValue: name.lowercased()), backend.isAvailable else {
             throw UnknownName(name: name)
         }

@@ -17,12 +17,14 @@ package enum ProcessEnvironment {
         let table: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
         #endif
         guard var entry = table else { return found }
+        let prefixLength = prefix.utf8.count
         while let pointer = entry.pointee {
-            let text = String(cString: pointer)
-            if text.hasPrefix(prefix), let equals = text.firstIndex(of: "=") {
-                found[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
             entry += 1
+            // Only the matching entries become Strings.
+            guard strncmp(pointer, prefix, prefixLength) == 0 else { continue }
+            let text = String(cString: pointer)
+            guard let equals = text.firstIndex(of: "=") else { continue }
+            found[String(text[..<equals])] = String(text[text.index(after: equals)...])
         }
         return found
     }
