@@ -48,6 +48,16 @@ struct TLSFailureEndToEndTests {
         }
     }
 
+    /// A sandbox presenting `certificate`, which the test CA (trusted with `--ca-file`) issued: the call is still
+    /// refused as `upstream_certificate`, not retryable.
+    static func expectRefusedWithTrustedCA(_ certificate: String, message: String, hint: String) throws {
+        let sandbox = try sandbox(certificate: certificate)
+        let token = sandbox.token("acme")
+        let result = try call(domain: sandbox.domain("acme"), token: token, ["--ca-file", certificates.caFile])
+        expectToolError(
+            result, code: "upstream_certificate", retryable: false, message: message, hint: hint, token: token)
+    }
+
     @Test(
         "an untrusted chain is upstream_certificate, not retryable, and the hint names --ca-file; with it, the call works"
     )
@@ -68,13 +78,8 @@ struct TLSFailureEndToEndTests {
     @Test("a certificate for another host is upstream_certificate, and the hint points at the API domain")
     func wrongHost() async throws {
         try await offPool {
-            let sandbox = try Self.sandbox(certificate: Self.certificates.otherHost)
-            let token = sandbox.token("acme")
-            let result = try Self.call(
-                domain: sandbox.domain("acme"), token: token, ["--ca-file", Self.certificates.caFile])
-            Self.expectToolError(
-                result, code: "upstream_certificate", retryable: false, message: "does not match the host",
-                hint: "API domain", token: token)
+            try Self.expectRefusedWithTrustedCA(
+                Self.certificates.otherHost, message: "does not match the host", hint: "API domain")
         }
     }
 
@@ -82,13 +87,8 @@ struct TLSFailureEndToEndTests {
     func expired() async throws {
         try await offPool {
             Self.certificates.waitUntilExpired()
-            let sandbox = try Self.sandbox(certificate: Self.certificates.expired)
-            let token = sandbox.token("acme")
-            let result = try Self.call(
-                domain: sandbox.domain("acme"), token: token, ["--ca-file", Self.certificates.caFile])
-            Self.expectToolError(
-                result, code: "upstream_certificate", retryable: false, message: "certificate expired",
-                hint: "renewed", token: token)
+            try Self.expectRefusedWithTrustedCA(
+                Self.certificates.expired, message: "certificate expired", hint: "renewed")
         }
     }
 
