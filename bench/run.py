@@ -425,7 +425,7 @@ def write_report(r, args, machine_line):
         "| path | p50 | p99 | added at p50 | added at p99 |",
         "|---|---|---|---|---|",
         f"| direct GET to the sandbox (keep-alive) | {d50:.0f} µs | {d99:.0f} µs | — | — |",
-        f"| URLSession alone, the client nudj-mcp uses (no MCP) | {u50:.0f} µs | {u99:.0f} µs | {u50 - d50:.0f} µs | {u99 - d99:.0f} µs |",
+        f"| URLSession alone, the Linux client before the native one (no MCP) | {u50:.0f} µs | {u99:.0f} µs | {u50 - d50:.0f} µs | {u99 - d99:.0f} µs |",
         f"| through nudj-mcp | {n50:.0f} µs | {n99:.0f} µs | {n50 - d50:.0f} µs | {n99 - d99:.0f} µs |",
         f"| through the Python peer | {p50:.0f} µs | {p99:.0f} µs | {p50 - d50:.0f} µs | {p99 - d99:.0f} µs |",
         "",
