@@ -2,6 +2,7 @@
 import Foundation
 import Platform
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import HTTPClient
@@ -126,7 +127,7 @@ struct HTTPClientTests {
 
 private final class ScriptedServer: Sendable {
     let port: Int
-    private let process: Process
+    private let process: SpawnedProcess
 
     private static let script = #"""
         import socketserver, sys, time, itertools
@@ -159,16 +160,10 @@ private final class ScriptedServer: Sendable {
         """#
 
     init() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", Self.script]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        process = try SpawnedProcess("/usr/bin/python3", arguments: ["-c", Self.script], stdout: .pipe)
         var line: [UInt8] = []
-        while let byte = try output.fileHandleForReading.read(upToCount: 1)?.first, byte != UInt8(ascii: "\n") {
+        var byte: UInt8 = 0
+        while let output = process.stdout, read(output.fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") {
             line.append(byte)
         }
         guard let port = Int(String(decoding: line, as: UTF8.self)) else {
@@ -184,8 +179,8 @@ private final class ScriptedServer: Sendable {
     }
 
     func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = process.wait(timeout: 10)
     }
 }
 

@@ -81,20 +81,17 @@ struct TLSClientTests {
 /// `openssl s_server -www` on a free loopback port: answers each connection with a status page, then closes.
 private final class TLSServer: Sendable {
     let port: Int
-    private let process: Process
+    private let process: SpawnedProcess
 
     init(certificate: String, key: String) throws {
         let (probe, free) = try Socket.listen(host: "127.0.0.1", port: 0)
         Socket.close(probe)
         port = free
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_server", "-accept", "127.0.0.1:\(free)", "-cert", certificate, "-key", key, "-www"]
-        process.standardInput = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        // stdin a pipe left open: s_server reads commands from it, and would stop at end of file.
+        process = try SpawnedProcess(
+            "/usr/bin/openssl",
+            arguments: ["s_server", "-accept", "127.0.0.1:\(free)", "-cert", certificate, "-key", key, "-www"],
+            stdin: .pipe)
         try waitUntilListening()
     }
 
@@ -104,8 +101,8 @@ private final class TLSServer: Sendable {
 
     /// SIGKILL: s_server may sit in a blocking read that SIGTERM (as Foundation sends it) does not end promptly.
     func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = process.wait(timeout: 10)
     }
 
     private func waitUntilListening() throws {

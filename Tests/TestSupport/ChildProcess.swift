@@ -17,10 +17,7 @@ package final class ChildProcess: @unchecked Sendable {
         package init(description: String) { self.description = description }
     }
 
-    private let process = Process()
-    private let stdinPipe = Pipe()
-    private let stdoutPipe = Pipe()
-    private let stderrPipe = Pipe()
+    private let process: SpawnedProcess
     private let output = Output()
 
     /// What the reader threads fill. Separate from `ChildProcess` so the threads do not keep it alive: its `deinit`
@@ -40,8 +37,6 @@ package final class ChildProcess: @unchecked Sendable {
         drainStderr: Bool = true, readStdout: Bool = true
     ) throws {
         _ = Self.brokenPipesAreErrors
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         // A test's settings are its own; only the run-wide choices (which binary, which upstream client) pass through.
         let runWide: Set<String> = ["NUDJ_MCP_BIN", "NUDJ_UPSTREAM_CLIENT"]
@@ -50,19 +45,15 @@ package final class ChildProcess: @unchecked Sendable {
             for (key, value) in SandboxTLSMode.childEnvironment { env[key] = value }
         }
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardInput = stdinPipe
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        try process.run()
-        LiveChildren.add(process.processIdentifier)
-        let stdout = stdoutPipe.fileHandleForReading
+        process = try SpawnedProcess(
+            executable, arguments: arguments, environment: env, stdin: .pipe, stdout: .pipe, stderr: .pipe)
+        LiveChildren.add(process.pid)
         let output = output
-        if readStdout { Self.readLines(stdout, into: output) }
+        if readStdout, let stdout = process.stdout { Self.readLines(stdout, into: output) }
         if drainStderr { self.drainStderr() }
     }
 
-    private static func readLines(_ stdout: FileHandle, into output: Output) {
+    private static func readLines(_ stdout: SpawnedProcess.Descriptor, into output: Output) {
         Thread {
             var pending: [UInt8] = []
             while true {
@@ -89,12 +80,11 @@ package final class ChildProcess: @unchecked Sendable {
     /// SIGPIPE (which took every suite running beside it down).
     private static let brokenPipesAreErrors: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
 
-    /// The next bytes from a pipe; empty at end of file. `FileHandle.availableData` traps when a signal interrupts
-    /// its read (EINTR), which took the whole test process down now and then; this retries instead.
-    private static func readChunk(_ handle: FileHandle) -> [UInt8] {
+    /// The next bytes from a pipe; empty at end of file. A read a signal interrupts (EINTR) is retried.
+    private static func readChunk(_ pipe: SpawnedProcess.Descriptor) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+            let count = buffer.withUnsafeMutableBytes { read(pipe.fd, $0.baseAddress, $0.count) }
             if count >= 0 { return Array(buffer[..<count]) }
             if errno != EINTR { return [] }
         }
@@ -102,7 +92,7 @@ package final class ChildProcess: @unchecked Sendable {
 
     /// Starts reading stderr into `stderrText` (call once, only when the initialiser was told not to).
     package func drainStderr() {
-        let stderr = stderrPipe.fileHandleForReading
+        guard let stderr = process.stderr else { return }
         let output = output
         Thread {
             while true {
@@ -115,19 +105,29 @@ package final class ChildProcess: @unchecked Sendable {
 
     deinit { terminate() }
 
-    package var pid: Int32 { process.processIdentifier }
+    package var pid: Int32 { process.pid }
 
     package func send(_ text: String) throws { try send(Array(text.utf8)) }
 
+    /// Writes all of `bytes` to the child's stdin; throws if it cannot (EPIPE once the child has gone).
     package func send(_ bytes: [UInt8]) throws {
-        try stdinPipe.fileHandleForWriting.write(contentsOf: Data(bytes))
+        guard let stdin = process.stdin else { return }
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes.withUnsafeBytes { write(stdin.fd, $0.baseAddress! + sent, $0.count - sent) }
+            if count > 0 {
+                sent += count
+            } else if count < 0 && errno != EINTR {
+                throw Timeout(description: "writing to the child's stdin failed: errno \(errno)")
+            }
+        }
     }
 
     /// Sends a JSON value as one line.
     package func send(json: JSONValue) throws { try send(JSONWriter.encode(json) + [0x0A]) }
 
     /// Closes the child's stdin (EOF).
-    package func closeInput() { try? stdinPipe.fileHandleForWriting.close() }
+    package func closeInput() { process.stdin?.close() }
 
     /// The next stdout line; throws after `timeout` seconds, or `nil` once stdout has closed.
     package func readLine(timeout: Double = 10) throws -> [UInt8]? {
@@ -164,27 +164,25 @@ package final class ChildProcess: @unchecked Sendable {
     package var stderrText: String { String(decoding: output.stderrBytes.withLock { $0 }, as: UTF8.self) }
 
     /// Sends a signal (SIGTERM by default).
-    package func signal(_ number: Int32 = SIGTERM) { kill(process.processIdentifier, number) }
+    package func signal(_ number: Int32 = SIGTERM) { process.signal(number) }
 
     /// Waits for exit; returns the status, or throws after `timeout`.
     package func waitForExit(timeout: Double = 10) throws -> Int32 {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() > deadline { throw Timeout(description: "process did not exit within \(timeout) s") }
-            usleep(10_000)
+        guard let status = process.wait(timeout: timeout) else {
+            throw Timeout(description: "process did not exit within \(timeout) s")
         }
-        LiveChildren.remove(process.processIdentifier)
-        return process.terminationStatus
+        LiveChildren.remove(process.pid)
+        return status
     }
 
     package var isRunning: Bool { process.isRunning }
 
     package func terminate() {
         if process.isRunning {
-            process.terminate()
+            process.signal(SIGTERM)
             _ = try? waitForExit(timeout: 5)
         }
-        if !process.isRunning { LiveChildren.remove(process.processIdentifier) }
+        if !process.isRunning { LiveChildren.remove(process.pid) }
     }
 }
 

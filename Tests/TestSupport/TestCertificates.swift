@@ -55,15 +55,8 @@ package struct TestCertificates: Sendable {
     }
 
     private static func openssl(_ arguments: [String], in directory: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let process = try SpawnedProcess("/usr/bin/openssl", arguments: arguments, directory: directory)
+        guard process.wait(timeout: 60) == 0 else {
             throw ChildProcess.Timeout(description: "openssl \(arguments.prefix(2).joined(separator: " ")) failed")
         }
     }
