@@ -7,8 +7,8 @@ final class ClientLoop: @unchecked Sendable {
     private let configuration: HTTPClientConfiguration
     private let selector: any EventSelector
     private let inbox: ClientInbox
-    /// Made when the loop starts unless given (a private CA, checked at start); nil if OpenSSL could not set up.
-    private var tls: TLSContext?
+    /// Taken when the first TLS connection needs it; nil if OpenSSL could not set up.
+    private var tls: TrustStore
     private let resolver: HostResolver
 
     /// Loop thread only (as is everything below): also read by the timers in ClientLoop+Timers.swift.
@@ -20,7 +20,7 @@ final class ClientLoop: @unchecked Sendable {
     let connectTimeout: UInt64
     let idleTimeout: UInt64
 
-    init(configuration: HTTPClientConfiguration, selector: any EventSelector, tls: TLSContext?) throws(SystemError) {
+    init(configuration: HTTPClientConfiguration, selector: any EventSelector, tls: TrustStore) throws(SystemError) {
         self.configuration = configuration
         self.selector = selector
         self.tls = tls
@@ -39,7 +39,6 @@ final class ClientLoop: @unchecked Sendable {
     func post(_ message: ClientInbox.Message) -> Bool { inbox.post(message) }
 
     func run() {
-        if tls == nil { tls = try? TLSContext(caFile: nil) }
         while true {
             let timeout = nextTimeoutMilliseconds()
             let count = (try? selector.wait(timeoutMilliseconds: timeout, into: &events)) ?? 0
@@ -172,7 +171,10 @@ final class ClientLoop: @unchecked Sendable {
             beginRequest(connection)
             return
         }
-        guard let tls, let session = TLSSession(context: tls, fd: connection.fd, host: connection.origin.host) else {
+        if case .loading(let background) = tls { tls = .ready(background.take()) }
+        guard case .ready(let context?) = tls,
+            let session = TLSSession(context: context, fd: connection.fd, host: connection.origin.host)
+        else {
             fail(connection, .unreachable("TLS: cannot start a session"))
             return
         }

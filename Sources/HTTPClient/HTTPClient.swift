@@ -17,8 +17,9 @@ package struct HTTPClientConfiguration: Sendable {
     package var dnsCacheTTL: Duration = .seconds(10)
     /// A PEM file of extra trusted CA certificates (a private CA), added to the system trust store.
     package var caFile: String?
-    /// Load the system trust store (~150 certificates, milliseconds) on the loop thread after start, rather than in
-    /// `init`: for a process whose start-up time is felt (stdio). A server loads it before it says it is ready.
+    /// Load the system trust store (~150 certificates, tens of milliseconds of CPU) on a low-priority thread after
+    /// start, rather than in `init`: for a process whose start-up time is felt (stdio). A server loads it before it
+    /// says it is ready.
     package var loadsTrustStoreInBackground = false
 
     package init() {}
@@ -39,12 +40,14 @@ package final class HTTPClient: Sendable {
 
     package init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws(HTTPClientSetupError) {
         // A private CA file is always read now, so a bad one stops the process at start; otherwise the system trust
-        // store may be left to the loop thread (see `loadsTrustStoreInBackground`).
-        var tls: TLSContext?
+        // store may be left to a thread of its own (see `loadsTrustStoreInBackground`).
+        let tls: TrustStore
         if configuration.caFile != nil || !configuration.loadsTrustStoreInBackground {
-            do { tls = try TLSContext(caFile: configuration.caFile) } catch {
+            do { tls = .ready(try TLSContext(caFile: configuration.caFile)) } catch {
                 throw HTTPClientSetupError(description: error.description)
             }
+        } else {
+            tls = .loading(BackgroundTrustStore())
         }
         do {
             let backend = (try? EventBackend.fromEnvironment()) ?? .platformDefault

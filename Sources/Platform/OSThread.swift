@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CSystem
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -39,6 +40,16 @@ package enum OSThread {
         if let handle { pthread_detach(handle) }
         #endif
         return true
+    }
+
+    /// Moves the calling thread to the idle scheduling class: it runs only on CPU nothing else wants. It cannot be
+    /// moved back without privilege, so only a thread of its own should call this, and nothing may wait on it
+    /// without a fallback (it can starve). Linux only.
+    package static func runOnlyWhenIdle() {
+        #if os(Linux)
+        var parameters = sched_param(sched_priority: 0)
+        _ = pthread_setschedparam(pthread_self(), csystem_sched_idle, &parameters)
+        #endif
     }
 
     /// The calling thread, comparable with `isCurrent`.

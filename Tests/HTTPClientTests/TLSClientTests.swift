@@ -40,6 +40,24 @@ struct TLSClientTests {
         #expect(await trusting.execute(elsewhere.request(host: "localhost")) == .failure(.tls(.hostMismatch)))
     }
 
+    @Test("a trust store loaded in the background verifies, whether the first call comes before it is ready or after")
+    func backgroundTrustStore() async throws {
+        let certificates = try await offPool { try TestCertificates() }
+        let server = try TLSServer(certificate: certificates.server, key: certificates.serverKey)
+        defer { server.stop() }
+        var configuration = HTTPClientConfiguration()
+        configuration.loadsTrustStoreInBackground = true
+        // At once: the loop builds its own context if the background one is not there yet.
+        let early = try HTTPClient(configuration: configuration)
+        defer { early.shutdown() }
+        #expect(await early.execute(server.request(host: "localhost")) == .failure(.tls(.untrustedCertificate)))
+        // Later: the background one.
+        let late = try HTTPClient(configuration: configuration)
+        defer { late.shutdown() }
+        try await Task.sleep(for: .seconds(2))
+        #expect(await late.execute(server.request(host: "localhost")) == .failure(.tls(.untrustedCertificate)))
+    }
+
     @Test("an expired certificate fails even from a trusted CA")
     func expired() async throws {
         let certificates = try await offPool { try TestCertificates() }
