@@ -298,39 +298,62 @@ package struct Catalogue: Sendable {
 
 /// Inlines `$ref`s (`shared.json#/definitions/x`, `#/definitions/x`) so every served schema is self-contained.
 /// Keys next to a `$ref` override the referenced schema's (e.g. a tool-specific description).
-struct RefResolver {
+///
+/// A subtree without a `$ref` is returned as it is (its storage shared, not rebuilt), and each target is resolved
+/// once however often it is referenced: most of the catalogue's load time was rebuilding identical objects.
+final class RefResolver {
     struct Failure: Error { var message: String }
 
     let documents: [String: JSONObject]
+    /// Resolved targets by "file#pointer".
+    private var resolvedTargets: [String: JSONObject] = [:]
 
-    func resolve(_ schema: JSONObject, in file: String, depth: Int = 0) throws(Failure) -> JSONObject {
+    init(documents: [String: JSONObject]) { self.documents = documents }
+
+    func resolve(_ schema: JSONObject, in file: String) throws(Failure) -> JSONObject {
+        try resolved(schema, in: file, depth: 0) ?? schema
+    }
+
+    /// `schema` with its references replaced, or nil if it has none.
+    private func resolved(_ schema: JSONObject, in file: String, depth: Int) throws(Failure) -> JSONObject? {
         guard depth < 32 else { throw Failure(message: "$ref nesting too deep (a cycle?)") }
-        var result = JSONObject()
         if case .string(let reference)? = schema["$ref"] {
-            let (target, targetFile) = try lookup(reference, from: file)
-            result = try resolve(target, in: targetFile, depth: depth + 1)
+            var result = try target(reference, from: file, depth: depth)
+            for entry in schema where entry.key != "$ref" {
+                result[entry.key] = try resolved(entry.value, in: file, depth: depth + 1) ?? entry.value
+            }
+            return result
         }
-        for entry in schema where entry.key != "$ref" {
-            result[entry.key] = try resolve(entry.value, in: file, depth: depth + 1)
+        var result: JSONObject?
+        for entry in schema {
+            guard let value = try resolved(entry.value, in: file, depth: depth + 1) else { continue }
+            if result == nil { result = schema }
+            result![entry.key] = value
         }
         return result
     }
 
-    private func resolve(_ value: JSONValue, in file: String, depth: Int) throws(Failure) -> JSONValue {
+    private func resolved(_ value: JSONValue, in file: String, depth: Int) throws(Failure) -> JSONValue? {
         switch value {
-        case .object(let object): return .object(try resolve(object, in: file, depth: depth))
+        case .object(let object): return try resolved(object, in: file, depth: depth).map(JSONValue.object)
         case .array(let elements):
-            var resolved: [JSONValue] = []
-            for element in elements { resolved.append(try resolve(element, in: file, depth: depth)) }
-            return .array(resolved)
-        default: return value
+            var result: [JSONValue]?
+            for (index, element) in elements.enumerated() {
+                guard let changed = try resolved(element, in: file, depth: depth) else { continue }
+                if result == nil { result = elements }
+                result![index] = changed
+            }
+            return result.map(JSONValue.array)
+        default: return nil
         }
     }
 
-    private func lookup(_ reference: String, from file: String) throws(Failure) -> (JSONObject, String) {
+    private func target(_ reference: String, from file: String, depth: Int) throws(Failure) -> JSONObject {
         let parts = reference.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { throw Failure(message: "$ref '\(reference)' needs a #/pointer") }
         let targetFile = parts[0].isEmpty ? file : String(parts[0])
+        let key = "\(targetFile)#\(parts[1])"
+        if let known = resolvedTargets[key] { return known }
         guard var node = documents[targetFile].map(JSONValue.object) else {
             throw Failure(message: "$ref '\(reference)': no file \(targetFile)")
         }
@@ -343,6 +366,8 @@ struct RefResolver {
         guard case .object(let object) = node else {
             throw Failure(message: "$ref '\(reference)' is not a schema object")
         }
-        return (object, targetFile)
+        let result = try resolved(object, in: targetFile, depth: depth + 1) ?? object
+        resolvedTargets[key] = result
+        return result
     }
 }

@@ -1,0 +1,70 @@
+import JSONRPC
+import Testing
+
+@testable import NudjTools
+
+/// How `$ref`s in `schemas/` become the self-contained schemas a client sees, and how a broken one is reported.
+@Suite("Catalogue $ref resolution")
+struct CatalogueReferenceTests {
+    /// One toolset with one tool whose `apiTokenId` is `property`, next to a library of `definitions`.
+    private static func catalogue(property: String, definitions: String) throws(CatalogueError) -> Catalogue {
+        let toolset = """
+            {"toolset": "tokens", "title": "API tokens", "description": "Revoking the organisation's API tokens.",
+             "default": false, "tools": [{
+               "name": "revoke_api_token", "title": "Revoke an API token",
+               "description": "Revoke an API token by id; every client using it is refused from then on.",
+               "api": "admin", "method": "POST", "path": "/auth-config/tokens/{apiTokenId}/revoke",
+               "evidence": "overview-only", "source": "https://docs.nudj.cx/developer/bearer-token-auth",
+               "in": {"apiTokenId": "path"},
+               "inputSchema": {"type": "object", "properties": {"apiTokenId": \(property)},
+                               "required": ["apiTokenId"], "additionalProperties": false},
+               "annotations": {"readOnlyHint": false, "destructiveHint": true, "idempotentHint": true,
+                               "openWorldHint": false}}]}
+            """
+        return try Catalogue(files: [("tokens.json", toolset), ("shared.json", #"{"definitions": \#(definitions)}"#)])
+    }
+
+    private static func loadFailure(property: String, definitions: String) -> String? {
+        do {
+            _ = try catalogue(property: property, definitions: definitions)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test("a chain of references resolves in each target's own file, and members next to a $ref override it")
+    func chains() throws {
+        let catalogue = try Self.catalogue(
+            property: #"{"$ref": "shared.json#/definitions/id", "description": "The token's id."}"#,
+            definitions: ##"""
+                {"id": {"$ref": "#/definitions/hex", "description": "An id."},
+                 "hex": {"type": "string", "pattern": "^[0-9a-f]{24}$"}}
+                """##)
+        let tool = try #require(catalogue.tool(named: "revoke_api_token"))
+        let expected: JSONValue = [
+            "type": "string", "pattern": "^[0-9a-f]{24}$", "description": "The token's id.",
+        ]
+        #expect(tool.inputSchema["properties"]?["apiTokenId"] == expected)
+        #expect(tool.validator.validate(.object(["apiTokenId": "0123456789abcdef01234567"])).isEmpty)
+        #expect(!tool.validator.validate(.object(["apiTokenId": "nope"])).isEmpty)
+    }
+
+    @Test("a cycle, a missing target, a missing file and a target that is not a schema are named at load")
+    func failures() {
+        #expect(
+            Self.loadFailure(
+                property: #"{"$ref": "shared.json#/definitions/a"}"#,
+                definitions: ##"{"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}}"##)?
+                .contains("revoke_api_token: $ref nesting too deep (a cycle?)") == true)
+        #expect(
+            Self.loadFailure(property: #"{"$ref": "shared.json#/definitions/missing"}"#, definitions: "{}")?
+                .contains("$ref 'shared.json#/definitions/missing' does not resolve") == true)
+        #expect(
+            Self.loadFailure(property: #"{"$ref": "other.json#/definitions/id"}"#, definitions: "{}")?
+                .contains("no file other.json") == true)
+        #expect(
+            Self.loadFailure(property: #"{"$ref": "shared.json#/definitions/list"}"#, definitions: #"{"list": [1]}"#)?
+                .contains("is not a schema object") == true)
+    }
+}
