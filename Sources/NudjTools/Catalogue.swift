@@ -124,7 +124,11 @@ package struct Catalogue: Sendable {
         else {
             throw fail("method must be GET, POST, PATCH, PUT or DELETE")
         }
-        guard let path = object["path"]?.stringValue, path.hasPrefix("/"), !path.contains("?"), !path.contains("..")
+        // Byte checks: with Foundation visible in this module, String.contains(String) is its locale-aware search,
+        // ~6,000 instructions a call at every start.
+        let dot = UInt8(ascii: ".")
+        guard let path = object["path"]?.stringValue, path.hasPrefix("/"), !path.utf8.contains(UInt8(ascii: "?")),
+            !zip(path.utf8, path.utf8.dropFirst()).contains(where: { $0 == dot && $1 == dot })
         else {
             throw fail("path must start with / and hold no query")
         }

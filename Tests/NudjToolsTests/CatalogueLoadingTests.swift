@@ -3,17 +3,19 @@ import Testing
 
 @testable import NudjTools
 
-/// How `$ref`s in `schemas/` become the self-contained schemas a client sees, and how a broken one is reported.
-@Suite("Catalogue $ref resolution")
-struct CatalogueReferenceTests {
+/// How `schemas/` becomes the self-contained schemas a client sees (`$ref`s), and how a broken definition is reported.
+@Suite("Catalogue loading: $ref resolution and paths")
+struct CatalogueLoadingTests {
     /// One toolset with one tool whose `apiTokenId` is `property`, next to a library of `definitions`.
-    private static func catalogue(property: String, definitions: String) throws(CatalogueError) -> Catalogue {
+    private static func catalogue(
+        property: String, definitions: String, path: String = "/auth-config/tokens/{apiTokenId}/revoke"
+    ) throws(CatalogueError) -> Catalogue {
         let toolset = """
             {"toolset": "tokens", "title": "API tokens", "description": "Revoking the organisation's API tokens.",
              "default": false, "tools": [{
                "name": "revoke_api_token", "title": "Revoke an API token",
                "description": "Revoke an API token by id; every client using it is refused from then on.",
-               "api": "admin", "method": "POST", "path": "/auth-config/tokens/{apiTokenId}/revoke",
+               "api": "admin", "method": "POST", "path": "\(path)",
                "evidence": "overview-only", "source": "https://docs.nudj.cx/developer/bearer-token-auth",
                "in": {"apiTokenId": "path"},
                "inputSchema": {"type": "object", "properties": {"apiTokenId": \(property)},
@@ -24,9 +26,15 @@ struct CatalogueReferenceTests {
         return try Catalogue(files: [("tokens.json", toolset), ("shared.json", #"{"definitions": \#(definitions)}"#)])
     }
 
-    private static func loadFailure(property: String, definitions: String) -> String? {
+    private static func loadFailure(
+        property: String = #"{"type": "string"}"#, definitions: String = "{}", path: String? = nil
+    ) -> String? {
         do {
-            _ = try catalogue(property: property, definitions: definitions)
+            if let path {
+                _ = try catalogue(property: property, definitions: definitions, path: path)
+            } else {
+                _ = try catalogue(property: property, definitions: definitions)
+            }
             return nil
         } catch {
             return error.description
@@ -66,5 +74,20 @@ struct CatalogueReferenceTests {
         #expect(
             Self.loadFailure(property: #"{"$ref": "shared.json#/definitions/list"}"#, definitions: #"{"list": [1]}"#)?
                 .contains("is not a schema object") == true)
+    }
+
+    @Test(
+        "a path that is relative, carries a query or climbs with .. is refused at load",
+        arguments: [
+            "auth-config/tokens/{apiTokenId}", "/auth-config/tokens/{apiTokenId}?force=1",
+            "/auth-config/../{apiTokenId}",
+        ])
+    func badPaths(path: String) {
+        #expect(Self.loadFailure(path: path)?.contains("path must start with / and hold no query") == true)
+    }
+
+    @Test("a path with single dots in a segment loads")
+    func dottedPath() throws {
+        _ = try Self.catalogue(property: #"{"type": "string"}"#, definitions: "{}", path: "/v1.2/tokens/{apiTokenId}")
     }
 }
