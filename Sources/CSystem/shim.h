@@ -8,7 +8,4 @@
 
 // Declared by <sys/socket.h> only under _GNU_SOURCE.
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
-
-// Defined by <sched.h> only under _GNU_SOURCE: the policy of threads that run only when a CPU would otherwise idle.
-static const int csystem_sched_idle = 5;
 #endif

@@ -1,3 +1,4 @@
+import Dispatch
 import Platform
 import Synchronization
 import TLS
@@ -9,25 +10,64 @@ enum TrustStore {
     case loading(BackgroundTrustStore)
 }
 
-/// The system trust store, loaded on a thread of its own that runs only when a CPU is idle.
+/// The system trust store, loaded on a thread of its own once the start is over.
 ///
-/// Decoding the system's CA bundle is most of a stdio start's CPU (~80% of its instructions). On a 2-core machine it
-/// competed with the start itself (the catalogue, the reply to `initialize`); in the idle class it uses only spare
-/// CPU, and is normally done long before the first call needs it.
+/// Decoding the system's CA bundle is most of a stdio start's CPU (~80% of its instructions); on a 2-core machine it
+/// competed with the start itself (the catalogue, the reply to `initialize`). Waiting `delay` first keeps it off the
+/// start; the first call normally comes long after. (Running it at idle priority instead was a priority inversion: the
+/// starved thread could hold a malloc arena's lock that every other thread then waited on.)
 final class BackgroundTrustStore: Sendable {
-    private let loaded = Mutex<TLSContext?>(nil)
+    private enum State {
+        case waiting
+        case loading
+        case loaded(TLSContext?)
+        /// The loop needed it before the load began and built its own.
+        case taken
+    }
 
-    init() {
+    private let state = Mutex(State.waiting)
+    private let loaded = DispatchSemaphore(value: 0)
+
+    init(after delay: Duration = .milliseconds(100)) {
         OSThread.start { [self] in
-            OSThread.runOnlyWhenIdle()
+            OSThread.sleep(for: delay)
+            let starts = state.withLock { state -> Bool in
+                guard case .waiting = state else { return false }
+                state = .loading
+                return true
+            }
+            guard starts else { return }
             let context = try? TLSContext(caFile: nil)
-            loaded.withLock { $0 = context }
+            state.withLock { $0 = .loaded(context) }
+            loaded.signal()
         }
     }
 
-    /// The loaded context; if it is not there yet, one built now on the caller's thread (a starved low-priority
-    /// thread must not hold up a call).
+    /// The context: the background one (waiting for it if it is being built), or, if its load has not begun, one
+    /// built now on the caller's thread. Called once.
     func take() -> TLSContext? {
-        loaded.withLock { $0 } ?? (try? TLSContext(caFile: nil))
+        enum Next {
+            case build, wait
+            case have(TLSContext?)
+        }
+        let next = state.withLock { state -> Next in
+            switch state {
+            case .waiting, .taken:
+                state = .taken
+                return .build
+            case .loading: return .wait
+            case .loaded(let context): return .have(context)
+            }
+        }
+        switch next {
+        case .build: return try? TLSContext(caFile: nil)
+        case .have(let context): return context
+        case .wait:
+            loaded.wait()
+            return state.withLock { state in
+                if case .loaded(let context) = state { return context }
+                return nil
+            }
+        }
     }
 }

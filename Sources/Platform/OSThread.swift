@@ -1,5 +1,4 @@
 #if canImport(Glibc)
-import CSystem
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -42,14 +41,12 @@ package enum OSThread {
         return true
     }
 
-    /// Moves the calling thread to the idle scheduling class: it runs only on CPU nothing else wants. It cannot be
-    /// moved back without privilege, so only a thread of its own should call this, and nothing may wait on it
-    /// without a fallback (it can starve). Linux only.
-    package static func runOnlyWhenIdle() {
-        #if os(Linux)
-        var parameters = sched_param(sched_priority: 0)
-        _ = pthread_setschedparam(pthread_self(), csystem_sched_idle, &parameters)
-        #endif
+    /// Blocks the calling thread for `duration` (a thread of its own: never one of the concurrency pool).
+    package static func sleep(for duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var remaining = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var request = remaining
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 
     /// The calling thread, comparable with `isCurrent`.
