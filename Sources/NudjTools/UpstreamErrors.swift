@@ -242,7 +242,9 @@ package enum UpstreamErrors {
         let bytes = Array(text.utf8)
         guard token.count >= 4, bytes.count >= min(token.count, secretPieceLength) else { return text }
         let piece = min(token.count, secretPieceLength)
-        // Longest common substring ending at each position (one DP row): O(text × token), on error paths only.
+        guard sharesRun(bytes, token, length: piece) else { return text }
+        // Longest common substring ending at each position (one DP row): O(text × token), only for text that holds
+        // a piece of the token.
         var covered = [Bool](repeating: false, count: bytes.count)
         var previous = [Int](repeating: 0, count: token.count + 1)
         var current = previous
@@ -271,6 +273,21 @@ package enum UpstreamErrors {
             }
         }
         return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Whether some `length`-byte run of `bytes` (`length` ≤ 8) also occurs in `token`: one pass over each, so the
+    /// usual error message, which holds no piece of the token, costs a few microseconds instead of the full table
+    /// (~80,000 steps for a 300-character message and a JWT: a fifth of the server's CPU in a storm of 429s).
+    private static func sharesRun(_ bytes: [UInt8], _ token: [UInt8], length: Int) -> Bool {
+        func run(_ source: [UInt8], at start: Int) -> UInt64 {
+            var packed: UInt64 = 0
+            for offset in 0..<length { packed = packed << 8 | UInt64(source[start + offset]) }
+            return packed
+        }
+        var runs = Set<UInt64>(minimumCapacity: token.count)
+        for start in 0...(token.count - length) { runs.insert(run(token, at: start)) }
+        for start in 0...(bytes.count - length) where runs.contains(run(bytes, at: start)) { return true }
+        return false
     }
 
     /// Decodes every well-formed `%XX` escape and keeps anything else as it is (a stray `%` is ordinary text).
