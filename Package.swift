@@ -70,7 +70,7 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
-        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "Codecs"], swiftSettings: strict),
+        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "Codecs", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "JSONRPC", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
         .testTarget(

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import NudjTools
@@ -32,12 +33,12 @@ struct RedactionTests {
         for _ in 0..<2_000 {
             var text: [UInt8] = []
             while text.count < 120 {
-                if generator.next() % 4 == 0 {
-                    let length = Int(generator.next() % 12) + 1
-                    let start = Int(generator.next() % UInt64(token.count - length))
+                if generator.below(4) == 0 {
+                    let length = generator.below(12) + 1
+                    let start = generator.below(token.count - length)
                     text += token[start..<(start + length)]
                 } else {
-                    text.append(noise[Int(generator.next() % UInt64(noise.count))])
+                    text.append(noise[generator.below(noise.count)])
                 }
             }
             let message = String(decoding: text, as: UTF8.self)
@@ -74,18 +75,5 @@ struct RedactionTests {
             }
         }
         return String(decoding: output, as: UTF8.self)
-    }
-}
-
-/// A small deterministic generator, so a failure names inputs that can be reproduced.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
