@@ -17,9 +17,9 @@ package struct HTTPClientConfiguration: Sendable {
     package var dnsCacheTTL: Duration = .seconds(10)
     /// A PEM file of extra trusted CA certificates (a private CA), added to the system trust store.
     package var caFile: String?
-    /// Load the system trust store (~150 certificates, tens of milliseconds of CPU) on a low-priority thread after
-    /// start, rather than in `init`: for a process whose start-up time is felt (stdio). A server loads it before it
-    /// says it is ready.
+    /// Load the system trust store (~150 certificates, tens of milliseconds of CPU) on a thread of its own once the
+    /// start is over (`BackgroundTrustStore`), rather than in `init`: for a process whose start-up time is felt
+    /// (stdio). A server loads it before it says it is ready.
     package var loadsTrustStoreInBackground = false
 
     package init() {}
