@@ -43,7 +43,8 @@ let package = Package(
             plugins: ["EmbedSchemas"]
         ),
         .target(
-            name: "Sandbox", dependencies: ["HTTPServer", "TLS", "JSONRPC", "Tenancy", "Log"], swiftSettings: strict),
+            name: "Sandbox", dependencies: ["HTTPServer", "TLS", "Codecs", "JSONRPC", "Tenancy", "Log"],
+            swiftSettings: strict),
         .target(
             name: "Transports",
             dependencies: ["HTTPServer", "JSONRPC", "MCP", "Tenancy", "Log", "Platform"],

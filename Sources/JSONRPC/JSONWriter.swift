@@ -49,6 +49,43 @@ package struct JSONWriter {
         bytes.append(UInt8(ascii: "}"))
     }
 
+    /// Indented two spaces per level, for JSON a person reads and pastes (configuration printed at start-up).
+    package static func prettyString(_ value: JSONValue) -> String {
+        var writer = JSONWriter(capacity: 256)
+        writer.writePretty(value, depth: 0)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    private mutating func writePretty(_ value: JSONValue, depth: Int) {
+        func newline(_ depth: Int) {
+            bytes.append(0x0A)
+            bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
+        }
+        switch value {
+        case .array(let elements) where !elements.isEmpty:
+            bytes.append(UInt8(ascii: "["))
+            for (position, element) in elements.enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                newline(depth + 1)
+                writePretty(element, depth: depth + 1)
+            }
+            newline(depth)
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let object) where !object.entries.isEmpty:
+            bytes.append(UInt8(ascii: "{"))
+            for (position, entry) in object.entries.enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                newline(depth + 1)
+                writeString(entry.key)
+                append(": ")
+                writePretty(entry.value, depth: depth + 1)
+            }
+            newline(depth)
+            bytes.append(UInt8(ascii: "}"))
+        default: write(value)
+        }
+    }
+
     package mutating func append(_ literal: StaticString) {
         literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }

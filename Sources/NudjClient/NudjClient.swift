@@ -1,8 +1,13 @@
 import Codecs
-import Foundation
 import JSONRPC
 import Log
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// One call to a Nudj API, before tenancy is applied: which API, method, path (already percent-encoded), query,
 /// JSON body and optional content language.
@@ -146,24 +151,16 @@ package enum RateLimit {
     /// from the network and must never be non-finite or absurd (it is formatted and converted downstream).
     package static func retryAfterSeconds(_ headers: [String: String], now: Double) -> Double? {
         func clamp(_ value: Double) -> Double? { value.isFinite ? min(max(0, value), 86_400) : nil }
-        if let value = headers["retry-after"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) {
+        if let value = headers["retry-after"].flatMap({ Double(Substring($0).trimmingASCIIWhitespace()) }) {
             return clamp(value)
         }
-        if let value = headers["retry-after"], let date = httpDate(value) {
-            return clamp(date.timeIntervalSince1970 - now)
+        if let value = headers["retry-after"], let date = HTTPDate.secondsSince1970(value) {
+            return clamp(Double(date) - now)
         }
-        if let reset = headers["x-ratelimit-reset"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) {
+        if let reset = headers["x-ratelimit-reset"].flatMap({ Double(Substring($0).trimmingASCIIWhitespace()) }) {
             // Epoch seconds as documented; small values are read as a delta, which some gateways send instead.
             return clamp(reset > 1_000_000_000 ? (reset - now).rounded(.up) : reset)
         }
         return nil
-    }
-
-    private static func httpDate(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: text)
     }
 }

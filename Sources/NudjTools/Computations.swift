@@ -1,8 +1,13 @@
-import Foundation
 import JSONRPC
 import MCP
 import NudjClient
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Answers the REST API has no endpoint for, computed inside nudj-mcp from documented timestamped data.
 ///
@@ -142,7 +147,10 @@ package enum Computations {
         let total = days.reduce(0) { $0 + $1.1 }
         let mean = days.isEmpty ? 0 : Double(total) / Double(days.count)
         let deviation =
-            days.isEmpty ? 0 : (days.reduce(0) { $0 + pow(Double($1.1) - mean, 2) } / Double(days.count)).squareRoot()
+            days.isEmpty
+            ? 0
+            : (days.reduce(0.0) { $0 + (Double($1.1) - mean) * (Double($1.1) - mean) } / Double(days.count))
+                .squareRoot()
         let threshold = mean + 2 * deviation
         var result: JSONObject = ["window": window.json, "totalPoints": .int(total)]
         result["meanPerDay"] = .double((mean * 10).rounded() / 10)
@@ -216,7 +224,7 @@ extension Computations {
         /// Every UTC day the window touches, oldest first.
         var days: [String] {
             var days: [String] = []
-            var day = floor(from.timeIntervalSince1970 / 86_400) * 86_400
+            var day = (from.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
             while day < to.timeIntervalSince1970 {
                 days.append(Window.day(Date(timeIntervalSince1970: day)))
                 day += 86_400

@@ -1,5 +1,10 @@
-import Foundation
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The `instructions` an agent receives at initialize / discover: where it is connected, what it can and cannot do
 /// and how to change that, the rate limits it shares, and how results and errors read.

@@ -1,9 +1,14 @@
-import Foundation
 import JSONRPC
 import Log
 import MCP
 import NudjClient
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Why a session has no usable tenant: no credentials configured, or an API domain the policy refuses.
 package enum TenantProblem: Error, Sendable, Equatable {

@@ -1,5 +1,4 @@
 import Codecs
-import Foundation
 import JSONRPC
 import NudjClient
 
@@ -81,13 +80,71 @@ package enum RequestBuilder {
             current = decoded
         }
         if !text.unicodeScalars.allSatisfy(\.isASCII) {
-            let compatible = text.precomposedStringWithCompatibilityMapping
+            let compatible = compatibilityMapped(text)
             if compatible != text, literalProblem(compatible) != nil {
                 return "must not contain characters that normalise to dots or slashes"
             }
         }
         return nil
     }
+
+    /// `text` with every character whose compatibility form (NFKC) holds a dot, slash, backslash or control character
+    /// replaced by that form. A server or proxy that normalises the path sees exactly these; every other character's
+    /// NFKC form has none of them, so `literalProblem` judges this string as it would the full NFKC one.
+    private static func compatibilityMapped(_ text: String) -> String {
+        var mapped = ""
+        for scalar in text.unicodeScalars {
+            if let form = pathSignificantCompatibilityForms[scalar.value] {
+                mapped += form
+            } else {
+                mapped.unicodeScalars.append(scalar)
+            }
+        }
+        return mapped
+    }
+
+    /// Every scalar whose NFKC form contains `.`, `/`, `\\` or a control character (Unicode 14, from Python's
+    /// `unicodedata`: `normalize("NFKC", c)` over all scalars). Without ICU, the binary has no normaliser of its own.
+    private static let pathSignificantCompatibilityForms: [UInt32: String] = [
+        0x2024: ".",
+        0x2025: "..",
+        0x2026: "...",
+        0x2100: "a/c",
+        0x2101: "a/s",
+        0x2105: "c/o",
+        0x2106: "c/u",
+        0x2488: "1.",
+        0x2489: "2.",
+        0x248A: "3.",
+        0x248B: "4.",
+        0x248C: "5.",
+        0x248D: "6.",
+        0x248E: "7.",
+        0x248F: "8.",
+        0x2490: "9.",
+        0x2491: "10.",
+        0x2492: "11.",
+        0x2493: "12.",
+        0x2494: "13.",
+        0x2495: "14.",
+        0x2496: "15.",
+        0x2497: "16.",
+        0x2498: "17.",
+        0x2499: "18.",
+        0x249A: "19.",
+        0x249B: "20.",
+        0x33C2: "a.m.",
+        0x33C7: "Co.",
+        0x33D8: "p.m.",
+        0xFE19: "...",
+        0xFE30: "..",
+        0xFE52: ".",
+        0xFE68: "\\",
+        0xFF0E: ".",
+        0xFF0F: "/",
+        0xFF3C: "\\",
+        0x1F100: "0.",
+    ]
 
     private static func literalProblem(_ text: String) -> String? {
         if text == "." || text == ".." { return "must not be '.' or '..' (a path would drop or climb the segment)" }
@@ -126,6 +183,8 @@ package enum RequestBuilder {
 extension String {
     func replacingFirst(_ target: String, with replacement: String) -> String {
         guard let range = firstRange(of: target) else { return self }
-        return replacingCharacters(in: range, with: replacement)
+        var result = self
+        result.replaceSubrange(range, with: replacement)
+        return result
     }
 }

@@ -1,8 +1,13 @@
-import Foundation
 import JSONRPC
 import NudjClient
 import TLS
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Turns an upstream failure (non-2xx or no response) into a `ToolError` an agent can act on.
 ///
@@ -87,7 +92,7 @@ package enum UpstreamErrors {
             limited.retryAfterSeconds = RateLimit.retryAfterSeconds(response.headers, now: now)
             // The limit the API reports, else the documented one.
             let perMinute =
-                response.headers["x-ratelimit-limit"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                response.headers["x-ratelimit-limit"].flatMap { Int(Substring($0).trimmingASCIIWhitespace()) }
                 .flatMap { (1...1_000_000).contains($0) ? $0 : nil }
                 ?? Instructions.rateLimits.first { $0.api == api }?.perMinute
             let limit = perMinute.map { "the \(api.rawValue) API allows \($0) requests/min per organisation, " } ?? ""
@@ -211,7 +216,7 @@ package enum UpstreamErrors {
         var clean = String(scalars)
         clean = redact(clean, secret: secret)
         if capped { clean += "…" }
-        return clean.trimmingCharacters(in: .whitespaces)
+        return String(Substring(clean).trimmingASCIIWhitespace())
     }
 
     /// A code-like upstream value (`BAD_REQUEST`, `challenge.create`), kept only when it is identifier-shaped and

@@ -11,6 +11,13 @@ package func monotonicNanoseconds() -> UInt64 {
     return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
 }
 
+/// Whole seconds since 1970-01-01T00:00:00Z on the wall clock (for expiry claims and timestamps others read).
+package func wallClockSeconds() -> Int64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return Int64(spec.tv_sec)
+}
+
 /// The wall clock in UTC, broken down (for log timestamps, without Foundation on the hot path).
 package struct UTCTime: Sendable {
     package var year: Int32

@@ -31,6 +31,22 @@ package enum FileDescriptor {
 
     package static func close(_ fd: Int32) { _ = systemClose(fd) }
 
+    /// A whole (small) file's bytes: configuration a person points the server at.
+    package static func contents(ofFile path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError.last("open") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, into: $0) }
+            if count < 0 { throw SystemError.last("read") }
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+            if bytes.count > limit { throw SystemError(call: "read (over \(limit) bytes)", code: EFBIG) }
+        }
+    }
+
     /// How `tryWrite` may write to `fd` without ever blocking, decided once from its type.
     package enum ImmediateWrite: Sendable {
         /// A socket (Node-based clients give their children socketpairs): `send` with `MSG_DONTWAIT`.
@@ -82,4 +98,19 @@ package enum FileDescriptor {
     #else
     private static let noSignal: Int32 = 0
     #endif
+}
+
+/// Standard output or error, for text a person reads (help, ready lines, summaries). Not the stdio transport's
+/// stdout, which has a writer of its own.
+package struct StandardStream: Sendable {
+    package let fd: Int32
+
+    package static let output = StandardStream(fd: 1)
+    package static let error = StandardStream(fd: 2)
+
+    /// Best effort: a closed stream loses the text, as `print` would.
+    package func write(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = FileDescriptor.writeAll(fd, UnsafeRawBufferPointer($0)) }
+    }
 }

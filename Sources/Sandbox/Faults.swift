@@ -1,7 +1,12 @@
-import Foundation
 import HTTPServer
 import JSONRPC
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Failures the sandbox can inject, to prove the server maps each to the documented tool error without hanging.
 package struct FaultPlan: Sendable, Equatable {

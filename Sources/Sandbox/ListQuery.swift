@@ -1,5 +1,10 @@
-import Foundation
 import JSONRPC
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The query parameters the pagination guide documents for most list endpoints, applied before paging:
 /// `search` (case-insensitive substring of the main text fields), `sort` (`key` or `-key`, dot paths allowed,

@@ -1,6 +1,12 @@
-import Foundation
+import Codecs
 import JSONRPC
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// What a write needs from the caller's role (RBAC as Nudj documents it).
 enum Permission: Sendable {
@@ -106,7 +112,8 @@ struct Route: Sendable {
         for (segment, part) in zip(segments, parts) {
             switch segment {
             case .literal(let literal): if literal != part { return nil }
-            case .parameter(let name): parameters[name] = String(part).removingPercentEncoding ?? String(part)
+            case .parameter(let name):
+                parameters[name] = PercentEncoding.decode(String(part), plusAsSpace: false) ?? String(part)
             }
         }
         return parameters

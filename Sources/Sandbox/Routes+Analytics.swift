@@ -1,5 +1,10 @@
-import Foundation
 import JSONRPC
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Analytics API routes (read-only, no x-language): computed from the stored users, rewards, assets and entries.
 extension Routes {

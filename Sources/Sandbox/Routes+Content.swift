@@ -1,5 +1,10 @@
-import Foundation
 import JSONRPC
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Admin API routes for content beyond the core resources: actions, achievements, leaderboards, posts, tags,
 /// campaigns and custom events.

@@ -1,5 +1,10 @@
-import Foundation
 import JSONRPC
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Integration API routes: rewards, the member (`/me`) with their reward assets and entries, and leaderboards.
 extension Routes {

@@ -1,5 +1,10 @@
-import Foundation
 import JSONRPC
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The organisation itself, its admin team, sign-in configuration, profile variables and Shopify linking.
 extension Routes {

@@ -1,4 +1,3 @@
-import Foundation
 import JSONRPC
 
 /// Admin API routes: tags and campaigns.

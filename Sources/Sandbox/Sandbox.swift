@@ -1,9 +1,14 @@
-import Foundation
 import HTTPServer
 import JSONRPC
 import Log
 import TLS
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A faithful in-memory Nudj API on loopback: real HTTP, organisations by subdomain (`acme.localhost`), minted
 /// JWT-shaped tokens, tenancy and RBAC checks, rate limits and the tRPC error envelope.

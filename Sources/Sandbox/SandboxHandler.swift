@@ -1,10 +1,15 @@
-import Foundation
 import HTTPServer
 import JSONRPC
 import Log
 import Synchronization
 import TLS
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Configuration of the simulated API.
 package struct SandboxConfiguration: Sendable {

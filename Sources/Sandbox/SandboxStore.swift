@@ -1,4 +1,3 @@
-import Foundation
 import JSONRPC
 import Synchronization
 
@@ -82,7 +81,7 @@ final class SandboxStore: Sendable {
     init(seed: [String: OrganisationData]) {
         organisations = seed.mapValues { Box($0) }
         var generator = SystemRandomNumberGenerator()
-        idPrefix = String(format: "%08x", UInt32.random(in: .min ... .max, using: &generator))
+        idPrefix = hex(UInt32.random(in: .min ... .max, using: &generator), width: 8)
     }
 
     var organisationNames: [String] { organisations.keys.sorted() }
@@ -107,6 +106,12 @@ final class SandboxStore: Sendable {
             value += 1
             return value
         }
-        return idPrefix + String(format: "%016llx", counter)
+        return idPrefix + hex(counter, width: 16)
     }
+}
+
+/// Lower-case hexadecimal, zero-padded to `width` digits (ids in the shape Nudj's 24-digit object ids have).
+func hex(_ value: some BinaryInteger, width: Int) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
 }

@@ -1,8 +1,13 @@
 import Codecs
-import Foundation
 import JSONRPC
 import Synchronization
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Who a sandbox token says it is.
 struct SandboxIdentity: Sendable, Equatable {

@@ -1,5 +1,10 @@
-import Foundation
 import JSONRPC
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Deterministic, realistic seed data: two organisations with communities, challenges, actions, achievements,
 /// rewards, leaderboards, users, posts, tags, campaigns and settings, all with 24-hex ObjectIds.
@@ -45,15 +50,14 @@ struct Seed {
         self.spec = spec
         self.anchor = anchor
         random = SplitMix64(seed: 0xA11CE + UInt64(index) * 7919)
-        organisationId = String(format: "%02x", 0x60 + index) + "0000000000000000000000"
+        organisationId = hex(0x60 + index, width: 2) + "0000000000000000000000"
         build()
     }
 
     private mutating func id() -> String {
         counter += 1
-        return String(
-            format: "%02x%06x%016llx", 0x64, Int(organisationId.prefix(2), radix: 16)!,
-            counter &* 0x9E37_79B9 & 0xFFFF_FFFF_FFFF)
+        return hex(0x64, width: 2) + hex(Int(organisationId.prefix(2), radix: 16)!, width: 6)
+            + hex(counter &* 0x9E37_79B9 & 0xFFFF_FFFF_FFFF, width: 16)
     }
 
     private mutating func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }
@@ -288,7 +292,7 @@ struct Seed {
                     "communityId": .string(communityId), "category": "nudj", "key": .string(key),
                     "position": .int(Int64(step)), "allocationId": .string(challengeId), "allocatedTo": "challenge",
                     "details": details(
-                        "\(title) step \(step + 1): \(key.replacingOccurrences(of: "-", with: " "))",
+                        "\(title) step \(step + 1): \(key.replacing("-", with: " "))",
                         "Complete this step."),
                     "progressPeriod": "open", "maxCompletionsPerPeriod": 1,
                     "attributes": key == "question-multiple-choice"

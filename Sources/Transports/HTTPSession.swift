@@ -1,5 +1,4 @@
 import Codecs
-import Foundation
 import HTTPServer
 import JSONRPC
 import Log

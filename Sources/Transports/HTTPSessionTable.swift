@@ -1,11 +1,16 @@
 import Codecs
-import Foundation
 import HTTPServer
 import JSONRPC
 import Log
 import MCP
 import Synchronization
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// How the session table protects itself from sessions that cost nothing to create.
 struct SessionLimits: Sendable {

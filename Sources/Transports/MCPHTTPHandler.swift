@@ -133,7 +133,7 @@ package final class MCPHTTPHandler: HTTPHandler {
 
     /// The API domain `/mcp/<org>` names, under the configured template (allowlisted later like any domain).
     func pathDomain(_ route: Route) -> String? {
-        route.organisation.map { configuration.pathTenantDomain.replacingOccurrences(of: "{org}", with: $0) }
+        route.organisation.map { configuration.pathTenantDomain.replacing("{org}", with: $0) }
     }
 
     // MARK: - Origin, Host, CORS

@@ -1,4 +1,3 @@
-import Foundation
 import JSONRPC
 import Log
 import MCP
@@ -59,10 +58,10 @@ package struct StdioTransport: Sendable {
         if abandoned > 0 { logger.warning("cancelled in-flight requests at shutdown", [("count", String(abandoned))]) }
         // Flushing may wait on a client that stopped reading: on a thread of its own, not the concurrency pool.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread {
+            OSThread.start {
                 channel.flush(timeout: .seconds(2))
                 done.resume()
-            }.start()
+            }
         }
         logger.info("stdio session ended")
     }
@@ -78,7 +77,7 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
     private let fd: Int32
     private let logger: Logger
     // Guarded by `condition`.
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var queue: [[UInt8]] = []
     private var queuedBytes = 0
     private var closed = false
@@ -92,9 +91,7 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
         self.fd = fd
         self.logger = logger
         immediate = FileDescriptor.immediateWrite(for: fd)
-        let thread = Thread { [self] in writeLoop() }
-        thread.name = "stdout"
-        thread.start()
+        OSThread.start { [self] in writeLoop() }
     }
 
     var isClosed: Bool { locked { closed } }
@@ -125,8 +122,8 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
     /// Waits until every queued message is written, or `timeout` passes (a client that stopped reading stdout must
     /// not keep the process alive).
     func flush(timeout: Duration) {
-        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + 0.5)
-        locked { while queuedBytes > 0 && !closed && condition.wait(until: deadline) {} }
+        let deadline = monotonicNanoseconds() + UInt64(max(0, timeout.components.seconds)) * 1_000_000_000 + 500_000_000
+        locked { while queuedBytes > 0 && !closed && condition.wait(untilMonotonic: deadline) {} }
     }
 
     private func writeLoop() {
@@ -159,11 +156,7 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
         bytes.withUnsafeBytes { FileDescriptor.writeAll(fd, $0) }
     }
 
-    private func locked<T>(_ body: () -> T) -> T {
-        condition.lock()
-        defer { condition.unlock() }
-        return body()
-    }
+    private func locked<T>(_ body: () -> T) -> T { condition.withLock(body) }
 }
 
 /// Reads a file descriptor on a dedicated thread (a blocking read must not occupy the concurrency pool) and hands
@@ -173,7 +166,7 @@ private struct BlockingReader: Sendable {
 
     func start(maxLineBytes: Int, onFrame: @escaping @Sendable (LineFramer.Frame?) -> Bool) {
         let fd = fd
-        let thread = Thread {
+        OSThread.start {
             var framer = LineFramer(maxLineBytes: maxLineBytes)
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
             reading: while true {
@@ -185,6 +178,5 @@ private struct BlockingReader: Sendable {
             if let last = framer.finish() { _ = onFrame(last) }
             _ = onFrame(nil)
         }
-        thread.start()
     }
 }

@@ -2,9 +2,8 @@ import HTTPServer
 import JSONRPC
 import Log
 import MCP
+import Platform
 import Tenancy
-
-import struct Foundation.Date
 
 /// Streamable HTTP at `/mcp`: handshake-era sessions (2025-03-26, 2025-06-18, 2025-11-25) and stateless 2026-07-28
 /// requests on the same endpoint.
@@ -158,7 +157,7 @@ extension MCPHTTPHandler {
     /// The sealed-claims kind of a Streamable HTTP session.
     static let streamableKind = "streamable"
 
-    static func epochSeconds() -> Int64 { Int64(Date().timeIntervalSince1970) }
+    static func epochSeconds() -> Int64 { wallClockSeconds() }
 
     /// The Streamable HTTP session an `Mcp-Session-Id` names, authorised for this request: live on this replica, or
     /// restored from its seal (another replica or a previous process issued it). A forged, altered, expired or

@@ -1,8 +1,13 @@
-import Foundation
 import JSONRPC
 import MCP
 import NudjTools
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `nudj-mcp doctor`: checks a setup against the user's real organisation and says what works.
 ///
@@ -53,7 +58,7 @@ enum DoctorCommand {
         var text = "Exit status:"
         for verdict in DoctorVerdict.all {
             text +=
-                "\n  \(verdict.exitCode)  \(verdict.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(verdict.meaning)"
+                "\n  \(verdict.exitCode)  \(verdict.name.padded(to: 20)) \(verdict.meaning)"
         }
         text += "\n  1  (error)              nudj-mcp itself failed\n  2  (usage)              a bad option or value"
         return text
@@ -344,7 +349,7 @@ struct Doctor {
         let marker = "/{\(argument)}"
         let collections = Set(
             runtime.catalogue.tools.compactMap { other in
-                other.path.range(of: marker).map { String(other.path[..<$0.lowerBound]) }
+                other.path.firstRange(of: marker).map { String(other.path[..<$0.lowerBound]) }
             })
         let lists = runtime.catalogue.tools.filter {
             !$0.isWrite && Self.isList($0) && Self.requiredArguments($0).isEmpty && collections.contains($0.path)

@@ -1,7 +1,12 @@
-import Foundation
 import JSONRPC
 import NudjTools
 import Tenancy
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// What `nudj-mcp doctor` found, rendered as a short human report or one JSON document. Never holds the token:
 /// only its kind and decoded claims.
@@ -82,7 +87,7 @@ struct DoctorReport: Sendable {
     var text: String {
         var lines = ["nudj-mcp doctor", ""]
         func row(_ label: String, _ value: String) {
-            lines.append(label.padding(toLength: 12, withPad: " ", startingAt: 0) + value)
+            lines.append(label.padded(to: 12) + value)
         }
         row("Token", tokenLine)
         row("API domain", domainLine)
@@ -90,14 +95,14 @@ struct DoctorReport: Sendable {
         if !probes.isEmpty {
             // One row per toolset keeps the table short; only the tools that do not work get a row of their own.
             lines.append("")
-            lines.append("Toolset".padding(toLength: 16, withPad: " ", startingAt: 0) + "Read-only tools   Result")
+            lines.append("Toolset".padded(to: 16) + "Read-only tools   Result")
             var toolsets: [String] = []
             for probe in probes where !toolsets.contains(probe.tool.toolset) { toolsets.append(probe.tool.toolset) }
             for toolset in toolsets {
                 let members = probes.filter { $0.tool.toolset == toolset }
                 lines.append(
-                    toolset.padding(toLength: 16, withPad: " ", startingAt: 0)
-                        + String(members.count).padding(toLength: 18, withPad: " ", startingAt: 0)
+                    toolset.padded(to: 16)
+                        + String(members.count).padded(to: 18)
                         + Self.tally(members, all: "all work"))
             }
             let failing = probes.filter { $0.outcome != .works }
@@ -108,8 +113,8 @@ struct DoctorReport: Sendable {
                 for probe in failing {
                     let name = probe.tool.name + (probe.tool.evidence == .inferred ? " *" : "")
                     lines.append(
-                        "  " + name.padding(toLength: width, withPad: " ", startingAt: 0)
-                            + probe.tool.api.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0) + result(probe)
+                        "  " + name.padded(to: width)
+                            + probe.tool.api.rawValue.padded(to: 13) + result(probe)
                     )
                 }
             }
@@ -266,7 +271,7 @@ struct DoctorReport: Sendable {
     private static func milliseconds(_ value: Double) -> Double { (value * 10).rounded() / 10 }
 
     private static func iso(_ seconds: Int64) -> String {
-        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(.iso8601)
     }
 
     /// `2026-12-01T15:26:30Z (1 hour ago)`.

@@ -1,7 +1,7 @@
-import Foundation
 import JSONRPC
 import Log
 import NudjTools
+import Platform
 import Sandbox
 import TLS
 import Tenancy
@@ -17,7 +17,7 @@ enum SandboxCommand {
         let sandbox = try Sandbox(configuration: configuration, logger: logger)
         let stop = ShutdownSignal()
         stop.installProcessHandlers()
-        FileHandle.standardOutput.write(Data((JSONWriter.encodeString(sandbox.readyEvent) + "\n").utf8))
+        StandardStream.output.write(JSONWriter.encodeString(sandbox.readyEvent) + "\n")
         var summary = "Nudj sandbox listening on \(sandbox.url)\n"
         for organisation in sandbox.organisations {
             summary += "  \(organisation.subdomain): \(sandbox.apiDomain(organisation.subdomain))\n"
@@ -29,7 +29,7 @@ enum SandboxCommand {
             + (configuration.tls == nil ? "" : " --upstream-client native --ca-file <CA PEM>")
         summary +=
             "Use with: nudj-mcp stdio \(trust) --api-domain \(sandbox.apiDomain(sandbox.organisations[0].subdomain)) --token <admin token>\n"
-        FileHandle.standardError.write(Data(summary.utf8))
+        StandardStream.error.write(summary)
         await withTaskGroup(of: Void.self) { group in
             group.addImmediateTask { await sandbox.run() }
             await stop.wait()

@@ -1,12 +1,18 @@
-import Foundation
 import HTTPServer
 import JSONRPC
 import Log
 import MCP
 import NudjTools
+import Platform
 import Sandbox
 import Tenancy
 import Transports
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `nudj-mcp serve`: MCP over HTTP for many organisations at once, each session pinned to one.
 enum ServeCommand {
@@ -120,9 +126,9 @@ enum ServeCommand {
         if let path = options.string(.sessionSecretFile) {
             let contents: String
             do {
-                contents = try String(contentsOfFile: path, encoding: .utf8)
+                contents = String(decoding: try FileDescriptor.contents(ofFile: path), as: UTF8.self)
             } catch {
-                throw UsageError("--session-secret-file: cannot read \(path): \(error.localizedDescription)")
+                throw UsageError("--session-secret-file: cannot read \(path): \(error)")
             }
             texts = contents.split(whereSeparator: \.isNewline).map(String.init).filter {
                 !Substring($0).trimmingASCIIWhitespace().isEmpty
@@ -167,7 +173,7 @@ enum ServeCommand {
         let base = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(httpServer.port)"
         var ready: JSONObject = ["event": "ready", "mcpUrl": .string(base + "/mcp"), "sseUrl": .string(base + "/sse")]
         if let sandbox { ready["orgs"] = sandbox.organisationsJSON }
-        FileHandle.standardOutput.write(Data((JSONWriter.encodeString(.object(ready)) + "\n").utf8))
+        StandardStream.output.write(JSONWriter.encodeString(.object(ready)) + "\n")
         logger.info("serving MCP over HTTP", [("mcp", base + "/mcp"), ("sse", base + "/sse")])
         guard let sandbox, let organisation = sandbox.organisations.first else { return }
         let config: JSONValue = [
@@ -184,19 +190,8 @@ enum ServeCommand {
         ]
         let text =
             "mcp-remote config for the sandbox organisation '\(organisation.subdomain)' (paste into .mcp.json / mcp.json):\n"
-            + prettyJSON(config) + "\n"
-        FileHandle.standardError.write(Data(text.utf8))
-    }
-
-    private static func prettyJSON(_ value: JSONValue) -> String {
-        guard
-            let data = try? JSONSerialization.data(
-                withJSONObject: JSONSerialization.jsonObject(with: Data(JSONWriter.encode(value))),
-                options: [.prettyPrinted, .withoutEscapingSlashes])
-        else {
-            return JSONWriter.encodeString(value)
-        }
-        return String(decoding: data, as: UTF8.self)
+            + JSONWriter.prettyString(config) + "\n"
+        StandardStream.error.write(text)
     }
 }
 

@@ -1,4 +1,3 @@
-import Foundation
 import JSONRPC
 import MCP
 import NudjTools
@@ -43,7 +42,7 @@ enum ToolsCommand {
                 let marker = visible.contains(name) ? " " : "-"
                 let evidence = tool.evidence == .referencePage ? "" : "  [\(tool.evidence.rawValue)]"
                 lines.append(
-                    "  \(marker) \(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(tool.method.padding(toLength: 6, withPad: " ", startingAt: 0)) \(tool.api.basePath)\(tool.path)\(evidence)"
+                    "  \(marker) \(name.padded(to: 34)) \(tool.method.padded(to: 6)) \(tool.api.basePath)\(tool.path)\(evidence)"
                 )
             }
         }

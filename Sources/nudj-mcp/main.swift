@@ -1,6 +1,11 @@
-import Foundation
 import HTTPServer
 import Platform
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 // nudj-mcp: an MCP server for the Nudj community-gamification platform.
 // Commands: stdio (default), serve, sandbox, tools, doctor, version, help.
@@ -26,7 +31,7 @@ func help(for command: String?) -> String {
     for setting in Setting.all where command == nil || setting.commands.contains(command!) {
         let names = setting.flag + (setting.kind == .flag ? "" : " <value>")
         text +=
-            "\n  \(names.padding(toLength: 36, withPad: " ", startingAt: 0)) \(setting.env.map { "\($0): " } ?? "")\(setting.help)"
+            "\n  \(names.padded(to: 36)) \(setting.env.map { "\($0): " } ?? "")\(setting.help)"
     }
     if command == "doctor" { text += "\n\n" + DoctorCommand.exitStatusHelp }
     return text + "\n"
@@ -48,7 +53,7 @@ if command == "version" || rest.contains("--version") {
     exit(0)
 }
 guard commands.contains(command) else {
-    FileHandle.standardError.write(Data("nudj-mcp: unknown command '\(command)'\n\n\(help(for: nil))".utf8))
+    StandardStream.error.write("nudj-mcp: unknown command '\(command)'\n\n\(help(for: nil))")
     exit(2)
 }
 
@@ -70,10 +75,9 @@ do {
     }
     exit(code)
 } catch let error as UsageError {
-    FileHandle.standardError.write(
-        Data("nudj-mcp \(command): \(error)\nRun `nudj-mcp \(command) --help` for options.\n".utf8))
+    StandardStream.error.write("nudj-mcp \(command): \(error)\nRun `nudj-mcp \(command) --help` for options.\n")
     exit(2)
 } catch {
-    FileHandle.standardError.write(Data("nudj-mcp \(command): \(error)\n".utf8))
+    StandardStream.error.write("nudj-mcp \(command): \(error)\n")
     exit(1)
 }

@@ -190,6 +190,32 @@ struct PathArgumentTests {
 
     static let tools = try! Catalogue.embedded().tools.filter { !Catalogue.pathParameters($0.path).isEmpty }
 
+    @Test("a character that normalises (NFKC) to a dot, slash or control character is judged as ICU normalises it")
+    func compatibilityForms() {
+        var checked = 0
+        for value in Array(0x80...0x1_FFFF) + Array(0x2_F800...0x2_FA1F) {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            for text in [String(scalar), "a\(scalar)b", "\(scalar)\(scalar)"] {
+                let normalised = text.precomposedStringWithCompatibilityMapping
+                let reference: Bool =
+                    normalised != text
+                    && (normalised == "." || normalised == ".."
+                        || normalised.unicodeScalars.contains {
+                            $0 == "/" || $0 == "\\" || $0.value < 0x20 || (0x7F..<0xA0).contains($0.value)
+                        })
+                let refused = RequestBuilder.segmentProblem(text) != nil
+                // Control characters (0x80-0x9F) are refused as they stand, whatever they normalise to.
+                if !(0x80..<0xA0).contains(value) {
+                    #expect(
+                        refused == reference,
+                        "U+\(String(value, radix: 16, uppercase: true)) in \(text.debugDescription)")
+                }
+                checked += 1
+            }
+        }
+        #expect(checked > 300_000)
+    }
+
     @Test("RequestBuilder refuses every hostile value for every path parameter of every tool")
     func builder() throws {
         #expect(Self.tools.count >= 30)

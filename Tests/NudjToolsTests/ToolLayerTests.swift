@@ -175,6 +175,21 @@ struct ErrorMappingTests {
         #expect(transport.sent.withLock { $0.count } == 1)
     }
 
+    @Test("a Retry-After HTTP date becomes seconds from now")
+    func retryAfterDate() async throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        let date = formatter.string(from: Date().addingTimeInterval(120))
+        let transport = ScriptedTransport([ScriptedTransport.status(429, "{}", headers: ["retry-after": date])])
+        let result = try #require(
+            await provider(transport).call("update_challenge", ["challengeId": "0123456789abcdef01234567"]))
+        #expect(result.errorCode == "rate_limited")
+        let wait = result.error?["retryAfterSeconds"]?.doubleValue ?? 0
+        #expect(wait >= 117 && wait <= 121, "\(date) → \(wait)")
+    }
+
     @Test("absurd rate-limit headers are clamped, never trusted", arguments: ["1e300", "inf", "-5", "nan"])
     func absurdRetryAfter(value: String) async throws {
         let transport = ScriptedTransport([ScriptedTransport.status(429, "{}", headers: ["retry-after": value])])
