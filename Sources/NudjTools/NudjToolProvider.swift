@@ -122,7 +122,19 @@ package struct NudjToolProvider: ToolProvider {
                 )
             )
         }
-        let issues = tool.validator.validate(.object(arguments))
+        let validator: CompiledSchema
+        switch tool.validator.get() {
+        case .success(let compiled): validator = compiled
+        case .failure(let error):
+            return .failure(
+                ToolError(
+                    .internalError,
+                    "\(tool.name) cannot check its arguments (its inputSchema: \(error)); nothing was sent.",
+                    hint:
+                        "This is a defect in nudj-mcp's tool catalogue: other tools still work. Report it with the tool name."
+                ))
+        }
+        let issues = validator.validate(.object(arguments))
         if !issues.isEmpty {
             var error = ToolError(
                 .invalidInput,

@@ -1,5 +1,6 @@
 import JSONRPC
 import MCP
+import Synchronization
 import Tenancy
 
 /// Where one argument goes in the upstream request.
@@ -54,7 +55,9 @@ package struct ToolDefinition: Sendable {
     package let source: String?
     package let locations: [String: ArgumentLocation]
     package let inputSchema: JSONObject
-    package let validator: CompiledSchema
+    /// The compiled `inputSchema`, made at the tool's first call: a session calls a few tools, and compiling all of
+    /// them was a sixth of a stdio start. `Catalogue.compileSchemas()` (the test suite) proves each one compiles.
+    package let validator: LazyValidator
     package let output: OutputKind
     package let outputSchema: JSONObject?
     package let annotations: JSONObject
@@ -79,4 +82,21 @@ package struct Toolset: Sendable {
     /// Enabled when no toolsets are chosen explicitly.
     package let isDefault: Bool
     package let tools: [String]
+}
+
+/// A schema compiled once, on first use, by whichever thread needs it first.
+package final class LazyValidator: Sendable {
+    private let schema: JSONObject
+    private let compiled = Mutex<Result<CompiledSchema, CompiledSchema.CompileError>?>(nil)
+
+    init(_ schema: JSONObject) { self.schema = schema }
+
+    package func get() -> Result<CompiledSchema, CompiledSchema.CompileError> {
+        compiled.withLock { state in
+            if let state { return state }
+            let result = Result { () throws(CompiledSchema.CompileError) in try CompiledSchema(schema) }
+            state = result
+            return result
+        }
+    }
 }

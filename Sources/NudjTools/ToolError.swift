@@ -35,13 +35,15 @@ package struct ToolErrorCode: RawRepresentable, Sendable, Hashable, CustomString
     package static let domainNotAllowed = ToolErrorCode(rawValue: "domain_not_allowed")
     /// No credentials were configured for this server.
     package static let notConfigured = ToolErrorCode(rawValue: "not_configured")
+    /// A defect in nudj-mcp itself (a tool definition the test suite should have refused); nothing was sent.
+    package static let internalError = ToolErrorCode(rawValue: "internal_error")
 
     package static let all: [ToolErrorCode] = [
         .unauthorized, .tokenExpired, .tenantForbidden, .forbidden, .toolNotEnabled, .notFound, .invalidInput,
         .conflict, .rateLimited,
         .upstreamError, .upstreamUnavailable, .upstreamTimeout, .upstreamCertificate, .invalidUpstreamResponse,
         .domainNotAllowed,
-        .notConfigured,
+        .notConfigured, .internalError,
     ]
 
     package var description: String { rawValue }

@@ -69,7 +69,7 @@ struct CatalogueCoverageTests {
 
                 guard let parameter = Catalogue.pathParameters(tool.path).first else { continue }
                 arguments.removeValue(forKey: "definitelyNotAnArgument")
-                let schema = tool.validator.property(parameter)
+                let schema = try tool.validator.get().get().property(parameter)
                 let isObjectID = schema?.validate(.string("0123456789abcdef01234567")).isEmpty ?? false
                 arguments[parameter] = .string(isObjectID ? "0123456789abcdef01234567" : "no-such-thing")
                 let missing = try #require(await provider.call(tool.name, arguments))

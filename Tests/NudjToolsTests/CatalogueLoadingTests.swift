@@ -1,4 +1,7 @@
 import JSONRPC
+import NudjClient
+import Synchronization
+import Tenancy
 import Testing
 
 @testable import NudjTools
@@ -54,8 +57,9 @@ struct CatalogueLoadingTests {
             "type": "string", "pattern": "^[0-9a-f]{24}$", "description": "The token's id.",
         ]
         #expect(tool.inputSchema["properties"]?["apiTokenId"] == expected)
-        #expect(tool.validator.validate(.object(["apiTokenId": "0123456789abcdef01234567"])).isEmpty)
-        #expect(!tool.validator.validate(.object(["apiTokenId": "nope"])).isEmpty)
+        let validator = try tool.validator.get().get()
+        #expect(validator.validate(.object(["apiTokenId": "0123456789abcdef01234567"])).isEmpty)
+        #expect(!validator.validate(.object(["apiTokenId": "nope"])).isEmpty)
     }
 
     @Test("a cycle, a missing target, a missing file and a target that is not a schema are named at load")
@@ -86,8 +90,47 @@ struct CatalogueLoadingTests {
         #expect(Self.loadFailure(path: path)?.contains("path must start with / and hold no query") == true)
     }
 
+    @Test("every embedded tool's inputSchema compiles (serving compiles each at its first call)")
+    func embeddedSchemasCompile() throws {
+        let catalogue = try Catalogue.embedded()
+        try catalogue.compileSchemas()
+        #expect(catalogue.tools.allSatisfy { (try? $0.validator.get().get()) != nil })
+    }
+
+    @Test("a schema the validator cannot implement is named by compileSchemas, and its calls fail without a request")
+    func brokenSchema() async throws {
+        let catalogue = try Self.catalogue(property: #"{"type": "string", "oneOf": []}"#, definitions: "{}")
+        #expect(throws: CatalogueError.self) { try catalogue.compileSchemas() }
+        do { try catalogue.compileSchemas() } catch {
+            #expect(
+                error.description.contains(
+                    "revoke_api_token: inputSchema: apiTokenId: unsupported schema keyword 'oneOf'"))
+        }
+        let transport = CountingTransport()
+        let runtime = NudjRuntime(
+            catalogue: catalogue,
+            client: NudjClient(
+                transport: transport, version: "t", timeout: .seconds(5), logger: .disabled),
+            shaper: ResultShaper(budgetTokens: 20_000), policy: DomainPolicy(),
+            selection: ToolSelection(toolsets: ["all"]), logger: .disabled)
+        let provider = runtime.provider(for: runtime.tenant(bearer: "opaque-token", apiToken: nil, domain: "acme"))
+        let result = try #require(await provider.call("revoke_api_token", ["apiTokenId": "0123456789abcdef01234567"]))
+        #expect(result.errorCode == "internal_error")
+        #expect(transport.sent.withLock { $0 } == 0)
+    }
+
     @Test("a path with single dots in a segment loads")
     func dottedPath() throws {
         _ = try Self.catalogue(property: #"{"type": "string"}"#, definitions: "{}", path: "/v1.2/tokens/{apiTokenId}")
+    }
+}
+
+/// An upstream that answers every request with `{}` and counts them.
+private final class CountingTransport: UpstreamTransport {
+    let sent = Mutex(0)
+
+    func send(_ request: UpstreamRequest) async -> Result<UpstreamResponse, UpstreamFailure> {
+        sent.withLock { $0 += 1 }
+        return .success(UpstreamResponse(status: 200, headers: [:], body: Array("{}".utf8)))
     }
 }
