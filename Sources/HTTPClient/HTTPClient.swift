@@ -17,7 +17,8 @@ package struct HTTPClientConfiguration: Sendable {
     package var dnsCacheTTL: Duration = .seconds(10)
     /// A PEM file of extra trusted CA certificates (a private CA), added to the system trust store.
     package var caFile: String?
-    /// Load the system trust store (~150 certificates, tens of milliseconds of CPU) on a thread of its own once the
+    /// Set up TLS (OpenSSL's initialisation and the system trust store: a few milliseconds of CPU where roots are
+    /// looked up in a hashed directory, tens where the whole bundle is decoded) on a thread of its own once the
     /// start is over (`BackgroundTrustStore`), rather than in `init`: for a process whose start-up time is felt
     /// (stdio). A server loads it before it says it is ready.
     package var loadsTrustStoreInBackground = false

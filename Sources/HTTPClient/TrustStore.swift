@@ -12,8 +12,9 @@ enum TrustStore {
 
 /// The system trust store, loaded on a thread of its own once the start is over.
 ///
-/// Decoding the system's CA bundle is most of a stdio start's CPU (~80% of its instructions); on a 2-core machine it
-/// competed with the start itself (the catalogue, the reply to `initialize`). Waiting `delay` first keeps it off the
+/// Setting up OpenSSL costs ~11 M instructions, and decoding a whole CA bundle (where the system has no hashed
+/// certificate directory, see `TLSContext`) ~230 M more, several times a stdio start's own work; on a 2-core machine
+/// it competed with the start itself (the catalogue, the reply to `initialize`). Waiting `delay` first keeps it off the
 /// start; the first call normally comes long after. (Running it at idle priority instead was a priority inversion: the
 /// starved thread could hold a malloc arena's lock that every other thread then waited on.)
 final class BackgroundTrustStore: Sendable {

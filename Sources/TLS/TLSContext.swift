@@ -1,5 +1,8 @@
 #if canImport(COpenSSL)
 import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#endif
 import Platform
 
 /// TLS settings shared by every connection of one side: TLS 1.2 or later, partial writes from a buffer that may
@@ -12,15 +15,30 @@ package final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
     let isServer: Bool
 
+    /// Where a client context finds the roots it trusts besides a `caFile`.
+    package enum SystemTrust: Sendable {
+        /// The system's store, as OpenSSL finds it (`SSL_CERT_FILE`, `SSL_CERT_DIR`, its built-in paths).
+        case system
+        /// Only the hashed links in this directory, read when a handshake needs them (tests of that lookup).
+        case hashedDirectory(String)
+    }
+
     /// A client context.
     ///
     /// - Parameter caFile: a PEM file of extra trusted certificates (a private CA), added to the system's.
     /// - Throws: `TLSSetupError` when OpenSSL cannot be set up or the CA file cannot be read.
-    package init(caFile: String?) throws(TLSSetupError) {
+    package init(caFile: String?, systemTrust: SystemTrust = .system) throws(TLSSetupError) {
         pointer = try Self.make(TLS_client_method())
         isServer = false
         SSL_CTX_set_verify(pointer, SSL_VERIFY_PEER, nil)
-        SSL_CTX_set_default_verify_paths(pointer)
+        switch systemTrust {
+        case .system: Self.trustSystemRoots(pointer)
+        case .hashedDirectory(let directory):
+            guard SSL_CTX_load_verify_dir(pointer, directory) == 1 else {
+                ERR_clear_error()
+                throw TLSSetupError("cannot use \(directory) as a certificate directory")
+            }
+        }
         if let caFile {
             guard SSL_CTX_load_verify_locations(pointer, caFile, nil) == 1 else {
                 ERR_clear_error()
@@ -59,6 +77,45 @@ package final class TLSContext: @unchecked Sendable {
         }
         nudj_ssl_ctx_accept_http11(pointer)
         nudj_ssl_ctx_refuse_renegotiation(pointer)
+    }
+
+    /// The system's roots. Loading the whole bundle up front parses every root (~140 on Debian): ~240 M
+    /// instructions, about 50 ms of CPU at every start, for the one or two a connection needs. Where the default
+    /// directory holds OpenSSL's hashed links (`/etc/ssl/certs` on Debian and Ubuntu, kept by update-ca-certificates
+    /// with the same roots as the bundle), roots are read from it by subject when a handshake needs them. An
+    /// operator's `SSL_CERT_FILE` or `SSL_CERT_DIR`, or a directory without hashed links, gets OpenSSL's defaults.
+    private static func trustSystemRoots(_ context: OpaquePointer) {
+        if getenv(X509_get_default_cert_file_env()) == nil, getenv(X509_get_default_cert_dir_env()) == nil,
+            let directory = X509_get_default_cert_dir().map({ String(cString: $0) }),
+            holdsHashedLinks(directory), SSL_CTX_load_verify_dir(context, directory) == 1
+        {
+            return
+        }
+        ERR_clear_error()
+        SSL_CTX_set_default_verify_paths(context)
+    }
+
+    /// Whether `directory` has an entry named like OpenSSL's hashed links (`3513523f.0`): eight hex digits, a dot,
+    /// a number.
+    private static func holdsHashedLinks(_ directory: String) -> Bool {
+        guard let stream = opendir(directory) else { return false }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            let parts = name.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+            if parts.count == 2, parts[0].count == 8, parts[0].allSatisfy(isHexDigit), !parts[1].isEmpty,
+                parts[1].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            {
+                return true
+            }
+        }
+        return false
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
     }
 
     private static func make(_ method: OpaquePointer?) throws(TLSSetupError) -> OpaquePointer {

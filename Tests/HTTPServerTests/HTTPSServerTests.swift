@@ -49,6 +49,20 @@ struct HTTPSServerTests {
         }
     }
 
+    @Test("a client finds its root in a hashed certificate directory when the handshake needs it, and only there")
+    func hashedRoots() async throws {
+        try await withTLSServer { port in
+            let trusted = try TLSContext(
+                caFile: nil, systemTrust: .hashedDirectory(Self.certificates.hashedDirectory(holdingCA: true)))
+            let client = try RawHTTPClient(port: port, tls: trusted)
+            try client.send(RawHTTPClient.request("POST", "/hashed", body: "root"))
+            #expect(try client.readResponse().text == "POST 4 root")
+            let empty = try TLSContext(
+                caFile: nil, systemTrust: .hashedDirectory(Self.certificates.hashedDirectory(holdingCA: false)))
+            #expect(throws: (any Error).self) { try RawHTTPClient(port: port, tls: empty) }
+        }
+    }
+
     @Test("keep-alive, pipelined requests and bodies of many TLS records each way, with ALPN http/1.1")
     func requests() async throws {
         try await withTLSServer { port in

@@ -44,6 +44,17 @@ package struct TestCertificates: Sendable {
         try openssl(sign + ["-extfile", "ext", "-set_serial", "3", "-days", "0", "-out", "expired.pem"])
     }
 
+    /// A directory of OpenSSL hashed links (`<subject hash>.0`, as `/etc/ssl/certs`) holding the CA, or nothing.
+    package func hashedDirectory(holdingCA: Bool) throws -> String {
+        let path = directory + (holdingCA ? "/hashed-ca" : "/hashed-empty")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        if holdingCA {
+            try FileManager.default.copyItem(atPath: caFile, toPath: path + "/ca.pem")
+            try Self.openssl(["rehash", path], in: path)
+        }
+        return path
+    }
+
     /// Waits until `expired` is past its end (issued with 0 days: it expires one second after issue).
     package func waitUntilExpired() {
         let remaining = 2.5 - Date().timeIntervalSince(issued)
