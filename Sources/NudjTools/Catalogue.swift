@@ -13,8 +13,8 @@ package struct CatalogueError: Error, Sendable, CustomStringConvertible {
 /// Every tool the server knows, interpreted from `schemas/`: the single place tools are defined.
 ///
 /// Loading checks each definition against the rules the code relies on (names, paths and their parameters,
-/// argument locations, annotations consistent with the HTTP method, schemas the validator implements), so a broken
-/// schema fails the test suite instead of a user's call.
+/// argument locations, annotations consistent with the HTTP method), and `compileSchemas()` that the validator
+/// implements every input schema, so a broken schema fails the test suite instead of a user's call.
 package struct Catalogue: Sendable {
     package let tools: [ToolDefinition]
     package let toolsets: [Toolset]
