@@ -120,15 +120,18 @@ package struct NullLogSink: LogSink {
 
 /// Writes one JSON object per line to stderr: `{"ts":…,"level":…,"logger":…,"msg":…,<metadata>}`.
 ///
-/// stdout is the protocol channel on stdio, so logs must never go there. Lines are written by a queue of their own:
-/// a parent that stops reading stderr fills the pipe, and a blocking write on the caller's thread would stall every
-/// call the server is answering. Beyond `capacity` bytes waiting, lines are dropped and counted, and the count is
+/// stdout is the protocol channel on stdio, so logs must never go there. A line goes out from the caller's thread
+/// when nothing is waiting and the write cannot block (`FileDescriptor.tryWrite`: a pipe with room, a socket,
+/// a file); otherwise a queue of its own writes it: a parent that stops reading stderr fills the pipe, and a blocking
+/// write on the caller's thread would stall every call the server is answering. (Queueing every line woke the queue's
+/// thread once per tool call.) Beyond `capacity` bytes waiting, lines are dropped and counted, and the count is
 /// logged once stderr moves again. At exit, waiting lines get up to a second to go out.
 package final class StderrJSONLogSink: LogSink {
     package let minimumLevel: LogLevel
     private let backlog = Mutex(Backlog())
     private let writer = DispatchQueue(label: "nudj-mcp.stderr")
     private let capacity: Int
+    private let immediate = FileDescriptor.immediateWrite(for: 2)
 
     private struct Backlog {
         var bytes = 0
@@ -143,9 +146,16 @@ package final class StderrJSONLogSink: LogSink {
     }
 
     package func write(_ record: LogRecord) {
-        let line = Self.encode(record)
-        let size = line.utf8.count
-        let accepted = backlog.withLock { backlog in
+        var line = Array(Self.encode(record).utf8)
+        let queued = backlog.withLock { backlog -> Bool in
+            // Nothing waiting, so nothing this line could overtake; the write happens under the lock, so no other
+            // line can start between the check and it.
+            if backlog.bytes == 0 && backlog.dropped == 0 {
+                let written = line.withUnsafeBytes { FileDescriptor.tryWrite(2, $0, immediate) }
+                if written < 0 || written == line.count { return false }
+                if written > 0 { line.removeFirst(written) }
+            }
+            let size = line.count
             guard backlog.bytes + size <= capacity else {
                 backlog.dropped += 1
                 return false
@@ -153,7 +163,8 @@ package final class StderrJSONLogSink: LogSink {
             backlog.bytes += size
             return true
         }
-        guard accepted else { return }
+        guard queued else { return }
+        let size = line.count
         writer.async { [self, line] in
             Self.writeAll(line)
             let dropped = backlog.withLock { backlog in
@@ -163,7 +174,8 @@ package final class StderrJSONLogSink: LogSink {
             }
             if dropped > 0 {
                 let message = "\(dropped) log lines dropped: stderr was not being read"
-                Self.writeAll(Self.encode(LogRecord(level: .warning, label: "log", message: message, metadata: [])))
+                Self.writeAll(
+                    Array(Self.encode(LogRecord(level: .warning, label: "log", message: message, metadata: [])).utf8))
             }
         }
     }
@@ -196,9 +208,8 @@ package final class StderrJSONLogSink: LogSink {
         return line + "}\n"
     }
 
-    private static func writeAll(_ line: String) {
-        var line = line
-        line.withUTF8 { _ = FileDescriptor.writeAll(2, UnsafeRawBufferPointer($0)) }
+    private static func writeAll(_ line: [UInt8]) {
+        line.withUnsafeBytes { _ = FileDescriptor.writeAll(2, $0) }
     }
 
     /// RFC 3339 UTC with milliseconds, computed without Foundation to keep the hot path light.

@@ -54,7 +54,7 @@ package enum FileDescriptor {
         /// A pipe: at most `PIPE_BUF` bytes, and only when poll(2) says there is room; such a write is atomic and
         /// does not block.
         case pipe
-        /// A regular file: writes do not wait on a reader.
+        /// A regular file or `/dev/null`: writes do not wait on a reader.
         case file
         /// Anything else (a terminal): never written from the caller's thread.
         case never
@@ -67,6 +67,9 @@ package enum FileDescriptor {
         case S_IFSOCK: return .socket
         case S_IFIFO: return .pipe
         case S_IFREG: return .file
+        case S_IFCHR:
+            var null = stat()
+            return stat("/dev/null", &null) == 0 && null.st_rdev == status.st_rdev ? .file : .never
         default: return .never
         }
     }

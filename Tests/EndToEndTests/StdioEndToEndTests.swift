@@ -331,6 +331,10 @@ struct StdioEndToEndTests {
             client.process.closeInput()
             #expect(try client.process.waitForExit(timeout: 10) == 0)
             #expect(client.process.stderrText.contains("log lines dropped"), "\(client.process.stderrText.suffix(500))")
+            // Lines written at once and lines the queue wrote after the pipe filled are whole and never interleaved.
+            let lines = client.process.stderrText.split(separator: "\n")
+            #expect(lines.count > 300)
+            for line in lines { #expect(try JSONParser.parse(String(line)).objectValue?["msg"] != nil, "\(line)") }
         }
     }
 
