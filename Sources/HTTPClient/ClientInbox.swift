@@ -8,6 +8,8 @@ final class ClientInbox: Sendable {
         case cancel(UInt64)
         /// A host lookup ended (nil: it could not run).
         case resolved(key: String, addresses: [SocketAddress]?)
+        /// Work of a task that prefers the loop as its executor (`HTTPClient.taskExecutor`).
+        case job(UnownedJob)
         case shutdown
     }
 

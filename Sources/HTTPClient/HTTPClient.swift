@@ -36,7 +36,7 @@ package struct HTTPClientSetupError: Error, CustomStringConvertible {
 ///
 /// Host names are resolved by the loop's `HostResolver`, on threads of its own, so the loop never blocks.
 package final class HTTPClient: Sendable {
-    private let loop: ClientLoop
+    let loop: ClientLoop
     private let nextID = Atomic<UInt64>(1)
 
     package init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws(HTTPClientSetupError) {
@@ -59,6 +59,11 @@ package final class HTTPClient: Sendable {
         let loop = self.loop
         OSThread.start { loop.run() }
     }
+
+    /// The loop thread as a task executor: a task that prefers it continues there after each call's response,
+    /// without a hop through the concurrency pool. Only for work that is light and never blocks (one stdio session):
+    /// while it runs, the loop serves no other connection.
+    package var taskExecutor: any TaskExecutor { loop }
 
     /// Stops the loop thread; calls in flight end as cancelled. For tests and orderly shutdown.
     package func shutdown() { loop.post(.shutdown) }

@@ -32,7 +32,7 @@ extension Dispatcher {
         // Admitted here, on the receiving thread, so the next message sees them (a duplicate id, a cancellation).
         let admitted = admit(accepted)
         // Starts on this thread and runs until its first suspension: quick requests are answered without a hop.
-        Task.immediate {
+        Task.immediate(executorPreference: inflight.executor) {
             await self.inflight.answering {
                 let notifications = ChannelNotificationSink(channel: channel)
                 let replies = await self.answer(admitted, provider: provider, notifications: notifications)

@@ -14,10 +14,15 @@ package final class Dispatcher: Sendable {
     package let inflight: InflightRequests
     let logger: Logger
 
-    package init(server: MCPServer, handshake: HandshakeState = HandshakeState(), logger: Logger) {
+    /// - Parameter executor: where requests continue after they first suspend (stdio: the upstream client's loop,
+    ///   see `HTTPClient.taskExecutor`); nil for the concurrency pool.
+    package init(
+        server: MCPServer, handshake: HandshakeState = HandshakeState(), logger: Logger,
+        executor: (any TaskExecutor)? = nil
+    ) {
         self.server = server
         self.handshake = handshake
-        inflight = InflightRequests(limits: server.limits)
+        inflight = InflightRequests(limits: server.limits, executor: executor)
         self.logger = logger
     }
 

@@ -74,18 +74,22 @@ package final class InflightRequests: Sendable {
     private let state = Mutex(State())
     package let maxRunning: Int
     package let maxQueued: Int
+    /// Where requests run after their first suspension (nil: the concurrency pool).
+    let executor: (any TaskExecutor)?
 
     /// - Parameters:
     ///   - maxRunning: requests that take a call slot and may run at once.
     ///   - maxQueued: such requests that may wait for a slot before further ones are refused as busy.
-    package init(maxRunning: Int = .max, maxQueued: Int = 0) {
+    ///   - executor: where requests continue after they first suspend; nil for the concurrency pool.
+    package init(maxRunning: Int = .max, maxQueued: Int = 0, executor: (any TaskExecutor)? = nil) {
         precondition(maxRunning > 0 && maxQueued >= 0)
         self.maxRunning = maxRunning
         self.maxQueued = maxQueued
+        self.executor = executor
     }
 
-    package convenience init(limits: RequestLimits) {
-        self.init(maxRunning: limits.maxRunningCalls, maxQueued: limits.maxQueuedCalls)
+    package convenience init(limits: RequestLimits, executor: (any TaskExecutor)? = nil) {
+        self.init(maxRunning: limits.maxRunningCalls, maxQueued: limits.maxQueuedCalls, executor: executor)
     }
 
     /// Requests admitted and not yet answered, running or waiting.
@@ -128,7 +132,7 @@ package final class InflightRequests: Sendable {
     /// request: only `cancel` and `cancelAll` do (a closed HTTP connection is not a cancellation).
     package func run(_ admission: Admission, work: @escaping Work) async -> Reply? {
         if admission.waiting, !(await slotGranted(admission)) { return nil }
-        let task = Task.immediate(operation: work)
+        let task = Task.immediate(executorPreference: executor, operation: work)
         let cancelNow = state.withLock { state -> Bool in
             state.entries[admission.id]!.task = task
             return state.entries[admission.id]!.cancelled

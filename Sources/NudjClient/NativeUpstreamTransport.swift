@@ -24,6 +24,8 @@ package final class NativeUpstreamTransport: UpstreamTransport {
         }
     }
 
+    package var taskExecutor: (any TaskExecutor)? { client.taskExecutor }
+
     /// Stops the client's loop thread.
     package func shutdown() { client.shutdown() }
 }

@@ -37,4 +37,11 @@ package enum UpstreamFailure: Error, Sendable, Equatable {
 /// Sends upstream requests: `NativeUpstreamTransport` (Linux) or `URLSessionTransport`; tests may substitute a double.
 package protocol UpstreamTransport: Sendable {
     func send(_ request: UpstreamRequest) async -> Result<UpstreamResponse, UpstreamFailure>
+    /// Where a caller that awaits little else may run so it continues on the thread that received the response
+    /// (`HTTPClient.taskExecutor`); nil when there is no such thread.
+    var taskExecutor: (any TaskExecutor)? { get }
+}
+
+extension UpstreamTransport {
+    package var taskExecutor: (any TaskExecutor)? { nil }
 }

@@ -15,21 +15,26 @@ package struct StdioTransport: Sendable {
     package let maxLineBytes: Int
     package let shutdownGrace: Duration
     package let logger: Logger
+    /// Where calls continue after they first suspend: the upstream client's loop, so a call's answer is shaped and
+    /// written by the thread that received its response (one session's calls are few and light). nil: the pool.
+    package let executor: (any TaskExecutor)?
 
     package init(
-        server: MCPServer, provider: any ToolProvider, maxLineBytes: Int, shutdownGrace: Duration, logger: Logger
+        server: MCPServer, provider: any ToolProvider, maxLineBytes: Int, shutdownGrace: Duration, logger: Logger,
+        executor: (any TaskExecutor)? = nil
     ) {
         self.server = server
         self.provider = provider
         self.maxLineBytes = maxLineBytes
         self.shutdownGrace = shutdownGrace
         self.logger = logger
+        self.executor = executor
     }
 
     /// Serves until stdin closes or `stop` is signalled; returns once in-flight work is done or abandoned.
     package func run(input: Int32 = 0, output: Int32 = 1, stop: ShutdownSignal) async {
         let channel = FileDescriptorChannel(fd: output, logger: logger)
-        let dispatcher = Dispatcher(server: server, logger: logger)
+        let dispatcher = Dispatcher(server: server, logger: logger, executor: executor)
         let provider = provider
         let maxLineBytes = maxLineBytes
         let ended = ShutdownSignal()

@@ -19,7 +19,8 @@ enum StdioCommand {
                 maxLineBytes: try options.int(
                     .maxLineBytes, default: 4 * 1024 * 1024, range: 1024...(256 * 1024 * 1024)),
                 shutdownGrace: .seconds(try options.int(.shutdownGrace, default: 5, range: 0...600)),
-                logger: logger.with("transport", "stdio")
+                logger: logger.with("transport", "stdio"),
+                executor: provider.client.transport.taskExecutor
             )
         }
 

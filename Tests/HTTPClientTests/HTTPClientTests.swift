@@ -71,6 +71,30 @@ struct HTTPClientTests {
         #expect(after != first, "the abandoned connections were closed, so a new one answers")
     }
 
+    @Test(
+        "a task that prefers the loop continues on the loop's thread after each response; after shutdown it still runs")
+    func loopAsExecutor() async throws {
+        let server = try ScriptedServer()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        let onLoop = try await Task.immediate(executorPreference: client.taskExecutor) {
+            var answers: [Bool] = []
+            for _ in 0..<3 {
+                _ = try await client.execute(server.request("/connection")).get()
+                answers.append(client.loop.thread.withLock { $0?.isCurrent } ?? false)
+            }
+            return answers
+        }.value
+        #expect(onLoop == [true, true, true])
+        client.shutdown()
+        try await Task.sleep(for: .milliseconds(200))
+        // Work for the loop after it stopped runs where it is posted: no task is left waiting forever.
+        let after = await Task(executorPreference: client.taskExecutor) {
+            await client.execute(server.request("/connection"))
+        }.value
+        #expect(after == .failure(.cancelled))
+    }
+
     @Test("a body over the size cap fails as an invalid response")
     func sizeCap() async throws {
         let server = try ScriptedServer()
