@@ -108,8 +108,7 @@ extension NudjRuntime {
                 AccessRefusal(kind: .badHeader, message: "\(name) is sent more than once with different values"))
         }
         // A misspelt name would silently select nothing: refuse it, naming what exists.
-        let toolsets = Set(catalogue.toolsets.map(\.name)).union(["all", "default"])
-        if let unknown = request.toolsets?.first(where: { !toolsets.contains($0) }) {
+        if let unknown = request.toolsets?.first(where: { !knownToolsets.contains($0) }) {
             return .failure(
                 AccessRefusal(
                     kind: .badHeader,

@@ -20,11 +20,14 @@ package struct Credential: Sendable, Hashable, CustomStringConvertible {
     /// dropped. Returns `nil` for an empty value or one with inner whitespace or control characters, the usual
     /// result of a bad paste.
     package static func parse(_ raw: String, kind: Kind) -> Credential? {
+        // Byte-wise: this runs on every HTTP request, and a token is hundreds of bytes (no grapheme breaking, no
+        // lower-cased copy of it).
         var value = Substring(raw).trimmingASCIIWhitespace()
-        if value.count > 7, value.prefix(7).lowercased() == "bearer " {
-            value = value.dropFirst(7).trimmingASCIIWhitespace()
-        } else if value.lowercased() == "bearer" {
-            return nil
+        let bytes = value.utf8
+        if bytes.count >= 6, zip(bytes.prefix(6), "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) {
+            if bytes.count == 6 { return nil }
+            let afterWord = bytes.index(bytes.startIndex, offsetBy: 6)
+            if bytes[afterWord] == 0x20 { value = value[bytes.index(after: afterWord)...].trimmingASCIIWhitespace() }
         }
         guard !value.isEmpty, value.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { return nil }
         return Credential(kind: kind, secret: Secret(String(value)))
@@ -38,10 +41,9 @@ package struct Credential: Sendable, Hashable, CustomStringConvertible {
 
 extension Substring {
     package func trimmingASCIIWhitespace() -> Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else {
-            return ""
-        }
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        guard let start = utf8.firstIndex(where: { !isSpace($0) }), let end = utf8.lastIndex(where: { !isSpace($0) })
+        else { return "" }
         return self[start...end]
     }
 }

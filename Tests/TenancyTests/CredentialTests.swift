@@ -22,6 +22,43 @@ struct CredentialTests {
         #expect(Credential.parse(raw, kind: .bearer) == nil)
     }
 
+    @Test("the byte-wise parse agrees with the reading by characters it replaced, on 20,000 generated values")
+    func byteWiseParse() {
+        // The earlier implementation, by Characters, as the reference (it did not know a CRLF pair as whitespace, so
+        // the alphabet has no carriage return).
+        func reference(_ raw: String) -> String? {
+            func trim(_ text: Substring) -> Substring {
+                let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" }
+                guard let start = text.firstIndex(where: { !isSpace($0) }),
+                    let end = text.lastIndex(where: { !isSpace($0) })
+                else { return "" }
+                return text[start...end]
+            }
+            var value = trim(Substring(raw))
+            if value.count > 7, value.prefix(7).lowercased() == "bearer " {
+                value = trim(value.dropFirst(7))
+            } else if value.lowercased() == "bearer" {
+                return nil
+            }
+            guard !value.isEmpty, value.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { return nil }
+            return String(value)
+        }
+        let alphabet = [
+            "b", "B", "e", "E", "a", "r", "R", " ", "\t", "\n", "x", ".", "é", "\u{7F}", "bearer", "Bearer ",
+        ]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for _ in 0..<20_000 {
+            let value = (0..<next(12)).map { _ in alphabet[next(alphabet.count)] }.joined()
+            #expect(
+                Credential.parse(value, kind: .bearer)?.secret.reveal() == reference(value), "\(value.debugDescription)"
+            )
+        }
+    }
+
     @Test("a secret never prints its value")
     func redaction() throws {
         let credential = try #require(Credential.parse("supersecret-token", kind: .apiToken))
