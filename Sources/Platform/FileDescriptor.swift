@@ -117,3 +117,20 @@ package struct StandardStream: Sendable {
         text.withUTF8 { _ = FileDescriptor.writeAll(fd, UnsafeRawBufferPointer($0)) }
     }
 }
+
+/// Directory listings.
+package enum Directory {
+    /// Whether any entry's name in `path` satisfies `matches` (false when the directory cannot be read). Stops at the
+    /// first match.
+    package static func containsEntry(in path: String, where matches: (String) -> Bool) -> Bool {
+        guard let stream = opendir(path) else { return false }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if matches(name) { return true }
+        }
+        return false
+    }
+}

@@ -20,4 +20,7 @@ package enum ProcessSignals {
 package enum ProcessExit {
     /// Runs `handler` when the process exits normally (`exit`, or returning from main), as `atexit(3)` does.
     package static func atExit(_ handler: @escaping @convention(c) () -> Void) { atexit(handler) }
+
+    /// Ends the process with `code`, running the `atExit` handlers (the log's flush).
+    package static func now(_ code: Int32) -> Never { exit(code) }
 }

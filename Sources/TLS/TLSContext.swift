@@ -1,8 +1,5 @@
 #if canImport(COpenSSL)
 import COpenSSL
-#if canImport(Glibc)
-import Glibc
-#endif
 import Platform
 
 /// TLS settings shared by every connection of one side: TLS 1.2 or later, partial writes from a buffer that may
@@ -85,7 +82,8 @@ package final class TLSContext: @unchecked Sendable {
     /// with the same roots as the bundle), roots are read from it by subject when a handshake needs them. An
     /// operator's `SSL_CERT_FILE` or `SSL_CERT_DIR`, or a directory without hashed links, gets OpenSSL's defaults.
     private static func trustSystemRoots(_ context: OpaquePointer) {
-        if getenv(X509_get_default_cert_file_env()) == nil, getenv(X509_get_default_cert_dir_env()) == nil,
+        if ProcessEnvironment.value(String(cString: X509_get_default_cert_file_env())) == nil,
+            ProcessEnvironment.value(String(cString: X509_get_default_cert_dir_env())) == nil,
             let directory = X509_get_default_cert_dir().map({ String(cString: $0) }),
             holdsHashedLinks(directory), SSL_CTX_load_verify_dir(context, directory) == 1
         {
@@ -98,20 +96,11 @@ package final class TLSContext: @unchecked Sendable {
     /// Whether `directory` has an entry named like OpenSSL's hashed links (`3513523f.0`): eight hex digits, a dot,
     /// a number.
     private static func holdsHashedLinks(_ directory: String) -> Bool {
-        guard let stream = opendir(directory) else { return false }
-        defer { closedir(stream) }
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+        Directory.containsEntry(in: directory) { name in
             let parts = name.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-            if parts.count == 2, parts[0].count == 8, parts[0].allSatisfy(isHexDigit), !parts[1].isEmpty,
-                parts[1].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
-            {
-                return true
-            }
+            return parts.count == 2 && parts[0].count == 8 && parts[0].allSatisfy(isHexDigit) && !parts[1].isEmpty
+                && parts[1].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
         }
-        return false
     }
 
     private static func isHexDigit(_ byte: UInt8) -> Bool {

@@ -1,12 +1,6 @@
 import HTTPServer
 import Platform
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // nudj-mcp: an MCP server for the Nudj community-gamification platform.
 // Commands: stdio (default), serve, sandbox, tools, doctor, version, help.
 
@@ -46,15 +40,15 @@ let rest = arguments.first == command ? Array(arguments.dropFirst()) : arguments
 
 if rest.contains("--help") || rest.contains("-h") || command == "help" {
     print(help(for: command == "help" ? nil : command), terminator: "")
-    exit(0)
+    ProcessExit.now(0)
 }
 if command == "version" || rest.contains("--version") {
     print("nudj-mcp \(Build.version)")
-    exit(0)
+    ProcessExit.now(0)
 }
 guard commands.contains(command) else {
     StandardStream.error.write("nudj-mcp: unknown command '\(command)'\n\n\(help(for: nil))")
-    exit(2)
+    ProcessExit.now(2)
 }
 
 // The catalogue is most of a stdio start's own work: parsed on a thread of its own, it overlaps the rest of it.
@@ -73,11 +67,11 @@ do {
     case "doctor": code = try await DoctorCommand.run(options)
     default: code = try await StdioCommand.run(options)
     }
-    exit(code)
+    ProcessExit.now(code)
 } catch let error as UsageError {
     StandardStream.error.write("nudj-mcp \(command): \(error)\nRun `nudj-mcp \(command) --help` for options.\n")
-    exit(2)
+    ProcessExit.now(2)
 } catch {
     StandardStream.error.write("nudj-mcp \(command): \(error)\n")
-    exit(1)
+    ProcessExit.now(1)
 }
