@@ -114,35 +114,66 @@ package struct JSONWriter {
     }
 
     package mutating func writeString(_ string: String) {
-        bytes.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { utf8 in
-            var runStart = 0
-            for position in 0..<utf8.count {
-                let byte = utf8[position]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if runStart < position {
-                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<position]))
-                }
-                runStart = position + 1
-                switch byte {
-                case UInt8(ascii: "\""): append("\\\"")
-                case UInt8(ascii: "\\"): append("\\\\")
-                case 0x0A: append("\\n")
-                case 0x0D: append("\\r")
-                case 0x09: append("\\t")
-                case 0x08: append("\\b")
-                case 0x0C: append("\\f")
-                default:
-                    append("\\u00")
-                    bytes.append(Self.hexDigits[Int(byte >> 4)])
-                    bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+            var extra = 0
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                extra += Self.isShortEscape(byte) ? 1 : 5
+            }
+            bytes.append(UInt8(ascii: "\""))
+            if extra == 0 {
+                bytes.append(contentsOf: utf8)
+            } else {
+                // Room for the escaped text, then the bytes written straight into it: appending run by run cost a
+                // call per escape, and text content (a JSON document inside a string) escapes every quote.
+                let start = bytes.count
+                bytes.append(contentsOf: repeatElement(0, count: utf8.count + extra))
+                bytes.withUnsafeMutableBufferPointer { output in
+                    Self.escape(utf8, into: output.baseAddress! + start)
                 }
             }
-            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+            bytes.append(UInt8(ascii: "\""))
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    /// Writes `source` escaped for a JSON string at `output`, which has room for exactly that.
+    private static func escape(_ source: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) {
+        var out = output
+        for byte in source {
+            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
+                out.pointee = byte
+                out += 1
+                continue
+            }
+            out[0] = UInt8(ascii: "\\")
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out[1] = byte
+            case 0x0A: out[1] = UInt8(ascii: "n")
+            case 0x0D: out[1] = UInt8(ascii: "r")
+            case 0x09: out[1] = UInt8(ascii: "t")
+            case 0x08: out[1] = UInt8(ascii: "b")
+            case 0x0C: out[1] = UInt8(ascii: "f")
+            default:
+                out[1] = UInt8(ascii: "u")
+                out[2] = UInt8(ascii: "0")
+                out[3] = UInt8(ascii: "0")
+                out[4] = hexDigit(byte >> 4)
+                out[5] = hexDigit(byte & 0x0F)
+                out += 4
+            }
+            out += 2
+        }
+    }
+
+    /// Escaped as two bytes (`\"`, `\\`, `\n`, …) rather than six (`\u00XX`).
+    private static func isShortEscape(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0A, 0x0D, 0x09, 0x08, 0x0C: true
+        default: false
+        }
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+    }
 }

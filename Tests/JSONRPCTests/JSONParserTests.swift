@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import JSONRPC
@@ -67,5 +68,54 @@ struct JSONParserTests {
     @Test("equality ignores key order")
     func orderInsensitiveEquality() throws {
         #expect(try JSONParser.parse(#"{"a":1,"b":2}"#) == JSONParser.parse(#"{"b":2,"a":1}"#))
+    }
+}
+
+@Suite("JSON strings: UTF-8 and escapes, against the standard library")
+struct JSONStringTests {
+    /// Byte strings near UTF-8's edges: lead bytes of every length, continuation bytes, the overlong, surrogate and
+    /// past-U+10FFFF ranges, truncation.
+    private static func nearlyUTF8(_ random: inout SplitMix) -> [UInt8] {
+        let pieces: [[UInt8]] = [
+            [0x41], [0x7F], [0xC2, 0x80], [0xDF, 0xBF], [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0xA0, 0x80],
+            [0xE0, 0x9F, 0xBF],
+            [0xED, 0x9F, 0xBF], [0xED, 0xA0, 0x80], [0xEF, 0xBF, 0xBF], [0xF0, 0x90, 0x80, 0x80],
+            [0xF0, 0x8F, 0xBF, 0xBF],
+            [0xF4, 0x8F, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0x80], [0xBF], [0xFE],
+            [0xFF],
+            [0xE2, 0x82], [0xF0, 0x9F, 0x98],
+        ]
+        var bytes: [UInt8] = []
+        for _ in 0..<Int(random.next() % 6) { bytes += pieces[Int(random.next() % UInt64(pieces.count))] }
+        return bytes
+    }
+
+    @Test("the parser accepts exactly the strings the standard library's UTF-8 validation accepts (20,000 generated)")
+    func validationAgreesWithStandardLibrary() {
+        var random = SplitMix(seed: 0x5EED_0F_0FF5E7)
+        for _ in 0..<20_000 {
+            let content = Self.nearlyUTF8(&random)
+            let expected = String(validating: content, as: UTF8.self)
+            let parsed = try? JSONParser.parse(Array(#"[""#.utf8) + content + Array(#""]"#.utf8))
+            #expect(parsed == expected.map { .array([.string($0)]) }, "\(content)")
+            // The same bytes after an escape take the other path (the escaped-string buffer).
+            let escaped = try? JSONParser.parse(Array(#"["\n"#.utf8) + content + Array(#""]"#.utf8))
+            #expect(escaped == expected.map { .array([.string("\n" + $0)]) }, "\(content)")
+        }
+    }
+
+    @Test("every string the writer escapes parses back to itself (20,000 generated, controls and quotes included)")
+    func escapesRoundTrip() throws {
+        var random = SplitMix(seed: 0xE5CA_9E5)
+        let alphabet: [String] = [
+            "a", "\"", "\\", "\n", "\r", "\t", "\u{08}", "\u{0C}", "\u{00}", "\u{1F}", "é", "😀", "/", " ",
+        ]
+        for _ in 0..<20_000 {
+            let text = (0..<Int(random.next() % 24)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
+                .joined()
+            let encoded = JSONWriter.encode(.string(text))
+            #expect(encoded.count == JSONWriter.stringSize(text), "\(text.debugDescription)")
+            #expect(try JSONParser.parse(encoded) == .string(text), "\(text.debugDescription)")
+        }
     }
 }
