@@ -20,17 +20,25 @@ package struct Credential: Sendable, Hashable, CustomStringConvertible {
     /// dropped. Returns `nil` for an empty value or one with inner whitespace or control characters, the usual
     /// result of a bad paste.
     package static func parse(_ raw: String, kind: Kind) -> Credential? {
-        // Byte-wise: this runs on every HTTP request, and a token is hundreds of bytes (no grapheme breaking, no
-        // lower-cased copy of it).
-        var value = Substring(raw).trimmingASCIIWhitespace()
-        let bytes = value.utf8
-        if bytes.count >= 6, zip(bytes.prefix(6), "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) {
-            if bytes.count == 6 { return nil }
-            let afterWord = bytes.index(bytes.startIndex, offsetBy: 6)
-            if bytes[afterWord] == 0x20 { value = value[bytes.index(after: afterWord)...].trimmingASCIIWhitespace() }
+        // Over the contiguous bytes: this runs on every HTTP request, and a token is hundreds of bytes.
+        var raw = raw
+        let token = raw.withUTF8 { bytes -> String? in
+            let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+            var start = 0
+            var end = bytes.count
+            while start < end && isSpace(bytes[start]) { start += 1 }
+            while end > start && isSpace(bytes[end - 1]) { end -= 1 }
+            if end - start >= 6, zip(bytes[start..<start + 6], "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) {
+                if end - start == 6 { return nil }
+                if bytes[start + 6] == 0x20 {
+                    start += 7
+                    while start < end && isSpace(bytes[start]) { start += 1 }
+                }
+            }
+            guard start < end, bytes[start..<end].allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
         }
-        guard !value.isEmpty, value.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { return nil }
-        return Credential(kind: kind, secret: Secret(String(value)))
+        return token.map { Credential(kind: kind, secret: Secret($0)) }
     }
 
     /// The claims of a JWT-shaped credential, decoded without verifying the signature; `nil` for an opaque one.

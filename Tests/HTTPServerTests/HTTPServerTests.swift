@@ -423,3 +423,43 @@ struct HTTPServerDeliveryTests {
         }
     }
 }
+
+@Suite("Header look-ups")
+struct HTTPHeaderLookupTests {
+    @Test("names match ignoring ASCII case only, whatever their length (20,000 generated pairs)")
+    func caseInsensitiveNames() {
+        var random = SplitMix(seed: 0x4EAD_E25)
+        let alphabet: [String] = ["a", "A", "z", "Z", "-", "0", "@", "[", "`", "{", "é", "É", "\u{0}"]
+        func word() -> String { (0..<Int(random.next() % 20)).map { _ in alphabet[Int(random.next() % 13)] }.joined() }
+        for _ in 0..<20_000 {
+            let left = word()
+            let right =
+                random.next() % 2 == 0 ? word() : String(left.map { $0.isASCII ? Character($0.uppercased()) : $0 })
+            let reference =
+                left.utf8.count == right.utf8.count
+                && zip(left.utf8, right.utf8).allSatisfy { a, b in
+                    let fold: (UInt8) -> UInt8 = { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }
+                    return fold(a) == fold(b)
+                }
+            #expect(
+                left.equalsIgnoringASCIICase(right) == reference, "\(left.debugDescription) \(right.debugDescription)")
+        }
+        #expect("X-Long-Header-Name-Over-Fifteen".equalsIgnoringASCIICase("x-long-header-name-over-fifteen"))
+        #expect(!"é".equalsIgnoringASCIICase("É"))
+    }
+
+    @Test("a comma-separated header lists a token through parameters, spaces, tabs and case; nothing else does")
+    func listContains() {
+        let headers: HTTPHeaders = [
+            "Accept": "application/json;q=0.9 ,\t TEXT/Event-Stream ; charset=utf-8", "accept": "image/png",
+        ]
+        #expect(headers.listContains("accept", token: "text/event-stream"))
+        #expect(headers.listContains("ACCEPT", token: "application/json"))
+        #expect(headers.listContains("Accept", token: "image/png"))
+        #expect(!headers.listContains("Accept", token: "text/event"))
+        #expect(!headers.listContains("Accept", token: "charset=utf-8"))
+        #expect(!headers.listContains("Connection", token: "image/png"))
+        #expect(" \t a b \t".trimmingSpaces() == "a b")
+        #expect(" \t ".trimmingSpaces() == "")
+    }
+}
