@@ -17,11 +17,21 @@ package struct HTTPClientConfiguration: Sendable {
     package var dnsCacheTTL: Duration = .seconds(10)
     /// A PEM file of extra trusted CA certificates (a private CA), added to the system trust store.
     package var caFile: String?
-    /// Set up TLS (OpenSSL's initialisation and the system trust store: a few milliseconds of CPU where roots are
-    /// looked up in a hashed directory, tens where the whole bundle is decoded) on a thread of its own once the
-    /// start is over (`BackgroundTrustStore`), rather than in `init`: for a process whose start-up time is felt
-    /// (stdio). A server loads it before it says it is ready.
-    package var loadsTrustStoreInBackground = false
+    /// When TLS is set up (OpenSSL's initialisation and the system trust store: a few milliseconds of CPU where roots
+    /// are looked up in a hashed directory, tens where the whole bundle is decoded). A `caFile` is always read in
+    /// `init`, so a bad one stops the process at start.
+    package var trustStoreLoading = TrustStoreLoading.atStart
+
+    package enum TrustStoreLoading: Sendable {
+        /// In `init`: a server says it is ready only once TLS works.
+        case atStart
+        /// On a thread of its own once the start is over (`BackgroundTrustStore`): a process whose start-up time is
+        /// felt (stdio) and whose API is HTTPS.
+        case inBackground
+        /// At the first TLS connection: a process whose API is plain HTTP (the sandbox, a local API) may never
+        /// need it.
+        case onFirstUse
+    }
 
     package init() {}
 }
@@ -41,14 +51,15 @@ package final class HTTPClient: Sendable {
 
     package init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws(HTTPClientSetupError) {
         // A private CA file is always read now, so a bad one stops the process at start; otherwise the system trust
-        // store may be left to a thread of its own (see `loadsTrustStoreInBackground`).
+        // store may wait (see `trustStoreLoading`).
         let tls: TrustStore
-        if configuration.caFile != nil || !configuration.loadsTrustStoreInBackground {
+        switch (configuration.caFile, configuration.trustStoreLoading) {
+        case (nil, .inBackground): tls = .loading(BackgroundTrustStore(after: .milliseconds(100)))
+        case (nil, .onFirstUse): tls = .loading(BackgroundTrustStore(after: nil))
+        default:
             do { tls = .ready(try TLSContext(caFile: configuration.caFile)) } catch {
                 throw HTTPClientSetupError(description: error.description)
             }
-        } else {
-            tls = .loading(BackgroundTrustStore())
         }
         do {
             let backend = (try? EventBackend.fromEnvironment()) ?? .platformDefault

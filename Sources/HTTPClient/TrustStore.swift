@@ -29,7 +29,9 @@ final class BackgroundTrustStore: Sendable {
     private let state = Mutex(State.waiting)
     private let loaded = DispatchSemaphore(value: 0)
 
-    init(after delay: Duration = .milliseconds(100)) {
+    /// - Parameter delay: when the load begins on its own thread; nil: never, the first TLS connection builds it.
+    init(after delay: Duration?) {
+        guard let delay else { return }
         OSThread.start { [self] in
             OSThread.sleep(for: delay)
             let starts = state.withLock { state -> Bool in

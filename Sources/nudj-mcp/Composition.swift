@@ -88,7 +88,11 @@ enum Composition {
 
     /// The upstream HTTP client `--upstream-client` names: on Linux only the native one exists (the build does not
     /// link FoundationNetworking); on Apple platforms URLSession is the default. `--ca-file` needs the native one.
-    static func upstreamTransport(_ options: Options, startsFast: Bool) throws(UsageError) -> any UpstreamTransport {
+    /// - Parameter plainHTTP: the API is reached over plain HTTP (the in-process sandbox, an `http://` domain), so TLS
+    ///   is set up only if a connection ever needs it.
+    static func upstreamTransport(
+        _ options: Options, startsFast: Bool, plainHTTP: Bool = false
+    ) throws(UsageError) -> any UpstreamTransport {
         #if canImport(Darwin)
         let name = options.string(.upstreamClient)?.lowercased() ?? "urlsession"
         #else
@@ -99,7 +103,7 @@ enum Composition {
         case "native":
             var configuration = HTTPClientConfiguration()
             configuration.caFile = caFile
-            configuration.loadsTrustStoreInBackground = startsFast
+            configuration.trustStoreLoading = !startsFast ? .atStart : plainHTTP ? .onFirstUse : .inBackground
             do { return try NativeUpstreamTransport(configuration: configuration) } catch {
                 throw UsageError("--upstream-client native: \(error.description)")
             }
@@ -129,7 +133,9 @@ enum Composition {
         let budget = try options.int(.budget, default: 20_000, range: 1_000...1_000_000)
         let maxUpstream = try options.int(.maxUpstreamRequests, default: 256, range: 1...100_000)
         let client = NudjClient(
-            transport: try upstreamTransport(options, startsFast: startsFast),
+            transport: try upstreamTransport(
+                options, startsFast: startsFast,
+                plainHTTP: sandboxPort != nil || options.string(.apiDomain)?.lowercased().hasPrefix("http://") == true),
             version: Build.version,
             timeout: .seconds(timeout),
             maxConcurrentRequests: maxUpstream,

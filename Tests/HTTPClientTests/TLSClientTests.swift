@@ -40,13 +40,15 @@ struct TLSClientTests {
         #expect(await trusting.execute(elsewhere.request(host: "localhost")) == .failure(.tls(.hostMismatch)))
     }
 
-    @Test("a trust store loaded in the background verifies, whether the first call comes before it is ready or after")
+    @Test(
+        "a trust store loaded in the background, or only at the first TLS connection, verifies whenever the first call comes"
+    )
     func backgroundTrustStore() async throws {
         let certificates = try await offPool { try TestCertificates() }
         let server = try TLSServer(certificate: certificates.server, key: certificates.serverKey)
         defer { server.stop() }
         var configuration = HTTPClientConfiguration()
-        configuration.loadsTrustStoreInBackground = true
+        configuration.trustStoreLoading = .inBackground
         // At once: the loop builds its own context if the background one is not there yet.
         let early = try HTTPClient(configuration: configuration)
         defer { early.shutdown() }
@@ -54,8 +56,18 @@ struct TLSClientTests {
         // Later: the background one.
         let late = try HTTPClient(configuration: configuration)
         defer { late.shutdown() }
+        configuration.trustStoreLoading = .onFirstUse
+        let onFirstUse = try HTTPClient(configuration: configuration)
+        defer { onFirstUse.shutdown() }
         try await Task.sleep(for: .seconds(2))
         #expect(await late.execute(server.request(host: "localhost")) == .failure(.tls(.untrustedCertificate)))
+        // Never loaded in the background: built by the loop for this first TLS connection.
+        #expect(await onFirstUse.execute(server.request(host: "localhost")) == .failure(.tls(.untrustedCertificate)))
+        var trusting = configuration
+        trusting.caFile = certificates.caFile
+        let withCA = try HTTPClient(configuration: trusting)
+        defer { withCA.shutdown() }
+        #expect(try await withCA.execute(server.request(host: "localhost")).get().status == 200)
     }
 
     @Test("an expired certificate fails even from a trusted CA")
