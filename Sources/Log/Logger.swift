@@ -146,24 +146,27 @@ package final class StderrJSONLogSink: LogSink {
     }
 
     package func write(_ record: LogRecord) {
-        var line = Array(Self.encode(record).utf8)
-        let queued = backlog.withLock { backlog -> Bool in
-            // Nothing waiting, so nothing this line could overtake; the write happens under the lock, so no other
-            // line can start between the check and it.
-            if backlog.bytes == 0 && backlog.dropped == 0 {
-                let written = line.withUnsafeBytes { FileDescriptor.tryWrite(2, $0, immediate) }
-                if written < 0 || written == line.count { return false }
-                if written > 0 { line.removeFirst(written) }
+        var text = Self.encode(record)
+        // The bytes left for the queue to write, or nil when none are (all written, or the line dropped).
+        let pending = text.withUTF8 { utf8 in
+            backlog.withLock { backlog -> [UInt8]? in
+                var rest = UnsafeRawBufferPointer(utf8)
+                // Nothing waiting, so nothing this line could overtake; the write happens under the lock, so no
+                // other line can start between the check and it.
+                if backlog.bytes == 0 && backlog.dropped == 0 {
+                    let written = FileDescriptor.tryWrite(2, rest, immediate)
+                    if written < 0 || written == rest.count { return nil }
+                    rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+                }
+                guard backlog.bytes + rest.count <= capacity else {
+                    backlog.dropped += 1
+                    return nil
+                }
+                backlog.bytes += rest.count
+                return Array(rest)
             }
-            let size = line.count
-            guard backlog.bytes + size <= capacity else {
-                backlog.dropped += 1
-                return false
-            }
-            backlog.bytes += size
-            return true
         }
-        guard queued else { return }
+        guard let line = pending else { return }
         let size = line.count
         writer.async { [self, line] in
             Self.writeAll(line)

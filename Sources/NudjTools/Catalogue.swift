@@ -18,6 +18,8 @@ package struct CatalogueError: Error, Sendable, CustomStringConvertible {
 package struct Catalogue: Sendable {
     package let tools: [ToolDefinition]
     package let toolsets: [Toolset]
+    /// The names a selection may choose (`--toolsets`, `X-MCP-Toolsets`): every toolset, `all` and `default`.
+    package let selectableToolsets: Set<String>
     private let index: [String: Int]
 
     package static let namePattern = "^[a-z0-9_]{1,48}$"
@@ -60,6 +62,7 @@ package struct Catalogue: Sendable {
         }
         self.tools = tools
         self.toolsets = toolsets
+        selectableToolsets = Set(toolsets.map(\.name)).union(["all", "default"])
         self.index = index
     }
 

@@ -12,8 +12,6 @@ package struct NudjRuntime: Sendable {
     package let policy: DomainPolicy
     package let selection: ToolSelection
     package let logger: Logger
-    /// The names a request may choose (`X-MCP-Toolsets`): every toolset, `all` and `default`.
-    let knownToolsets: Set<String>
     /// Headers are client-chosen: every table is bounded.
     private let views = MemoTable<ViewKey, ToolView>(capacity: 256)
     /// Every request of a session repeats its `x-api-domain` and credential; normalising the domain, decoding the
@@ -36,7 +34,6 @@ package struct NudjRuntime: Sendable {
         self.policy = policy
         self.selection = selection
         self.logger = logger
-        knownToolsets = Set(catalogue.toolsets.map(\.name)).union(["all", "default"])
     }
 
     /// A provider for one tenant (or for a missing / refused one, whose calls then explain what to fix).

@@ -108,7 +108,7 @@ extension NudjRuntime {
                 AccessRefusal(kind: .badHeader, message: "\(name) is sent more than once with different values"))
         }
         // A misspelt name would silently select nothing: refuse it, naming what exists.
-        if let unknown = request.toolsets?.first(where: { !knownToolsets.contains($0) }) {
+        if let unknown = request.toolsets?.first(where: { !catalogue.selectableToolsets.contains($0) }) {
             return .failure(
                 AccessRefusal(
                     kind: .badHeader,

@@ -43,8 +43,7 @@ enum Composition {
 
     /// Validates toolset and tool names against the catalogue so a typo fails at startup, not silently.
     static func check(_ selection: ToolSelection, against catalogue: Catalogue) throws(UsageError) {
-        let toolsets = Set(catalogue.toolsets.map(\.name)).union(["all", "default"])
-        for name in selection.toolsets ?? [] where !toolsets.contains(name) {
+        for name in selection.toolsets ?? [] where !catalogue.selectableToolsets.contains(name) {
             throw UsageError(
                 "unknown toolset '\(name)'; known: \(catalogue.toolsets.map(\.name).joined(separator: ", ")), all, default"
             )
