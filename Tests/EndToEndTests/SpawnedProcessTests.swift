@@ -66,4 +66,16 @@ struct SpawnedProcessTests {
             #expect(sleeper.wait(timeout: 10) == SIGTERM)
         }
     }
+
+    @Test("what a child writes to stderr just before it exits is all there once its exit is seen (200 children)")
+    func stderrCompleteAtExit() async throws {
+        try await offPool {
+            for index in 0..<200 {
+                let child = try ChildProcess(
+                    ["-c", "printf 'usage error %s' \(index) >&2; exit 2"], executable: "/bin/sh", readStdout: false)
+                #expect(try child.waitForExit() == 2)
+                #expect(child.stderrText == "usage error \(index)")
+            }
+        }
+    }
 }

@@ -26,6 +26,9 @@ package final class ChildProcess: @unchecked Sendable {
         let lines = Mutex<[[UInt8]]>([])
         let lineSignal = DispatchSemaphore(value: 0)
         let stderrBytes = Mutex<[UInt8]>([])
+        /// Whether a thread reads stderr, and whether it has reached its end.
+        let stderrState = Mutex<(draining: Bool, ended: Bool)>((false, false))
+        let stderrEnded = DispatchSemaphore(value: 0)
         let stdoutClosed = Mutex(false)
     }
 
@@ -94,12 +97,15 @@ package final class ChildProcess: @unchecked Sendable {
     package func drainStderr() {
         guard let stderr = process.stderr else { return }
         let output = output
+        output.stderrState.withLock { $0.draining = true }
         Thread {
             while true {
                 let data = Self.readChunk(stderr)
                 if data.isEmpty { break }
                 output.stderrBytes.withLock { $0.append(contentsOf: data) }
             }
+            output.stderrState.withLock { $0.ended = true }
+            output.stderrEnded.signal()
         }.start()
     }
 
@@ -172,6 +178,12 @@ package final class ChildProcess: @unchecked Sendable {
             throw Timeout(description: "process did not exit within \(timeout) s")
         }
         LiveChildren.remove(process.pid)
+        // The child's exit can be seen before the thread reading its stderr has read the last of it (a usage error
+        // printed just before exit): wait for that end, briefly, so `stderrText` is complete.
+        let state = output.stderrState.withLock { $0 }
+        if state.draining && !state.ended, output.stderrEnded.wait(timeout: .now() + 5) == .success {
+            output.stderrEnded.signal()  // for a later waiter
+        }
         return status
     }
 
