@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["Platform", "TLS", "Codecs", "Log"], swiftSettings: strict),
         .target(name: "Tenancy", dependencies: ["Codecs", "JSONRPC"], swiftSettings: strict),
         .target(
-            name: "NudjClient", dependencies: ["Codecs", "JSONRPC", "Tenancy", "Log", "HTTPClient", "TLS"],
+            name: "NudjClient", dependencies: ["Codecs", "JSONRPC", "Tenancy", "Log", "HTTPClient", "TLS", "Platform"],
             swiftSettings: strict),
         .target(
             name: "NudjTools",
@@ -75,7 +75,8 @@ let package = Package(
         .testTarget(name: "MCPTests", dependencies: ["MCP", "JSONRPC", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
         .testTarget(
-            name: "HTTPClientTests", dependencies: ["HTTPClient", "TLS", "Platform", "TestSupport"],
+            name: "HTTPClientTests",
+            dependencies: ["HTTPClient", "HTTPServer", "Log", "TLS", "Platform", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "TLS", "TestSupport"], swiftSettings: strict),

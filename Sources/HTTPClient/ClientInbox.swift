@@ -22,18 +22,21 @@ final class ClientInbox: Sendable {
     /// Any thread: queues a message and wakes the loop. Only the first message into an empty inbox signals: the
     /// loop takes everything queued each time it looks, so under load many calls share one wake-up.
     ///
+    /// - Parameter wake: false on the loop's own thread, which checks the inbox before it waits.
     /// - Returns: false when the loop has shut down and will never see the message.
     @discardableResult
-    func post(_ message: Message) -> Bool {
+    func post(_ message: Message, wake: Bool = true) -> Bool {
         let wasEmpty = messages.withLock { messages -> Bool? in
             guard messages != nil else { return nil }
             messages!.append(message)
             return messages!.count == 1
         }
         guard let wasEmpty else { return false }
-        if wasEmpty { wakeUp.signal() }
+        if wasEmpty && wake { wakeUp.signal() }
         return true
     }
+
+    var isEmpty: Bool { messages.withLock { $0?.isEmpty ?? true } }
 
     /// The loop thread: everything posted so far, oldest first.
     func take() -> [Message] {

@@ -4,9 +4,13 @@ import TLS
 
 /// The client's event loop: one thread, one selector, every connection. Calls arrive through the inbox;
 /// everything else is touched only by the loop thread.
+///
+/// The thread is its own (`run`), or a host loop's: as a `LoopGuest` it shares the HTTP server's thread and selector.
 final class ClientLoop: @unchecked Sendable {
     private let configuration: HTTPClientConfiguration
-    private let selector: any EventSelector
+    /// Its own (given to `init`), or the host's (given to `attach`).
+    private var selector: (any EventSelector)?
+    private let ownsSelector: Bool
     private let inbox: ClientInbox
     /// Taken when the first TLS connection needs it; nil if OpenSSL could not set up.
     private var tls: TrustStore
@@ -16,14 +20,20 @@ final class ClientLoop: @unchecked Sendable {
     var connections: [Int32: ClientConnection] = [:]
     private var pools: [Origin: OriginPool] = [:]
     var calls: [UInt64: PendingCall] = [:]
+    /// Connections to open at the end of this turn. Sockets are opened only between batches of events: a descriptor
+    /// closed during a batch (here or by the host) may not be reused while events for it are still in that batch.
+    private var connectQueue: [ClientConnection] = []
+    private var finished = false
     private var events = [SelectorEvent](repeating: SelectorEvent(), count: 256)
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     let connectTimeout: UInt64
     let idleTimeout: UInt64
 
-    init(configuration: HTTPClientConfiguration, selector: any EventSelector, tls: TrustStore) throws(SystemError) {
+    /// - Parameter selector: the loop's own; nil for a guest, which takes its host's at `attach`.
+    init(configuration: HTTPClientConfiguration, selector: (any EventSelector)?, tls: TrustStore) throws(SystemError) {
         self.configuration = configuration
         self.selector = selector
+        ownsSelector = selector != nil
         self.tls = tls
         let inbox = try ClientInbox()
         self.inbox = inbox
@@ -32,43 +42,63 @@ final class ClientLoop: @unchecked Sendable {
         }
         connectTimeout = configuration.connectTimeout.clientNanoseconds
         idleTimeout = configuration.idleTimeout.clientNanoseconds
-        selector.add(inbox.wakeUp.fd, .read)
+        selector?.add(inbox.wakeUp.fd, .read)
     }
 
-    /// Any thread: queues a message and wakes the loop.
+    /// Any thread: queues a message, and wakes the loop unless this is its own thread (which looks before it waits).
     @discardableResult
-    func post(_ message: ClientInbox.Message) -> Bool { inbox.post(message) }
+    func post(_ message: ClientInbox.Message) -> Bool { inbox.post(message, wake: !isLoopThread) }
 
-    /// The loop's thread, once `run` has begun (tests check where preferring tasks run).
+    /// The loop's thread, once `run` or `attach` has begun (tests check where preferring tasks run).
     let thread = Mutex<OSThread.Identity?>(nil)
 
+    private var isLoopThread: Bool { thread.withLock { $0?.isCurrent ?? false } }
+
+    /// The loop on a thread of its own, until `.shutdown`.
     func run() {
+        guard let selector else { return }
         thread.withLock { $0 = OSThread.current }
-        while true {
-            let timeout = nextTimeoutMilliseconds()
+        var timeout = nextTimeoutMilliseconds()
+        while !finished {
             let count = (try? selector.wait(timeoutMilliseconds: timeout, into: &events)) ?? 0
-            for index in 0..<count {
-                let event = events[index]
-                if event.fd == inbox.wakeUp.fd {
-                    inbox.wakeUp.drain()
-                } else if let connection = connections[event.fd] {
-                    handle(event, on: connection)
-                }
-            }
-            for message in inbox.take() {
-                switch message {
-                case .start(let call): start(call)
-                case .cancel(let id): if let call = calls[id] { abandon(call, with: .cancelled) }
-                case .resolved(let key, let addresses): resolved(key, addresses)
-                case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
-                case .shutdown:
-                    shutdown()
-                    return
-                }
-            }
-            expireTimers()
+            for index in 0..<count { handle(events[index]) }
+            timeout = turn()
         }
     }
+
+    /// One event for one of the loop's descriptors.
+    func handle(_ event: SelectorEvent) {
+        guard !finished else { return }
+        if event.fd == inbox.wakeUp.fd {
+            inbox.wakeUp.drain()
+        } else if let connection = connections[event.fd] {
+            handle(event, on: connection)
+        }
+    }
+
+    /// After a batch of events: messages, connections to open, timers. Returns how long the next wait may last.
+    func turn() -> Int32 {
+        guard !finished else { return -1 }
+        for message in inbox.take() {
+            switch message {
+            case .start(let call): start(call)
+            case .cancel(let id): if let call = calls[id] { abandon(call, with: .cancelled) }
+            case .resolved(let key, let addresses): resolved(key, addresses)
+            case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+            case .shutdown:
+                shutdown()
+                return -1
+            }
+        }
+        while !connectQueue.isEmpty {
+            let connection = connectQueue.removeFirst()
+            if !connection.closed { connect(connection) }
+        }
+        expireTimers()
+        return inbox.isEmpty ? nextTimeoutMilliseconds() : 0
+    }
+
+    var hasQueuedWork: Bool { !inbox.isEmpty }
 
     // MARK: - Calls
 
@@ -142,7 +172,7 @@ final class ClientLoop: @unchecked Sendable {
             connectDeadline: monotonicNanoseconds() &+ connectTimeout)
         connection.call = call
         call.connection = connection
-        connect(connection)
+        connectQueue.append(connection)
     }
 
     /// Tries the addresses in order until one connects or is in progress.
@@ -169,7 +199,7 @@ final class ClientLoop: @unchecked Sendable {
         connection.fd = fd
         connection.interest = []
         connections[fd] = connection
-        selector.add(fd, [])
+        selector?.add(fd, [])
     }
 
     private func connected(_ connection: ClientConnection) {
@@ -325,7 +355,7 @@ final class ClientLoop: @unchecked Sendable {
         guard !connection.closed else { return }
         connection.closed = true
         if connection.fd >= 0 {
-            selector.remove(connection.fd)
+            selector?.remove(connection.fd)
             connection.tls?.free()
             connection.tls = nil
             Socket.close(connection.fd)
@@ -351,12 +381,12 @@ final class ClientLoop: @unchecked Sendable {
                 return
             }
             // This address refused: try the next one with a new socket.
-            selector.remove(connection.fd)
+            selector?.remove(connection.fd)
             Socket.close(connection.fd)
             connections[connection.fd] = nil
             connection.fd = -1
             connection.addressIndex += 1
-            connect(connection)
+            connectQueue.append(connection)
         case .handshaking: handshake(connection)
         case .writing: write(connection)
         case .reading: read(connection)
@@ -364,11 +394,17 @@ final class ClientLoop: @unchecked Sendable {
         }
     }
 
+    /// Ends every call and connection; the inbox refuses later messages. A guest leaves the host's selector open.
     private func shutdown() {
+        guard !finished else { return }
+        finished = true
         for call in Array(calls.values) { abandon(call, with: .cancelled) }
         for connection in Array(connections.values) where connection.fd >= 0 { close(connection) }
-        selector.remove(inbox.wakeUp.fd)
-        selector.close()
+        connectQueue.removeAll()
+        if let selector {
+            selector.remove(inbox.wakeUp.fd)
+            if ownsSelector { selector.close() }
+        }
         for message in inbox.close() {
             switch message {
             case .start(let call): call.continuation.resume(returning: .failure(.cancelled))
@@ -384,7 +420,7 @@ final class ClientLoop: @unchecked Sendable {
     private func setInterest(_ connection: ClientConnection, _ interest: SelectorInterest) {
         guard connection.interest != interest, connection.fd >= 0 else { return }
         connection.interest = interest
-        selector.modify(connection.fd, interest)
+        selector?.modify(connection.fd, interest)
     }
 
 }
@@ -393,6 +429,18 @@ final class ClientLoop: @unchecked Sendable {
 /// response, instead of waking a thread of the concurrency pool to do so (stdio, where one session's calls are few:
 /// two context switches fewer per call). Work that arrives after shutdown runs at once on the posting thread, so no
 /// task is left waiting.
+/// A guest of the HTTP server's loop (`HTTPClient(configuration:hosted: true)`).
+extension ClientLoop: LoopGuest {
+    func attach(to selector: any EventSelector) {
+        precondition(!ownsSelector && self.selector == nil, "a client loop is attached once, and only without its own")
+        thread.withLock { $0 = OSThread.current }
+        self.selector = selector
+        selector.add(inbox.wakeUp.fd, .read)
+    }
+
+    func detach() { shutdown() }
+}
+
 extension ClientLoop: TaskExecutor {
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)

@@ -49,7 +49,10 @@ package final class HTTPClient: Sendable {
     let loop: ClientLoop
     private let nextID = Atomic<UInt64>(1)
 
-    package init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws(HTTPClientSetupError) {
+    /// - Parameter hosted: the client runs on another loop's thread (see `guest`) instead of starting its own.
+    package init(
+        configuration: HTTPClientConfiguration = HTTPClientConfiguration(), hosted: Bool = false
+    ) throws(HTTPClientSetupError) {
         // A private CA file is always read now, so a bad one stops the process at start; otherwise the system trust
         // store may wait (see `trustStoreLoading`).
         let tls: TrustStore
@@ -63,13 +66,22 @@ package final class HTTPClient: Sendable {
         }
         do {
             let backend = (try? EventBackend.fromEnvironment()) ?? .platformDefault
-            loop = try ClientLoop(configuration: configuration, selector: backend.makeSelector(), tls: tls)
+            loop = try ClientLoop(
+                configuration: configuration, selector: hosted ? nil : backend.makeSelector(), tls: tls)
         } catch {
             throw HTTPClientSetupError(description: "cannot start the HTTP client loop: \(error)")
         }
+        self.hosted = hosted
+        guard !hosted else { return }
         let loop = self.loop
         OSThread.start { loop.run() }
     }
+
+    private let hosted: Bool
+
+    /// A hosted client's loop, for the host to attach (`HTTPServer`'s `guest`); nil for a client with its own thread.
+    /// Until it is attached, calls wait in its inbox.
+    package var guest: (any LoopGuest)? { hosted ? loop : nil }
 
     /// The loop thread as a task executor: a task that prefers it continues there after each call's response,
     /// without a hop through the concurrency pool. Only for work that is light and never blocks (one stdio session):

@@ -67,7 +67,7 @@ extension EventLoop {
     }
 
     private func dispatch(_ head: HTTPRequestHead, body: [UInt8], on connection: Connection) {
-        let request = HTTPRequest(
+        var request = HTTPRequest(
             method: head.method,
             target: head.target,
             headers: head.headers,
@@ -75,6 +75,7 @@ extension EventLoop {
             version: head.version,
             remoteAddress: connection.remote
         )
+        request.executor = self
         let started = monotonicNanoseconds()
         let method = head.method
         let path = request.path

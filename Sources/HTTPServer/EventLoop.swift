@@ -3,8 +3,9 @@ import Platform
 import Synchronization
 
 /// One selector loop (epoll, or poll(2); see `EventBackend`) on one thread serving every connection: idle
-/// keep-alive connections and open streams cost memory, not threads. Handlers run elsewhere (the Swift concurrency
-/// pool) and talk back through `enqueue`.
+/// keep-alive connections and open streams cost memory, not threads. Handlers are tasks that prefer the loop as their
+/// executor and talk back through `enqueue`; a guest (the upstream HTTP client) shares the thread and the selector, so
+/// a request, its upstream call and its response are handled without waking another thread.
 ///
 /// The loop does I/O only: what bytes mean is `HTTPConnectionMachine`'s business (see `EventLoop+Connections`);
 /// accepting, with its limits, is in `EventLoop+Accept`.
@@ -28,7 +29,11 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     /// A descriptor held back so that, out of descriptors, the loop can still accept, answer 503 and close.
     var reserveFD: Int32 = -1
     var lastExhaustionWarning: UInt64 = 0
-    private let inbox = Mutex<[LoopCommand]>([])
+    /// Commands and task jobs; nil once the loop has ended (jobs then run on the thread that enqueues them).
+    private let inbox = Mutex<[LoopWork]?>([])
+    let guest: (any LoopGuest)?
+    /// How long the guest may wait for its next turn (-1: until an event).
+    private var guestTimeout: Int32 = -1
     private let running = Atomic<Bool>(true)
     private let draining = Atomic<Bool>(false)
     let openConnections = Atomic<Int>(0)
@@ -43,8 +48,12 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     var startHandler: Dispatch = { _, _ in false }
     var accessLog: AccessLog = { _, _, _, _, _ in }
 
-    init(listenFD: Int32, backend: EventBackend, configuration: HTTPServerConfiguration, logger: Logger) throws {
+    init(
+        listenFD: Int32, backend: EventBackend, configuration: HTTPServerConfiguration, logger: Logger,
+        guest: (any LoopGuest)?
+    ) throws {
         self.listenFD = listenFD
+        self.guest = guest
         self.configuration = configuration
         rules = HTTPConnectionMachine.Rules(configuration)
         self.logger = logger
@@ -67,14 +76,24 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     // MARK: - Cross-thread entry points
 
     func enqueue(_ command: LoopCommand) {
-        let wasEmpty = inbox.withLock { inbox -> Bool in
-            inbox.append(command)
-            return inbox.count == 1
+        _ = post(.command(command))
+    }
+
+    /// Queues work for the loop; false when the loop has ended.
+    private func post(_ work: LoopWork) -> Bool {
+        let wasEmpty = inbox.withLock { inbox -> Bool? in
+            guard inbox != nil else { return nil }
+            inbox!.append(work)
+            return inbox!.count == 1
         }
+        guard let wasEmpty else { return false }
         // On the loop thread itself (a handler that answered before suspending) the loop drains the inbox before
         // it next sleeps (`run` polls without waiting while the inbox is non-empty); no wake-up needed.
         if wasEmpty && !isLoopThread { wakeUp.signal() }
+        return true
     }
+
+    private var inboxIsEmpty: Bool { inbox.withLock { $0?.isEmpty ?? true } }
 
     private var isLoopThread: Bool { loopThread.withLock { $0?.isCurrent ?? false } }
 
@@ -90,8 +109,15 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         wakeUp.signal()
     }
 
-    /// Releases the socket, the selector and the wake-up (at the end of `run`, or for a loop that never ran).
+    /// Releases the socket, the selector and the wake-up (at the end of `run`, or for a loop that never ran); the
+    /// guest's calls end, and task jobs that arrive later run where they are enqueued.
     func discard() {
+        guest?.detach()
+        let left = inbox.withLock { inbox -> [LoopWork] in
+            defer { inbox = nil }
+            return inbox ?? []
+        }
+        for case .job(let job) in left { job.runSynchronously(on: asUnownedTaskExecutor()) }
         stopListening()
         selector.close()
         wakeUp.close()
@@ -104,12 +130,18 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         startHandler = dispatch
         self.accessLog = accessLog
         loopThread.withLock { $0 = OSThread.current }
+        guest?.attach(to: selector)
         var events = [SelectorEvent](repeating: SelectorEvent(), count: 512)
         var wasDraining = false
         while running.load(ordering: .relaxed) {
-            // A reply enqueued on this thread (a pipelined request answered during the last drain) skipped the
-            // wake-up: poll without sleeping until the inbox is empty, or it would wait for the timeout.
-            let timeout: Int32 = inbox.withLock { $0.isEmpty } ? 250 : 0
+            // Work queued on this thread (a reply, a resumed handler, a guest's call) skipped the wake-up: poll
+            // without sleeping until it is done, or it would wait for the timeout.
+            var timeout: Int32 = 250
+            if !inboxIsEmpty || (guest?.hasQueuedWork ?? false) {
+                timeout = 0
+            } else if guestTimeout >= 0 {
+                timeout = min(timeout, guestTimeout)
+            }
             var count = 0
             do {
                 count = try selector.wait(timeoutMilliseconds: timeout, into: &events)
@@ -129,10 +161,13 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
                     processInbox()
                 } else if let connection = connection(event.fd) {
                     handle(event, on: connection)
+                } else {
+                    guest?.handle(event)
                 }
             }
             if acceptPending { acceptConnections() }
-            if inbox.withLock({ !$0.isEmpty }) { processInbox() }
+            if !inboxIsEmpty { processInbox() }
+            if let guest { guestTimeout = guest.turn() }
             if !wasDraining && isDraining {
                 wasDraining = true
                 stopListening()
@@ -167,12 +202,20 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     // MARK: - Commands from handlers
 
     private func processInbox() {
-        let commands = inbox.withLock { inbox -> [LoopCommand] in
-            let taken = inbox
-            inbox.removeAll(keepingCapacity: true)
+        let work = inbox.withLock { inbox -> [LoopWork] in
+            let taken = inbox ?? []
+            inbox?.removeAll(keepingCapacity: true)
             return taken
         }
-        for command in commands {
+        for item in work {
+            let command: LoopCommand
+            switch item {
+            case .job(let job):
+                job.runSynchronously(on: asUnownedTaskExecutor())
+                continue
+            case .command(let queued):
+                command = queued
+            }
             switch command {
             case .respond(let ref, let bytes, let keepAlive):
                 guard let connection = connection(ref) else { continue }
@@ -236,5 +279,20 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
                 close(connection, clientGone: false)
             }
         }
+    }
+}
+
+/// What other threads hand the loop: a command for a connection, or a job of a task that prefers the loop.
+private enum LoopWork: Sendable {
+    case command(LoopCommand)
+    case job(UnownedJob)
+}
+
+/// Handlers run on the loop: a request's work, its upstream call (the guest) and its response stay on one thread.
+/// Handlers must never block; a job that arrives after the loop ended runs at once on the enqueuing thread.
+extension EventLoop: TaskExecutor {
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if !post(.job(job)) { job.runSynchronously(on: asUnownedTaskExecutor()) }
     }
 }

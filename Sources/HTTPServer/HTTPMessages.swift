@@ -11,6 +11,9 @@ package struct HTTPRequest: Sendable {
     package var version: String
     /// The peer's address, for access logs.
     package var remoteAddress: String
+    /// The loop that read it, for work that should continue on its thread (see `EventLoop`); nil in tests that make
+    /// requests by hand.
+    package var executor: (any TaskExecutor)?
 
     package init(
         method: String,

@@ -39,11 +39,14 @@ package final class HTTPServer: Sendable {
     ///
     /// - Throws: `SystemError` if the address cannot be bound, `EventBackend.UnknownName` for a bad
     ///   `NUDJ_EVENT_BACKEND`.
+    /// - Parameter guest: work to run on the loop's thread and selector (the upstream HTTP client), attached when the
+    ///   loop starts and detached when it ends.
     package init(
         configuration: HTTPServerConfiguration,
         handler: any HTTPHandler,
         logger: Logger,
-        accessLogger: Logger? = nil
+        accessLogger: Logger? = nil,
+        guest: (any LoopGuest)? = nil
     ) throws {
         var configuration = configuration
         let backend = try configuration.eventBackend ?? EventBackend.fromEnvironment()
@@ -62,7 +65,8 @@ package final class HTTPServer: Sendable {
         maxConnections = cap
         let (fd, port) = try Socket.listen(host: configuration.host, port: configuration.port)
         do {
-            loop = try EventLoop(listenFD: fd, backend: backend, configuration: configuration, logger: logger)
+            loop = try EventLoop(
+                listenFD: fd, backend: backend, configuration: configuration, logger: logger, guest: guest)
         } catch {
             Socket.close(fd)
             throw error
@@ -128,12 +132,13 @@ package final class HTTPServer: Sendable {
     private func makeDispatch() -> EventLoop.Dispatch {
         let tracker = handlers
         let handler = handler
+        let loop = loop
         return { request, responder in
             guard tracker.enter() else { return false }
-            // Small requests start on the loop thread and run until their first suspension: one thread hop fewer
-            // per request. Large bodies go to the pool so parsing them never stalls the loop.
+            // Small requests start on the loop thread and stay on it: no thread hop per request. Large bodies go to
+            // the pool so parsing them never stalls the loop.
             if request.body.count <= 64 * 1024 {
-                Task.immediate { await Self.serve(request, responder, handler, tracker) }
+                Task.immediate(executorPreference: loop) { await Self.serve(request, responder, handler, tracker) }
             } else {
                 Task { await Self.serve(request, responder, handler, tracker) }
             }

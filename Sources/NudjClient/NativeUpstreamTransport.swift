@@ -1,4 +1,5 @@
 import HTTPClient
+import Platform
 import TLS
 
 /// The upstream transport on the project's own HTTP/1.1 client (`HTTPClient`): one loop thread, keep-alive pools
@@ -7,8 +8,9 @@ package final class NativeUpstreamTransport: UpstreamTransport {
     private let client: HTTPClient
 
     /// - Throws: `HTTPClientSetupError` when the client cannot start (an unreadable CA file).
-    package init(configuration: HTTPClientConfiguration) throws(HTTPClientSetupError) {
-        client = try HTTPClient(configuration: configuration)
+    /// - Parameter hosted: the client runs on the HTTP server's loop thread (see `loopGuest`).
+    package init(configuration: HTTPClientConfiguration, hosted: Bool = false) throws(HTTPClientSetupError) {
+        client = try HTTPClient(configuration: configuration, hosted: hosted)
     }
 
     package func send(_ request: UpstreamRequest) async -> Result<UpstreamResponse, UpstreamFailure> {
@@ -25,6 +27,8 @@ package final class NativeUpstreamTransport: UpstreamTransport {
     }
 
     package var taskExecutor: (any TaskExecutor)? { client.taskExecutor }
+
+    package var loopGuest: (any LoopGuest)? { client.guest }
 
     /// Stops the client's loop thread.
     package func shutdown() { client.shutdown() }

@@ -1,4 +1,5 @@
 import HTTPClient
+import Platform
 import TLS
 
 /// One HTTP request to a Nudj API, fully built (absolute URL, headers, body, deadline): the native client's request
@@ -40,8 +41,11 @@ package protocol UpstreamTransport: Sendable {
     /// Where a caller that awaits little else may run so it continues on the thread that received the response
     /// (`HTTPClient.taskExecutor`); nil when there is no such thread.
     var taskExecutor: (any TaskExecutor)? { get }
+    /// A client that runs on the HTTP server's loop thread rather than its own: the server must host it.
+    var loopGuest: (any LoopGuest)? { get }
 }
 
 extension UpstreamTransport {
     package var taskExecutor: (any TaskExecutor)? { nil }
+    package var loopGuest: (any LoopGuest)? { nil }
 }

@@ -262,7 +262,8 @@ extension Computations {
                 guard (200..<300).contains(response.status) else {
                     return .failure(UpstreamErrors.classify(response, tenant: tenant, api: api))
                 }
-                guard let value = try? JSONParser.parse(response.body) else {
+                let body = response.body
+                guard let value = await OffLoop.run(bodyBytes: body.count, { try? JSONParser.parse(body) }) else {
                     return .failure(
                         ToolError(
                             .invalidUpstreamResponse, "The API answered \(path) with a body that is not JSON",

@@ -179,7 +179,9 @@ package struct NudjToolProvider: ToolProvider {
             guard (200..<300).contains(response.status) else {
                 return .failure(UpstreamErrors.classify(response, tenant: tenant, api: tool.api))
             }
-            return shaper.shape(tool, arguments: effective, status: response.status, body: response.body)
+            return await OffLoop.run(bodyBytes: response.body.count) {
+                shaper.shape(tool, arguments: effective, status: response.status, body: response.body)
+            }
         }
     }
 }

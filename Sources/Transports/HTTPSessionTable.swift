@@ -94,14 +94,17 @@ final class HTTPSessionTable: Sendable {
     /// - Parameters:
     ///   - id: a sealed id (Streamable HTTP); a random one when `nil`.
     ///   - handshake: the session's MCP state, when it was initialised (or restored) before it was registered.
+    ///   - executor: where the session's requests run (the HTTP server loop that read the creating request).
     func create(
-        kind: HTTPSession.Kind, binding: TenantBinding, organisation: String, peer: String, id sealedID: String? = nil,
-        handshake: HandshakeState = HandshakeState(), reason: String = "created"
+        kind: HTTPSession.Kind, binding: TenantBinding, organisation: String, peer: String,
+        executor: (any TaskExecutor)? = nil, id sealedID: String? = nil, handshake: HandshakeState = HandshakeState(),
+        reason: String = "created"
     ) -> HTTPSession? {
         var generator = SystemRandomNumberGenerator()
         let id = sealedID ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
         let dispatcher = Dispatcher(
-            server: server, handshake: handshake, logger: logger.with("session", String(id.prefix(8))))
+            server: server, handshake: handshake, logger: logger.with("session", String(id.prefix(8))),
+            executor: executor)
         let session = HTTPSession(
             id: id, kind: kind, binding: binding, organisation: organisation, peer: peer, dispatcher: dispatcher)
         let (registered, evicted) = state.withLock { state -> (HTTPSession?, [(HTTPSession, String)]) in

@@ -218,7 +218,8 @@ extension MCPHTTPHandler {
         }
         guard
             let session = sessions.create(
-                kind: kind, binding: grant.binding, organisation: grant.organisation, peer: request.peer)
+                kind: kind, binding: grant.binding, organisation: grant.organisation, peer: request.peer,
+                executor: request.executor)
         else {
             let message =
                 "Session capacity reached (\(sessions.capacity) established sessions); retry shortly"

@@ -45,7 +45,9 @@ extension MCPHTTPHandler {
         // A closed response stream cancels the call (the spec's only cancellation on HTTP for this version).
         let server = server
         let provider = grant.provider
-        let work = Task { await server.respondStateless(to: rpc, provider: provider, notifications: notifications) }
+        let work = Task(executorPreference: request.executor) {
+            await server.respondStateless(to: rpc, provider: provider, notifications: notifications)
+        }
         responder.onClientGone { work.cancel() }
         let reply = await work.value
         guard !responder.isClientGone else { return }

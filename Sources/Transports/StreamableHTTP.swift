@@ -142,7 +142,8 @@ extension MCPHTTPHandler {
         let id = configuration.sealer.seal(claims)
         guard
             let session = sessions.create(
-                kind: .streamable, binding: grant.binding, organisation: grant.organisation, peer: request.peer, id: id,
+                kind: .streamable, binding: grant.binding, organisation: grant.organisation, peer: request.peer,
+                executor: request.executor, id: id,
                 handshake: state)
         else {
             let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"
@@ -189,7 +190,8 @@ extension MCPHTTPHandler {
         }
         guard
             let session = sessions.create(
-                kind: .streamable, binding: grant.binding, organisation: grant.organisation, peer: request.peer, id: id,
+                kind: .streamable, binding: grant.binding, organisation: grant.organisation, peer: request.peer,
+                executor: request.executor, id: id,
                 handshake: HandshakeState(restoring: version), reason: "restored")
         else {
             let message = "Session capacity reached (\(sessions.capacity) live sessions); retry shortly"

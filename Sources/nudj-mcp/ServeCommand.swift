@@ -24,7 +24,8 @@ enum ServeCommand {
             ? try Sandbox(
                 configuration: Composition.sandboxConfiguration(options, port: 0),
                 logger: logger.with("component", "sandbox")) : nil
-        let (runtime, server) = try Composition.core(options, logger: logger, sandboxPort: sandbox?.port)
+        let (runtime, server) = try Composition.core(
+            options, logger: logger, sandboxPort: sandbox?.port, hostedUpstream: true)
         let host = options.string(.host) ?? "127.0.0.1"
         let loopback = LoopbackHost.isLoopback(host: host)
         if !loopback {
@@ -85,7 +86,7 @@ enum ServeCommand {
         }
         let httpServer = try HTTPServer(
             configuration: http, handler: handler, logger: logger.with("transport", "http"),
-            accessLogger: logger.with("log", "access"))
+            accessLogger: logger.with("log", "access"), guest: runtime.client.transport.loopGuest)
         let stop = ShutdownSignal()
         stop.installProcessHandlers()
         announce(httpServer: httpServer, sandbox: sandbox, logger: logger)

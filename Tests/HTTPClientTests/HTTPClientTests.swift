@@ -1,5 +1,7 @@
 #if os(Linux)
 import Foundation
+import HTTPServer
+import Log
 import Platform
 import Synchronization
 import TestSupport
@@ -134,6 +136,45 @@ struct HTTPClientTests {
         _ = call
     }
 
+    @Test(
+        "a hosted client runs on the HTTP server's loop: a handler's call and its answer stay on that thread, deadlines fire, and the server's end cancels what is in flight"
+    )
+    func hostedOnServerLoop() async throws {
+        let upstream = try ScriptedServer()
+        defer { upstream.stop() }
+        var configuration = HTTPClientConfiguration()
+        configuration.idleTimeout = .seconds(300)
+        let client = try HTTPClient(configuration: configuration, hosted: true)
+        let handler = ProxyHandler(client: client, upstream: upstream)
+        let server = try HTTPServer(
+            configuration: HTTPServerConfiguration(), handler: handler, logger: .disabled, guest: client.guest)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addImmediateTask { await server.run() }
+            let answers = try await offPool {
+                let connection = try RawHTTPClient(port: server.port)
+                var texts: [String] = []
+                for path in ["/connection", "/connection", "/connection", "/hang?ms=300"] {
+                    try connection.send(RawHTTPClient.request("GET", path))
+                    texts.append(try connection.readResponse().text)
+                }
+                return texts
+            }
+            // The same upstream connection each time (its number), and the loop's thread before and after the call.
+            #expect(answers.prefix(3).allSatisfy { $0 == answers[0] && $0.hasSuffix(" onLoop onLoop") })
+            #expect(answers[3] == "timeout onLoop onLoop")
+            // A call in flight when the server ends: it ends as cancelled, and the server's run returns.
+            let waiting = try RawHTTPClient(port: server.port)
+            try waiting.send(RawHTTPClient.request("GET", "/hang?ms=30000"))
+            while handler.started.withLock({ $0 }) < 5 { try await Task.sleep(for: .milliseconds(10)) }
+            let stopping = ContinuousClock.now
+            await server.shutdown(grace: .milliseconds(100))
+            try await group.waitForAll()
+            #expect(ContinuousClock.now - stopping < .seconds(15))
+            #expect(handler.outcomes.withLock { $0.last } == "cancelled")
+        }
+        #expect(await client.execute(upstream.request("/connection")) == .failure(.cancelled))
+    }
+
     @Test("a refused connection and an unknown host are unreachable")
     func unreachable() async throws {
         let (probe, port) = try Socket.listen(host: "127.0.0.1", port: 0)
@@ -147,6 +188,35 @@ struct HTTPClientTests {
             method: "GET", url: "http://no-such-host.invalid/", headers: [], body: nil, timeout: .seconds(5))
         #expect(await client.execute(unknown) == .failure(.unreachable("host not found")))
     }
+}
+
+/// Forwards each request's path to the scripted upstream through a hosted client and answers with the outcome and
+/// whether the handler ran on the client's (the server loop's) thread before and after the call.
+private final class ProxyHandler: HTTPHandler {
+    let client: HTTPClient
+    let upstream: ScriptedServer
+    let started = Mutex(0)
+    let outcomes = Mutex<[String]>([])
+
+    init(client: HTTPClient, upstream: ScriptedServer) {
+        self.client = client
+        self.upstream = upstream
+    }
+
+    func handle(_ request: HTTPRequest, responder: HTTPResponder) async {
+        let before = onLoop
+        started.withLock { $0 += 1 }
+        let timeout = Duration.milliseconds(request.query("ms").flatMap { Int($0) } ?? 20_000)
+        let outcome: String
+        switch await client.execute(upstream.request(request.path, timeout: timeout)) {
+        case .success(let response): outcome = String(decoding: response.body, as: UTF8.self)
+        case .failure(let failure): outcome = "\(failure)"
+        }
+        outcomes.withLock { $0.append(outcome) }
+        responder.respond(.text(200, "\(outcome) \(before) \(onLoop)"))
+    }
+
+    private var onLoop: String { client.loop.thread.withLock { $0?.isCurrent } == true ? "onLoop" : "elsewhere" }
 }
 
 private final class ScriptedServer: Sendable {
