@@ -32,8 +32,9 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     /// Commands and task jobs; nil once the loop has ended (jobs then run on the thread that enqueues them).
     private let inbox = Mutex<[LoopWork]?>([])
     let guest: (any LoopGuest)?
-    /// How long the guest may wait for its next turn (-1: until an event).
-    private var guestTimeout: Int32 = -1
+    /// When the guest's next timer is due (monotonic nanoseconds; `.max`: none). The guest takes a turn only when
+    /// it had events, has queued work or a timer is due: a turn scans its calls and connections.
+    private var guestDeadline = UInt64.max
     private let running = Atomic<Bool>(true)
     private let draining = Atomic<Bool>(false)
     let openConnections = Atomic<Int>(0)
@@ -139,8 +140,9 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             var timeout: Int32 = 250
             if !inboxIsEmpty || (guest?.hasQueuedWork ?? false) {
                 timeout = 0
-            } else if guestTimeout >= 0 {
-                timeout = min(timeout, guestTimeout)
+            } else if guestDeadline != .max {
+                let now = monotonicNanoseconds()
+                timeout = guestDeadline <= now ? 0 : Int32(min(250, (guestDeadline - now + 999_999) / 1_000_000))
             }
             var count = 0
             do {
@@ -152,6 +154,7 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             // (by a reply in the inbox) frees its descriptor, and one accepted meanwhile could take that number and
             // then receive the closed one's event still waiting in this batch (a reset probe was seen).
             var acceptPending = false
+            var guestEvents = false
             for index in 0..<count {
                 let event = events[index]
                 if event.fd == listenFD {
@@ -161,13 +164,17 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
                     processInbox()
                 } else if let connection = connection(event.fd) {
                     handle(event, on: connection)
-                } else {
-                    guest?.handle(event)
+                } else if let guest {
+                    guest.handle(event)
+                    guestEvents = true
                 }
             }
             if acceptPending { acceptConnections() }
             if !inboxIsEmpty { processInbox() }
-            if let guest { guestTimeout = guest.turn() }
+            if let guest, guestEvents || guest.hasQueuedWork || monotonicNanoseconds() >= guestDeadline {
+                let wait = guest.turn()
+                guestDeadline = wait < 0 ? .max : monotonicNanoseconds() &+ UInt64(wait) * 1_000_000
+            }
             if !wasDraining && isDraining {
                 wasDraining = true
                 stopListening()

@@ -1,5 +1,6 @@
 import JSONRPC
 import MCP
+import Synchronization
 import Tenancy
 
 /// Why the catalogue is unusable: which file, which tool, what is wrong. Raised at load (startup and tests).
@@ -13,8 +14,9 @@ package struct CatalogueError: Error, Sendable, CustomStringConvertible {
 /// Every tool the server knows, interpreted from `schemas/`: the single place tools are defined.
 ///
 /// Loading checks each definition against the rules the code relies on (names, paths and their parameters,
-/// argument locations, annotations consistent with the HTTP method), and `compileSchemas()` that the validator
-/// implements every input schema, so a broken schema fails the test suite instead of a user's call.
+/// argument locations, annotations consistent with the HTTP method), and `compileSchemas()` that every schema's
+/// references resolve and that the validator implements every input schema, so a broken schema fails the test suite
+/// instead of a user's call.
 package struct Catalogue: Sendable {
     package let tools: [ToolDefinition]
     package let toolsets: [Toolset]
@@ -37,7 +39,7 @@ package struct Catalogue: Sendable {
             }
             documents[file.name] = object
         }
-        let resolver = RefResolver(documents: documents)
+        let resolver = SharedRefResolver(documents: documents)
         var tools: [ToolDefinition] = []
         var toolsets: [Toolset] = []
         for file in files.map(\.name).sorted() {
@@ -68,10 +70,14 @@ package struct Catalogue: Sendable {
 
     package func tool(named name: String) -> ToolDefinition? { index[name].map { tools[$0] } }
 
-    /// Compiles every tool's input schema, as its first call would: the check that a schema in `schemas/` uses only
-    /// what the validator implements. The test suite runs it on the embedded catalogue; serving compiles on demand.
+    /// Resolves every tool's schemas and compiles its input schema, as its first listing and call would: the check
+    /// that every `$ref` in `schemas/` resolves and that a schema uses only what the validator implements. The test
+    /// suite runs it on the embedded catalogue; serving does both on demand.
     package func compileSchemas() throws(CatalogueError) {
         for tool in tools {
+            if let failure = tool.schemas.resolved.failure {
+                throw CatalogueError(file: "\(tool.toolset).json", tool: tool.name, message: failure)
+            }
             if case .failure(let error) = tool.validator.get() {
                 throw CatalogueError(file: "\(tool.toolset).json", tool: tool.name, message: "inputSchema: \(error)")
             }
@@ -83,7 +89,7 @@ package struct Catalogue: Sendable {
     private static func loadToolset(
         _ document: JSONObject,
         file: String,
-        resolver: RefResolver
+        resolver: SharedRefResolver
     ) throws(CatalogueError) -> (Toolset, [ToolDefinition]) {
         func fail(_ message: String, tool: String? = nil) -> CatalogueError {
             CatalogueError(file: file, tool: tool, message: message)
@@ -119,7 +125,7 @@ package struct Catalogue: Sendable {
         _ object: JSONObject,
         toolset: String,
         file: String,
-        resolver: RefResolver
+        resolver: SharedRefResolver
     ) throws(CatalogueError) -> ToolDefinition {
         let name = object["name"]?.stringValue ?? "?"
         func fail(_ message: String) -> CatalogueError { CatalogueError(file: file, tool: name, message: message) }
@@ -151,10 +157,11 @@ package struct Catalogue: Sendable {
         let source = object["source"]?.stringValue
         if evidence != .inferred && source == nil { throw fail("documented tools need a source URL") }
 
-        // Input schema: resolved, strict, object-rooted.
+        // Input schema: strict, object-rooted. Only its top level is resolved now, for these checks; the rest at the
+        // tool's first use (`ToolSchemas`).
         guard case .object(let rawInput)? = object["inputSchema"] else { throw fail("inputSchema is required") }
         let inputSchema: JSONObject
-        do { inputSchema = try resolver.resolve(rawInput, in: file) } catch { throw fail(error.message) }
+        do { inputSchema = try resolver.resolveTopLevel(rawInput, in: file) } catch { throw fail(error.message) }
         guard inputSchema["type"] == "object" else { throw fail("inputSchema must have type object") }
         guard inputSchema["additionalProperties"] == .bool(false) else {
             throw fail("inputSchema must set additionalProperties: false so misspelt arguments are caught")
@@ -253,7 +260,9 @@ package struct Catalogue: Sendable {
                 output = .list(key: key)
             case "entity":
                 if case .object(let rawSchema)? = spec["schema"] {
-                    do { outputSchema = try resolver.resolve(rawSchema, in: file) } catch { throw fail(error.message) }
+                    do { outputSchema = try resolver.resolveTopLevel(rawSchema, in: file) } catch {
+                        throw fail(error.message)
+                    }
                     guard outputSchema?["type"] == "object" else { throw fail("output.schema must have type object") }
                 }
             default:
@@ -263,14 +272,17 @@ package struct Catalogue: Sendable {
             // the server itself never validates its own output, so it does not pay for compiling them at start-up.
         }
 
-        let descriptor = ToolDescriptor(
-            name: name,
-            title: title,
-            description: description,
-            inputSchema: CompiledSchema.published(inputSchema),
-            outputSchema: outputSchema,
-            annotations: annotations
-        )
+        let schemas = ToolSchemas(input: inputSchema, output: outputSchema, file: file, resolver: resolver) {
+            input, output in
+            ToolDescriptor(
+                name: name,
+                title: title,
+                description: description,
+                inputSchema: CompiledSchema.published(input),
+                outputSchema: output,
+                annotations: annotations
+            )
+        }
         return ToolDefinition(
             name: name,
             title: title,
@@ -282,12 +294,10 @@ package struct Catalogue: Sendable {
             evidence: evidence,
             source: source,
             locations: locations,
-            inputSchema: inputSchema,
-            validator: LazyValidator(inputSchema),
+            schemas: schemas,
+            validator: LazyValidator(schemas),
             output: output,
-            outputSchema: outputSchema,
             annotations: annotations,
-            descriptor: descriptor,
             localArguments: localArguments,
             redactions: redactions,
             computation: computation
@@ -384,5 +394,23 @@ final class RefResolver {
         let result = try resolved(object, in: targetFile, depth: depth + 1) ?? object
         resolvedTargets[key] = result
         return result
+    }
+}
+
+/// One resolver for the whole catalogue, shared by the tools that resolve their schemas at first use (from any
+/// thread), so each target is still resolved once.
+final class SharedRefResolver: Sendable {
+    private let resolver: Mutex<RefResolver>
+
+    init(documents: [String: JSONObject]) { resolver = Mutex(RefResolver(documents: documents)) }
+
+    func resolve(_ schema: JSONObject, in file: String) throws(RefResolver.Failure) -> JSONObject {
+        try resolver.withLock { resolver throws(RefResolver.Failure) in try resolver.resolve(schema, in: file) }
+    }
+
+    /// `schema` itself when its top level has no `$ref` (its members may still hold some), else fully resolved.
+    func resolveTopLevel(_ schema: JSONObject, in file: String) throws(RefResolver.Failure) -> JSONObject {
+        guard schema["$ref"] != nil else { return schema }
+        return try resolve(schema, in: file)
     }
 }

@@ -54,20 +54,24 @@ package struct ToolDefinition: Sendable {
     package let evidence: Evidence
     package let source: String?
     package let locations: [String: ArgumentLocation]
-    package let inputSchema: JSONObject
+    /// The schemas with their references resolved, and the descriptor, made at first use.
+    package let schemas: ToolSchemas
     /// The compiled `inputSchema`, made at the tool's first call: a session calls a few tools, and compiling all of
     /// them was a sixth of a stdio start. `Catalogue.compileSchemas()` (the test suite) proves each one compiles.
     package let validator: LazyValidator
     package let output: OutputKind
-    package let outputSchema: JSONObject?
     package let annotations: JSONObject
-    package let descriptor: ToolDescriptor
     /// Arguments nudj-mcp consumes itself (`in: "local"`, e.g. `fields`); never sent upstream.
     package let localArguments: Set<String>
     /// Result paths withheld from the agent (`output.redact`), e.g. an OIDC client secret.
     package let redactions: [[Substring]]
     /// For a tool computed inside nudj-mcp (`compute`): which computation; `path` is then the data it scans.
     package let computation: String?
+
+    package var inputSchema: JSONObject { schemas.resolved.input }
+    package var outputSchema: JSONObject? { schemas.resolved.output }
+    /// What `tools/list` publishes.
+    package var descriptor: ToolDescriptor { schemas.resolved.descriptor }
 
     /// Any non-GET call changes state upstream.
     package var isWrite: Bool { method != "GET" }
@@ -84,17 +88,72 @@ package struct Toolset: Sendable {
     package let tools: [String]
 }
 
-/// A schema compiled once, on first use, by whichever thread needs it first.
+/// A tool's input and output schemas with their `$ref`s inlined, and the descriptor `tools/list` publishes, made once
+/// by whichever thread needs them first: a session lists and calls a fraction of the catalogue, and resolving every
+/// tool's schemas was most of a stdio start. `Catalogue.compileSchemas()` (the test suite) proves each one resolves.
+package final class ToolSchemas: Sendable {
+    package struct Resolved: Sendable {
+        package var input: JSONObject
+        package var output: JSONObject?
+        package var descriptor: ToolDescriptor
+        /// Why a reference did not resolve (the schemas are then as written); nil when they did.
+        package var failure: String?
+    }
+
+    private let input: JSONObject
+    private let output: JSONObject?
+    private let file: String
+    private let resolver: SharedRefResolver
+    private let describe: @Sendable (_ input: JSONObject, _ output: JSONObject?) -> ToolDescriptor
+    private let state = Mutex<Resolved?>(nil)
+
+    init(
+        input: JSONObject, output: JSONObject?, file: String, resolver: SharedRefResolver,
+        describe: @escaping @Sendable (_ input: JSONObject, _ output: JSONObject?) -> ToolDescriptor
+    ) {
+        self.input = input
+        self.output = output
+        self.file = file
+        self.resolver = resolver
+        self.describe = describe
+    }
+
+    package var resolved: Resolved {
+        state.withLock { state in
+            if let state { return state }
+            var result: Resolved
+            do throws(RefResolver.Failure) {
+                let input = try resolver.resolve(self.input, in: file)
+                var output: JSONObject?
+                if let written = self.output { output = try resolver.resolve(written, in: file) }
+                result = Resolved(input: input, output: output, descriptor: describe(input, output))
+            } catch {
+                result = Resolved(
+                    input: input, output: output, descriptor: describe(input, output), failure: error.message)
+            }
+            state = result
+            return result
+        }
+    }
+}
+
+/// A tool's input schema compiled once, on first use, by whichever thread needs it first.
 package final class LazyValidator: Sendable {
-    private let schema: JSONObject
+    private let schemas: ToolSchemas
     private let compiled = Mutex<Result<CompiledSchema, CompiledSchema.CompileError>?>(nil)
 
-    init(_ schema: JSONObject) { self.schema = schema }
+    init(_ schemas: ToolSchemas) { self.schemas = schemas }
 
     package func get() -> Result<CompiledSchema, CompiledSchema.CompileError> {
         compiled.withLock { state in
             if let state { return state }
-            let result = Result { () throws(CompiledSchema.CompileError) in try CompiledSchema(schema) }
+            let resolved = schemas.resolved
+            let result: Result<CompiledSchema, CompiledSchema.CompileError>
+            if let failure = resolved.failure {
+                result = .failure(CompiledSchema.CompileError(path: "", message: failure))
+            } else {
+                result = Result { () throws(CompiledSchema.CompileError) in try CompiledSchema(resolved.input) }
+            }
             state = result
             return result
         }

@@ -105,7 +105,8 @@ package enum ToolRefusal: Sendable, Equatable {
 /// The tools one session can see and call, with the reason for every tool it cannot.
 package final class ToolView: Sendable {
     package let visible: [ToolDefinition]
-    package let descriptors: [ToolDescriptor]
+    /// What `tools/list` publishes (each tool's descriptor is made at its first listing).
+    package var descriptors: [ToolDescriptor] { visible.map(\.descriptor) }
     package let selection: EffectiveSelection
     package let role: NudjRole?
     /// The operator's toolsets, as `--toolsets` would name them, for hints that say how to enable more.
@@ -136,7 +137,6 @@ package final class ToolView: Sendable {
             }
         }
         self.visible = visible
-        descriptors = visible.map(\.descriptor)
         self.selection = selection
         self.role = role
         self.refusals = refusals

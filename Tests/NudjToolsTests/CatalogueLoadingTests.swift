@@ -29,14 +29,15 @@ struct CatalogueLoadingTests {
         return try Catalogue(files: [("tokens.json", toolset), ("shared.json", #"{"definitions": \#(definitions)}"#)])
     }
 
+    /// Why the catalogue is refused at load, or by `compileSchemas` (deep references resolve at first use).
     private static func loadFailure(
         property: String = #"{"type": "string"}"#, definitions: String = "{}", path: String? = nil
     ) -> String? {
         do {
             if let path {
-                _ = try catalogue(property: property, definitions: definitions, path: path)
+                try catalogue(property: property, definitions: definitions, path: path).compileSchemas()
             } else {
-                _ = try catalogue(property: property, definitions: definitions)
+                try catalogue(property: property, definitions: definitions).compileSchemas()
             }
             return nil
         } catch {
