@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 // nudj-mcp has no package dependencies by design: a small, auditable binary that handles people's tokens.
@@ -8,7 +8,7 @@ let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
 let package = Package(
     name: "nudj-mcp",
-    platforms: [.macOS(.v15)],
+    platforms: [.macOS(.v26)],
     products: [
         .executable(name: "nudj-mcp", targets: ["nudj-mcp"])
     ],
