@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TLS
 
 /// A private CA and certificates it signed, generated with the `openssl` command into a temporary directory: what
@@ -29,6 +30,7 @@ package struct TestCertificates: Sendable {
         directory = NSTemporaryDirectory() + "nudj-tls-\(UUID().uuidString)"
         issued = Date()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        TemporaryDirectories.removeAtExit(directory)
         let names = Self.sandboxNames.map { "DNS:\($0)" }.joined(separator: ",")
         try "subjectAltName=\(names),IP:127.0.0.1\n".write(
             toFile: directory + "/ext", atomically: true, encoding: .utf8)
@@ -97,5 +99,23 @@ package enum SandboxTLSMode {
     static var childEnvironment: [String: String] {
         guard isOn else { return [:] }
         return ["NUDJ_CA_FILE": TestCertificates.shared.caFile, "NUDJ_UPSTREAM_CLIENT": "native"]
+    }
+}
+
+/// Directories the test process made and removes when it exits (the certificates are used by child processes the
+/// whole run long, so not earlier); a run used to leave a dozen behind, private keys included.
+private enum TemporaryDirectories {
+    private static let paths = Mutex<[String]>([])
+    private static let registerExitHandler: Void = {
+        atexit {
+            for path in TemporaryDirectories.paths.withLock({ $0 }) {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
+    }()
+
+    static func removeAtExit(_ path: String) {
+        _ = registerExitHandler
+        paths.withLock { $0.append(path) }
     }
 }
