@@ -50,20 +50,42 @@ package final class HTTPClient: Sendable {
     private let nextID = Atomic<UInt64>(1)
 
     /// - Parameter hosted: the client runs on another loop's thread (see `guest`) instead of starting its own.
-    package init(
+    package convenience init(
         configuration: HTTPClientConfiguration = HTTPClientConfiguration(), hosted: Bool = false
     ) throws(HTTPClientSetupError) {
-        // A private CA file is always read now, so a bad one stops the process at start; otherwise the system trust
-        // store may wait (see `trustStoreLoading`).
-        let tls: TrustStore
+        try self.init(configuration: configuration, hosted: hosted, tls: Self.trustStore(configuration))
+    }
+
+    /// `count` clients to be hosted by the loops of one HTTP server (one each), sharing one TLS context, built now
+    /// whatever `trustStoreLoading` says: a server says it is ready only once TLS works.
+    package static func hosted(
+        count: Int, configuration: HTTPClientConfiguration
+    ) throws(HTTPClientSetupError) -> [HTTPClient] {
+        var configuration = configuration
+        configuration.trustStoreLoading = .atStart
+        let tls = try trustStore(configuration)
+        var clients: [HTTPClient] = []
+        for _ in 0..<count { clients.append(try HTTPClient(configuration: configuration, hosted: true, tls: tls)) }
+        return clients
+    }
+
+    /// A private CA file is always read now, so a bad one stops the process at start; otherwise the system trust
+    /// store may wait (see `trustStoreLoading`).
+    private static func trustStore(_ configuration: HTTPClientConfiguration) throws(HTTPClientSetupError) -> TrustStore
+    {
         switch (configuration.caFile, configuration.trustStoreLoading) {
-        case (nil, .inBackground): tls = .loading(BackgroundTrustStore(after: .milliseconds(100)))
-        case (nil, .onFirstUse): tls = .loading(BackgroundTrustStore(after: nil))
+        case (nil, .inBackground): return .loading(BackgroundTrustStore(after: .milliseconds(100)))
+        case (nil, .onFirstUse): return .loading(BackgroundTrustStore(after: nil))
         default:
-            do { tls = .ready(try TLSContext(caFile: configuration.caFile)) } catch {
+            do { return .ready(try TLSContext(caFile: configuration.caFile)) } catch {
                 throw HTTPClientSetupError(description: error.description)
             }
         }
+    }
+
+    private init(
+        configuration: HTTPClientConfiguration, hosted: Bool, tls: TrustStore
+    ) throws(HTTPClientSetupError) {
         do {
             let backend = (try? EventBackend.fromEnvironment()) ?? .platformDefault
             loop = try ClientLoop(
@@ -79,9 +101,12 @@ package final class HTTPClient: Sendable {
 
     private let hosted: Bool
 
-    /// A hosted client's loop, for the host to attach (`HTTPServer`'s `guest`); nil for a client with its own thread.
-    /// Until it is attached, calls wait in its inbox.
+    /// A hosted client's loop, for the host to attach (one of `HTTPServer`'s `guests`); nil for a client with its own
+    /// thread. Until it is attached, calls wait in its inbox.
     package var guest: (any LoopGuest)? { hosted ? loop : nil }
+
+    /// Whether the caller runs on this client's loop thread (its own, or its host's).
+    package var isOnLoopThread: Bool { loop.thread.withLock { $0?.isCurrent ?? false } }
 
     /// The loop thread as a task executor: a task that prefers it continues there after each call's response,
     /// without a hop through the concurrency pool. Only for work that is light and never blocks (one stdio session):

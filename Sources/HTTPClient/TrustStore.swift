@@ -67,6 +67,7 @@ final class BackgroundTrustStore: Sendable {
         case .have(let context): return context
         case .wait:
             loaded.wait()
+            loaded.signal()  // for any other taker waiting too
             return state.withLock { state in
                 if case .loaded(let context) = state { return context }
                 return nil

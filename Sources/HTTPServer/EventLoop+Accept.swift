@@ -14,7 +14,12 @@ extension EventLoop {
                         "connection refused: limit reached", [("limit", String(configuration.maxConnections))])
                     continue
                 }
-                adopt(fd, remote: remote)
+                group.openConnections.add(1, ordering: .relaxed)
+                if let target = group.nextLoop(), target !== self {
+                    if !target.adoptFromGroup(fd, remote: remote) { dropAdopted(fd) }
+                } else {
+                    adopt(fd, remote: remote)
+                }
             case .nonePending:
                 return
             case .outOfDescriptors:
@@ -46,13 +51,13 @@ extension EventLoop {
         }
     }
 
-    private func adopt(_ fd: Int32, remote: String) {
+    /// Serves an accepted connection (counted in the group's total when it was accepted).
+    func adopt(_ fd: Int32, remote: String) {
         generation &+= 1
         let connection = Connection(
             fd: fd, generation: generation, remote: remote, rules: rules, now: monotonicNanoseconds())
         while connections.count <= Int(fd) { connections.append(nil) }
         connections[Int(fd)] = connection
-        openConnections.add(1, ordering: .relaxed)
         if let context = configuration.tls {
             guard let session = TLSSession(accepting: fd, context: context) else {
                 close(connection, clientGone: false)
@@ -83,6 +88,12 @@ extension EventLoop {
         Socket.close(fd)
     }
 
+    /// A connection handed to this loop that it will not serve (it stopped): closed, and no longer counted.
+    func dropAdopted(_ fd: Int32) {
+        Socket.close(fd)
+        group.openConnections.subtract(1, ordering: .relaxed)
+    }
+
     func stopListening() {
         guard listenFD >= 0 else { return }
         if !listenerPaused { selector.remove(listenFD) }
@@ -111,8 +122,9 @@ extension EventLoop {
     }
 
     func resumeListening() {
+        guard listenFD >= 0 else { return }
         if reserveFD < 0 { reserveFD = Socket.openReserve() }
-        guard listenFD >= 0, listenerPaused else { return }
+        guard listenerPaused else { return }
         listenerPaused = false
         selector.add(listenFD, .read)
     }

@@ -171,7 +171,7 @@ extension EventLoop {
         if connections.indices.contains(Int(connection.fd)), connections[Int(connection.fd)] === connection {
             connections[Int(connection.fd)] = nil
         }
-        openConnections.subtract(1, ordering: .relaxed)
+        group.openConnections.subtract(1, ordering: .relaxed)
         if listenerPaused { resumeListening() }
         if clientGone, connection.machine.hasHandler { connection.responder?.clientDisconnected() }
         connection.responder = nil

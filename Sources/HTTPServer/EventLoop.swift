@@ -2,8 +2,9 @@ import Log
 import Platform
 import Synchronization
 
-/// One selector loop (epoll, or poll(2); see `EventBackend`) on one thread serving every connection: idle
-/// keep-alive connections and open streams cost memory, not threads. Handlers are tasks that prefer the loop as their
+/// One selector loop (epoll, or poll(2); see `EventBackend`) on one thread serving the connections it accepts: idle
+/// keep-alive connections and open streams cost memory, not threads. A server runs one loop per core it is given
+/// (`HTTPServerConfiguration.loops`): the first listens and deals out the connections it accepts (`LoopGroup`). Handlers are tasks that prefer the loop as their
 /// executor and talk back through `enqueue`; a guest (the upstream HTTP client) shares the thread and the selector, so
 /// a request, its upstream call and its response are handled without waking another thread.
 ///
@@ -23,6 +24,8 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     let logger: Logger
     let selector: any EventSelector
     private let wakeUp: WakeUp
+    let group: LoopGroup
+    /// The listening socket (the group's first loop only); -1 for the others, and once it stopped.
     var listenFD: Int32
     /// Whether the listener is out of the selector because the process ran out of descriptors (see `accept`).
     var listenerPaused = false
@@ -37,7 +40,6 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     private var guestDeadline = UInt64.max
     private let running = Atomic<Bool>(true)
     private let draining = Atomic<Bool>(false)
-    let openConnections = Atomic<Int>(0)
     private let loopThread = Mutex<OSThread.Identity?>(nil)
 
     // Loop-thread state.
@@ -50,9 +52,10 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     var accessLog: AccessLog = { _, _, _, _, _ in }
 
     init(
-        listenFD: Int32, backend: EventBackend, configuration: HTTPServerConfiguration, logger: Logger,
-        guest: (any LoopGuest)?
+        listenFD: Int32, group: LoopGroup, backend: EventBackend, configuration: HTTPServerConfiguration,
+        logger: Logger, guest: (any LoopGuest)?
     ) throws {
+        self.group = group
         self.listenFD = listenFD
         self.guest = guest
         self.configuration = configuration
@@ -65,12 +68,14 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             selector.close()
             throw error
         }
-        selector.add(listenFD, .read)
+        if listenFD >= 0 { selector.add(listenFD, .read) }
         selector.add(wakeUp.fd, .read)
-        reserveFD = Socket.openReserve()
+        // Only the listening loop accepts, so only it keeps a descriptor in reserve (see `acceptConnections`).
+        if listenFD >= 0 { reserveFD = Socket.openReserve() }
     }
 
-    var connectionCount: Int { openConnections.load(ordering: .relaxed) }
+    /// Open connections of every loop in the group: the cap is the server's.
+    var connectionCount: Int { group.openConnections.load(ordering: .relaxed) }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 
@@ -93,6 +98,9 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
         if wasEmpty && !isLoopThread { wakeUp.signal() }
         return true
     }
+
+    /// A connection another loop of the group accepted, to be served here. False when this loop has ended.
+    func adoptFromGroup(_ fd: Int32, remote: String) -> Bool { post(.adopt(fd: fd, remote: remote)) }
 
     private var inboxIsEmpty: Bool { inbox.withLock { $0?.isEmpty ?? true } }
 
@@ -118,7 +126,13 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             defer { inbox = nil }
             return inbox ?? []
         }
-        for case .job(let job) in left { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        for work in left {
+            switch work {
+            case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+            case .adopt(let fd, _): dropAdopted(fd)
+            case .command: continue
+            }
+        }
         stopListening()
         selector.close()
         wakeUp.close()
@@ -220,6 +234,9 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             case .job(let job):
                 job.runSynchronously(on: asUnownedTaskExecutor())
                 continue
+            case .adopt(let fd, let remote):
+                adopt(fd, remote: remote)
+                continue
             case .command(let queued):
                 command = queued
             }
@@ -289,10 +306,12 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
     }
 }
 
-/// What other threads hand the loop: a command for a connection, or a job of a task that prefers the loop.
+/// What other threads hand the loop: a command for a connection, a job of a task that prefers the loop, or a
+/// connection the group's first loop accepted for it.
 private enum LoopWork: Sendable {
     case command(LoopCommand)
     case job(UnownedJob)
+    case adopt(fd: Int32, remote: String)
 }
 
 /// Handlers run on the loop: a request's work, its upstream call (the guest) and its response stay on one thread.
@@ -301,5 +320,23 @@ extension EventLoop: TaskExecutor {
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         if !post(.job(job)) { job.runSynchronously(on: asUnownedTaskExecutor()) }
+    }
+}
+
+/// What a server's loops share: the count of open connections the cap applies to, and the loops themselves, among
+/// which the first (the only one that listens) deals out the connections it accepts in turn.
+final class LoopGroup: Sendable {
+    let openConnections = Atomic<Int>(0)
+    private let members = Mutex<[EventLoop]>([])
+    private let dealt = Atomic<Int>(0)
+
+    /// Set once the loops exist; emptied when the server has stopped (the loops refer to the group).
+    func setMembers(_ loops: [EventLoop]) { members.withLock { $0 = loops } }
+
+    /// The loop the next accepted connection goes to.
+    func nextLoop() -> EventLoop? {
+        members.withLock { loops in
+            loops.isEmpty ? nil : loops[dealt.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
+        }
     }
 }

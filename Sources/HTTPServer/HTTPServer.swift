@@ -9,7 +9,8 @@ package protocol HTTPHandler: Sendable {
     func handle(_ request: HTTPRequest, responder: HTTPResponder) async
 }
 
-/// An HTTP/1.1 server: one selector loop thread for I/O; each request's handler is a task the server tracks until
+/// An HTTP/1.1 server: selector loops on threads of their own (`HTTPServerConfiguration.loops`), each doing the I/O of
+/// the connections it accepted and running their handlers; each request's handler is a task the server tracks until
 /// it ends.
 ///
 /// `init` binds the port (so it is known at once); `run()` serves, and returns after `shutdown` once the loop has
@@ -21,12 +22,14 @@ package final class HTTPServer: Sendable {
     package let host: String
     /// The connection cap in force: the configured one, lowered to fit the open-file limit (see `OpenFileLimit`).
     package let maxConnections: Int
-    private let loop: EventLoop
+    private let loops: [EventLoop]
+    private let group: LoopGroup
     private let handler: any HTTPHandler
     private let handlers = HandlerTracker()
     private let phase = Mutex(Phase.bound)
-    /// Fires once the loop thread has returned (or, if the server never ran, once shutdown released the socket).
+    /// Fires once every loop thread has returned (or, if the server never ran, once shutdown released the socket).
     private let loopEnded = Latch()
+    private let loopsRunning: Atomic<Int>
     private let accessLogger: Logger?
 
     private enum Phase {
@@ -39,15 +42,17 @@ package final class HTTPServer: Sendable {
     ///
     /// - Throws: `SystemError` if the address cannot be bound, `EventBackend.UnknownName` for a bad
     ///   `NUDJ_EVENT_BACKEND`.
-    /// - Parameter guest: work to run on the loop's thread and selector (the upstream HTTP client), attached when the
-    ///   loop starts and detached when it ends.
+    /// - Parameter guests: work to run on the loops' threads and selectors (the upstream HTTP client), one per loop,
+    ///   attached when its loop starts and detached when it ends; or none.
     package init(
         configuration: HTTPServerConfiguration,
         handler: any HTTPHandler,
         logger: Logger,
         accessLogger: Logger? = nil,
-        guest: (any LoopGuest)? = nil
+        guests: [any LoopGuest] = []
     ) throws {
+        precondition(configuration.loops >= 1, "an HTTP server needs at least one loop")
+        precondition(guests.isEmpty || guests.count == configuration.loops, "one guest per loop, or none")
         var configuration = configuration
         let backend = try configuration.eventBackend ?? EventBackend.fromEnvironment()
         let fileLimit = OpenFileLimit.current
@@ -55,6 +60,7 @@ package final class HTTPServer: Sendable {
         let fields = [
             ("maxConnections", String(cap)), ("requested", String(configuration.maxConnections)),
             ("openFileLimit", String(fileLimit)), ("eventBackend", backend.rawValue),
+            ("loops", String(configuration.loops)),
         ]
         if cap < configuration.maxConnections {
             logger.warning("connection cap lowered to fit the open-file limit (raise it with ulimit -n)", fields)
@@ -64,13 +70,24 @@ package final class HTTPServer: Sendable {
         configuration.maxConnections = cap
         maxConnections = cap
         let (fd, port) = try Socket.listen(host: configuration.host, port: configuration.port)
+        let group = LoopGroup()
+        var loops: [EventLoop] = []
         do {
-            loop = try EventLoop(
-                listenFD: fd, backend: backend, configuration: configuration, logger: logger, guest: guest)
+            for index in 0..<configuration.loops {
+                loops.append(
+                    try EventLoop(
+                        listenFD: index == 0 ? fd : -1, group: group, backend: backend, configuration: configuration,
+                        logger: logger, guest: guests.isEmpty ? nil : guests[index]))
+            }
         } catch {
-            Socket.close(fd)
+            for loop in loops { loop.discard() }
+            if loops.isEmpty { Socket.close(fd) }
             throw error
         }
+        group.setMembers(loops)
+        self.loops = loops
+        self.group = group
+        loopsRunning = Atomic(loops.count)
         self.port = port
         host = configuration.host
         self.handler = handler
@@ -78,7 +95,7 @@ package final class HTTPServer: Sendable {
     }
 
     /// Open connections, including idle keep-alive connections and streams.
-    package var connectionCount: Int { loop.connectionCount }
+    package var connectionCount: Int { group.openConnections.load(ordering: .relaxed) }
 
     /// Serves until `shutdown` completes: returns once the loop has stopped and every handler has finished, so none
     /// outlives the server. Calling it again, or after `shutdown`, returns when the server is stopped.
@@ -92,16 +109,19 @@ package final class HTTPServer: Sendable {
             return true
         }
         if start {
-            let loop = loop
-            let loopEnded = loopEnded
-            let dispatch = makeDispatch()
             let accessLog = makeAccessLog()
-            OSThread.start {
-                loop.run(dispatch: dispatch, accessLog: accessLog)
-                loopEnded.fire()
+            for loop in loops {
+                let dispatch = makeDispatch(for: loop)
+                OSThread.start { [self] in
+                    loop.run(dispatch: dispatch, accessLog: accessLog)
+                    if loopsRunning.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                        loopEnded.fire()
+                    }
+                }
             }
         }
         await loopEnded.wait()
+        group.setMembers([])
         await handlers.waitUntilIdle()
     }
 
@@ -118,21 +138,21 @@ package final class HTTPServer: Sendable {
             await loopEnded.wait()
         case .bound:
             handlers.stopAccepting()
-            loop.discard()
+            for loop in loops { loop.discard() }
+            group.setMembers([])
             loopEnded.fire()
         case .running:
-            loop.beginDraining()
+            for loop in loops { loop.beginDraining() }
             handlers.stopAccepting()
             await handlers.waitUntilIdle(timeout: grace)
-            loop.stop()
+            for loop in loops { loop.stop() }
             await loopEnded.wait()
         }
     }
 
-    private func makeDispatch() -> EventLoop.Dispatch {
+    private func makeDispatch(for loop: EventLoop) -> EventLoop.Dispatch {
         let tracker = handlers
         let handler = handler
-        let loop = loop
         return { request, responder in
             guard tracker.enter() else { return false }
             // Small requests start on the loop thread and stay on it: no thread hop per request. Large bodies go to

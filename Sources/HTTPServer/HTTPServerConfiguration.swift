@@ -6,6 +6,9 @@ package struct HTTPServerConfiguration: Sendable {
     package var host = "127.0.0.1"
     /// 0 picks a free port.
     package var port = 0
+    /// Selector loops, each on a thread of its own doing the I/O and the handler work of the connections it accepts
+    /// (one per core the server may use).
+    package var loops = 1
     package var limits = HTTPParserLimits()
     /// Connections beyond this get a 503 and are closed at once.
     package var maxConnections = 16_384

@@ -41,11 +41,12 @@ package protocol UpstreamTransport: Sendable {
     /// Where a caller that awaits little else may run so it continues on the thread that received the response
     /// (`HTTPClient.taskExecutor`); nil when there is no such thread.
     var taskExecutor: (any TaskExecutor)? { get }
-    /// A client that runs on the HTTP server's loop thread rather than its own: the server must host it.
-    var loopGuest: (any LoopGuest)? { get }
+    /// Clients that run on the HTTP server's loop threads rather than their own, one per loop: the server must host
+    /// them.
+    var loopGuests: [any LoopGuest] { get }
 }
 
 extension UpstreamTransport {
     package var taskExecutor: (any TaskExecutor)? { nil }
-    package var loopGuest: (any LoopGuest)? { nil }
+    package var loopGuests: [any LoopGuest] { [] }
 }

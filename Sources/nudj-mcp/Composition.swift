@@ -67,16 +67,16 @@ enum Composition {
     /// - Parameters:
     ///   - startsFast: the process is started per session by a client that waits for it (stdio): costs that can wait
     ///     until first use are taken off the start-up path.
-    ///   - hostedUpstream: the upstream client runs on the HTTP server's loop (`serve`): the server must host the
-    ///     transport's `loopGuest`.
+    ///   - hostedLoops: the upstream client runs on the HTTP server's loops, one client per loop (`serve`): the server
+    ///     must host the transport's `loopGuests`. 0: a client on a thread of its own.
     static func core(
-        _ options: Options, logger: Logger, sandboxPort: Int?, startsFast: Bool = false, hostedUpstream: Bool = false
+        _ options: Options, logger: Logger, sandboxPort: Int?, startsFast: Bool = false, hostedLoops: Int = 0
     ) throws -> (
         runtime: NudjRuntime, server: MCPServer
     ) {
         let runtime = try runtime(
             options, catalogue: try catalogue(), logger: logger, sandboxPort: sandboxPort, startsFast: startsFast,
-            hostedUpstream: hostedUpstream)
+            hostedLoops: hostedLoops)
         let server = try server(options)
         logger.info(
             "work limits",
@@ -94,7 +94,7 @@ enum Composition {
     /// - Parameter plainHTTP: the API is reached over plain HTTP (the in-process sandbox, an `http://` domain), so TLS
     ///   is set up only if a connection ever needs it.
     static func upstreamTransport(
-        _ options: Options, startsFast: Bool, plainHTTP: Bool = false, hosted: Bool = false
+        _ options: Options, startsFast: Bool, plainHTTP: Bool = false, hostedLoops: Int = 0
     ) throws(UsageError) -> any UpstreamTransport {
         #if canImport(Darwin)
         let name = options.string(.upstreamClient)?.lowercased() ?? "urlsession"
@@ -107,7 +107,7 @@ enum Composition {
             var configuration = HTTPClientConfiguration()
             configuration.caFile = caFile
             configuration.trustStoreLoading = !startsFast ? .atStart : plainHTTP ? .onFirstUse : .inBackground
-            do { return try NativeUpstreamTransport(configuration: configuration, hosted: hosted) } catch {
+            do { return try NativeUpstreamTransport(configuration: configuration, hostedLoops: hostedLoops) } catch {
                 throw UsageError("--upstream-client native: \(error.description)")
             }
         case "urlsession":
@@ -127,7 +127,7 @@ enum Composition {
     /// - Parameter selection: the tools the runtime may call, when not the options' (doctor probes its own set).
     static func runtime(
         _ options: Options, catalogue: Catalogue, logger: Logger, sandboxPort: Int?,
-        selection override: ToolSelection? = nil, startsFast: Bool = false, hostedUpstream: Bool = false
+        selection override: ToolSelection? = nil, startsFast: Bool = false, hostedLoops: Int = 0
     ) throws(UsageError) -> NudjRuntime {
         var selection: ToolSelection
         if let override { selection = override } else { selection = try self.selection(options) }
@@ -139,7 +139,7 @@ enum Composition {
             transport: try upstreamTransport(
                 options, startsFast: startsFast,
                 plainHTTP: sandboxPort != nil || options.string(.apiDomain)?.lowercased().hasPrefix("http://") == true,
-                hosted: hostedUpstream),
+                hostedLoops: hostedLoops),
             version: Build.version,
             timeout: .seconds(timeout),
             maxConcurrentRequests: maxUpstream,

@@ -24,8 +24,13 @@ enum ServeCommand {
             ? try Sandbox(
                 configuration: Composition.sandboxConfiguration(options, port: 0),
                 logger: logger.with("component", "sandbox")) : nil
+        // Each loop does the I/O and the request work of its connections on a core; half the cores by default leaves
+        // the other half to the kernel's network work and, on a shared machine, to its neighbours (on 2 cores shared
+        // with the load and the upstream, one loop served 8 clients best; see BENCHMARKS.md).
+        let loops = try options.int(
+            .loops, default: min(max(1, ProcessEnvironment.usableProcessorCount / 2), 16), range: 1...Self.maxLoops)
         let (runtime, server) = try Composition.core(
-            options, logger: logger, sandboxPort: sandbox?.port, hostedUpstream: true)
+            options, logger: logger, sandboxPort: sandbox?.port, hostedLoops: loops)
         let host = options.string(.host) ?? "127.0.0.1"
         let loopback = LoopbackHost.isLoopback(host: host)
         if !loopback {
@@ -75,6 +80,7 @@ enum ServeCommand {
             logger: logger.with("transport", "http"))
 
         var http = HTTPServerConfiguration()
+        http.loops = loops
         http.host = host
         http.port = try options.int(.port, default: 4010, range: 0...65_535)
         http.limits.maxBodyBytes = try options.int(
@@ -86,7 +92,7 @@ enum ServeCommand {
         }
         let httpServer = try HTTPServer(
             configuration: http, handler: handler, logger: logger.with("transport", "http"),
-            accessLogger: logger.with("log", "access"), guest: runtime.client.transport.loopGuest)
+            accessLogger: logger.with("log", "access"), guests: runtime.client.transport.loopGuests)
         let stop = ShutdownSignal()
         stop.installProcessHandlers()
         announce(httpServer: httpServer, sandbox: sandbox, logger: logger)
@@ -119,6 +125,8 @@ enum ServeCommand {
         }
         return 0
     }
+
+    static let maxLoops = 64
 
     /// `--session-secret-file` (line 1 issues ids, line 2 is still accepted), else `NUDJ_SESSION_SECRET` (and
     /// `NUDJ_SESSION_SECRET_PREVIOUS`); `nil` when neither is set.

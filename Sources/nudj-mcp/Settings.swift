@@ -157,6 +157,11 @@ struct Setting: Sendable, Hashable {
     static let maxBodyBytes = Setting(
         flag: "--max-body-bytes", env: "NUDJ_MAX_BODY_BYTES", kind: .value,
         help: "Largest HTTP request body (default 4194304)", commands: ["serve"])
+    static let loops = Setting(
+        flag: "--loops", env: "NUDJ_LOOPS", kind: .value,
+        help:
+            "Event loops, each a thread doing the I/O and request work of its connections (default: half the cores, at least 1)",
+        commands: ["serve"])
     static let maxConnections = Setting(
         flag: "--max-connections", env: "NUDJ_MAX_CONNECTIONS", kind: .value,
         help: "Open connection cap (default 16384)", commands: ["serve"])
@@ -210,7 +215,7 @@ struct Setting: Sendable, Hashable {
         host, maxBatchLength, maxCallsPerSession, maxQueuedCallsPerSession, maxUpstreamRequests, sessionProbation,
         maxProbationSessionsPerPeer,
         port, allowOrigin, sessionIdle, maxSessions, sessionSecretFile, sessionMaxAge, replicaID,
-        tenantURLTemplate, drainDelay, maxBodyBytes, maxConnections, rateLimitAdmin, rateLimitIntegration,
+        tenantURLTemplate, drainDelay, maxBodyBytes, loops, maxConnections, rateLimitAdmin, rateLimitIntegration,
         rateLimitAnalytics, rateWindow, faultKind, faultRate, faultStatus, faultLatency, tlsCertificate, tlsKey, json,
         stats,
     ]

@@ -137,42 +137,56 @@ struct HTTPClientTests {
     }
 
     @Test(
-        "a hosted client runs on the HTTP server's loop: a handler's call and its answer stay on that thread, deadlines fire, and the server's end cancels what is in flight"
+        "hosted clients run on the HTTP server's loops, one each: a handler's call and its answer stay on its loop's thread, connections are dealt to every loop, deadlines fire, and the server's end cancels what is in flight"
     )
-    func hostedOnServerLoop() async throws {
+    func hostedOnServerLoops() async throws {
         let upstream = try ScriptedServer()
         defer { upstream.stop() }
         var configuration = HTTPClientConfiguration()
         configuration.idleTimeout = .seconds(300)
-        let client = try HTTPClient(configuration: configuration, hosted: true)
-        let handler = ProxyHandler(client: client, upstream: upstream)
+        let clients = try HTTPClient.hosted(count: 2, configuration: configuration)
+        let handler = ProxyHandler(clients: clients, upstream: upstream)
+        var serverConfiguration = HTTPServerConfiguration()
+        serverConfiguration.loops = 2
         let server = try HTTPServer(
-            configuration: HTTPServerConfiguration(), handler: handler, logger: .disabled, guest: client.guest)
+            configuration: serverConfiguration, handler: handler, logger: .disabled, guests: clients.compactMap(\.guest)
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addImmediateTask { await server.run() }
+            // Two connections, dealt to the two loops in turn.
             let answers = try await offPool {
-                let connection = try RawHTTPClient(port: server.port)
                 var texts: [String] = []
-                for path in ["/connection", "/connection", "/connection", "/hang?ms=300"] {
-                    try connection.send(RawHTTPClient.request("GET", path))
-                    texts.append(try connection.readResponse().text)
+                for _ in 0..<2 {
+                    let connection = try RawHTTPClient(port: server.port)
+                    for path in ["/connection", "/connection", "/connection", "/hang?ms=300"] {
+                        try connection.send(RawHTTPClient.request("GET", path))
+                        texts.append(try connection.readResponse().text)
+                    }
                 }
                 return texts
             }
-            // The same upstream connection each time (its number), and the loop's thread before and after the call.
-            #expect(answers.prefix(3).allSatisfy { $0 == answers[0] && $0.hasSuffix(" onLoop onLoop") })
-            #expect(answers[3] == "timeout onLoop onLoop")
+            // On each server connection: one upstream connection (its number) reused, the same loop's client before
+            // and after each call; each server connection on the other loop.
+            for first in [0, 4] {
+                #expect(answers[first..<first + 3].allSatisfy { $0 == answers[first] })
+                #expect(answers[first + 3].hasPrefix("timeout "))
+            }
+            let loopsSeen = answers.map { $0.split(separator: " ").suffix(2).joined(separator: " ") }
+            #expect(Set(loopsSeen) == ["loop0 loop0", "loop1 loop1"])
+            #expect(loopsSeen[0] != loopsSeen[4])
             // A call in flight when the server ends: it ends as cancelled, and the server's run returns.
             let waiting = try RawHTTPClient(port: server.port)
             try waiting.send(RawHTTPClient.request("GET", "/hang?ms=30000"))
-            while handler.started.withLock({ $0 }) < 5 { try await Task.sleep(for: .milliseconds(10)) }
+            while handler.started.withLock({ $0 }) < 9 { try await Task.sleep(for: .milliseconds(10)) }
             let stopping = ContinuousClock.now
             await server.shutdown(grace: .milliseconds(100))
             try await group.waitForAll()
             #expect(ContinuousClock.now - stopping < .seconds(15))
             #expect(handler.outcomes.withLock { $0.last } == "cancelled")
         }
-        #expect(await client.execute(upstream.request("/connection")) == .failure(.cancelled))
+        for client in clients {
+            #expect(await client.execute(upstream.request("/connection")) == .failure(.cancelled))
+        }
     }
 
     @Test("a refused connection and an unknown host are unreachable")
@@ -190,22 +204,26 @@ struct HTTPClientTests {
     }
 }
 
-/// Forwards each request's path to the scripted upstream through a hosted client and answers with the outcome and
-/// whether the handler ran on the client's (the server loop's) thread before and after the call.
+/// Forwards each request's path to the scripted upstream through the hosted client of the loop it runs on, and
+/// answers with the outcome and which client's (which server loop's) thread the handler ran on before and after.
 private final class ProxyHandler: HTTPHandler {
-    let client: HTTPClient
+    let clients: [HTTPClient]
     let upstream: ScriptedServer
     let started = Mutex(0)
     let outcomes = Mutex<[String]>([])
 
-    init(client: HTTPClient, upstream: ScriptedServer) {
-        self.client = client
+    init(clients: [HTTPClient], upstream: ScriptedServer) {
+        self.clients = clients
         self.upstream = upstream
     }
 
     func handle(_ request: HTTPRequest, responder: HTTPResponder) async {
         let before = onLoop
         started.withLock { $0 += 1 }
+        guard let client = clients.first(where: \.isOnLoopThread) else {
+            responder.respond(.text(500, "not on a loop"))
+            return
+        }
         let timeout = Duration.milliseconds(request.query("ms").flatMap { Int($0) } ?? 20_000)
         let outcome: String
         switch await client.execute(upstream.request(request.path, timeout: timeout)) {
@@ -216,7 +234,7 @@ private final class ProxyHandler: HTTPHandler {
         responder.respond(.text(200, "\(outcome) \(before) \(onLoop)"))
     }
 
-    private var onLoop: String { client.loop.thread.withLock { $0?.isCurrent } == true ? "onLoop" : "elsewhere" }
+    private var onLoop: String { clients.firstIndex(where: \.isOnLoopThread).map { "loop\($0)" } ?? "elsewhere" }
 }
 
 private final class ScriptedServer: Sendable {

@@ -21,5 +21,17 @@ struct ProcessEnvironmentTests {
         #expect(ProcessEnvironment.value("PATH") == path)
         #expect(ProcessEnvironment.value("NUDJ_NO_SUCH_VARIABLE_X") == nil)
         #expect(ProcessEnvironment.onlineProcessorCount >= 1)
+        #expect((1...ProcessEnvironment.onlineProcessorCount).contains(ProcessEnvironment.usableProcessorCount))
+    }
+
+    @Test("a container's CPU limit from cgroup v2 and v1 files: fractions round up at use; no limit is nil")
+    func cpuQuota() {
+        #expect(ProcessEnvironment.cpuQuota(cpuMax: "200000 100000\n") == 2)
+        #expect(ProcessEnvironment.cpuQuota(cpuMax: "150000 100000") == 1.5)
+        #expect(ProcessEnvironment.cpuQuota(cpuMax: "max 100000\n") == nil)
+        #expect(ProcessEnvironment.cpuQuota(cpuMax: "") == nil)
+        #expect(ProcessEnvironment.cpuQuota(quota: "400000\n", period: "100000\n") == 4)
+        #expect(ProcessEnvironment.cpuQuota(quota: "-1\n", period: "100000\n") == nil)
+        #expect(ProcessEnvironment.cpuQuota(quota: nil, period: "100000") == nil)
     }
 }
