@@ -83,7 +83,7 @@ package enum HTTPHeadParser {
         }
 
         let framing = try bodyFraming(headers, limits: limits)
-        if version == "HTTP/1.1" && headers.values("Host").count != 1 {
+        if version == "HTTP/1.1" && headers.count(of: "Host") != 1 {
             throw HTTPParseError(400, "HTTP/1.1 requests need exactly one Host header")
         }
         let keepAlive = Self.keepAlive(version: version, headers: headers)
@@ -154,12 +154,16 @@ package enum HTTPHeadParser {
         return lines
     }
 
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
+    private static func isTokenByte(_ byte: UInt8) -> Bool { tokenBytes[Int(byte)] }
+
+    /// RFC 9110 `tchar`, by byte value: every header name's bytes are checked.
+    private static let tokenBytes: [Bool] = (0...255).map { value in
+        let byte = UInt8(value)
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"):
-            true
-        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            return true
+        default: return "!#$%&'*+-.^_`|~".utf8.contains(byte)
         }
     }
 
@@ -202,6 +206,20 @@ package enum HTTPHeadParser {
     private static func bodyFraming(
         _ headers: HTTPHeaders, limits: HTTPParserLimits
     ) throws(HTTPParseError) -> HTTPBodyFraming {
+        // The common case, one plain Content-Length and no Transfer-Encoding, without building lists.
+        if headers.count(of: "Transfer-Encoding") == 0, headers.count(of: "Content-Length") <= 1 {
+            guard let text = headers["Content-Length"] else { return .none }
+            let digits = text.trimmingSpaces()
+            if !digits.isEmpty, digits.utf8.count <= 18, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                let length = Int(digits)
+            {
+                if length > limits.maxBodyBytes {
+                    throw HTTPParseError(
+                        413, "request body of \(length) bytes exceeds the \(limits.maxBodyBytes)-byte limit")
+                }
+                return length == 0 ? .none : .length(length)
+            }
+        }
         let encodings = headers.values("Transfer-Encoding")
         let lengths = headers.values("Content-Length")
         if !encodings.isEmpty {
