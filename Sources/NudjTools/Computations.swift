@@ -260,7 +260,10 @@ extension Computations {
                 return .failure(UpstreamErrors.classify(failure, tenant: tenant, timeout: client.timeout))
             case .success(let response):
                 guard (200..<300).contains(response.status) else {
-                    return .failure(UpstreamErrors.classify(response, tenant: tenant, api: api))
+                    return .failure(
+                        await OffLoop.run(bodyBytes: response.body.count) {
+                            UpstreamErrors.classify(response, tenant: tenant, api: api)
+                        })
                 }
                 let body = response.body
                 guard let value = await OffLoop.run(bodyBytes: body.count, { try? JSONParser.parse(body) }) else {

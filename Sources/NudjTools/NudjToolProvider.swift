@@ -177,7 +177,10 @@ package struct NudjToolProvider: ToolProvider {
             context.progress.report(1, total: 1, message: "HTTP \(response.status)")
             context.clientLog.log(.debug, .string("\(call.method) \(tool.path) → \(response.status)"))
             guard (200..<300).contains(response.status) else {
-                return .failure(UpstreamErrors.classify(response, tenant: tenant, api: tool.api))
+                return .failure(
+                    await OffLoop.run(bodyBytes: response.body.count) {
+                        UpstreamErrors.classify(response, tenant: tenant, api: tool.api)
+                    })
             }
             return await OffLoop.run(bodyBytes: response.body.count) {
                 shaper.shape(tool, arguments: effective, status: response.status, body: response.body)
