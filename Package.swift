@@ -79,7 +79,8 @@ let package = Package(
             dependencies: ["HTTPClient", "HTTPServer", "Log", "TLS", "Platform", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "HTTPServerTests", dependencies: ["HTTPServer", "TLS", "TestSupport"], swiftSettings: strict),
+            name: "HTTPServerTests", dependencies: ["HTTPServer", "Platform", "TLS", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "TransportsTests",
             dependencies: ["Transports", "HTTPServer", "MCP", "JSONRPC", "Tenancy", "TestSupport"],
