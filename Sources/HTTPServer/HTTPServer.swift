@@ -2,8 +2,8 @@ import Log
 import Platform
 import Synchronization
 
-/// Handles requests, each in a task of its own: a small request starts on the loop thread and runs there until its
-/// first suspension, so a handler must never block.
+/// Handles requests, each in a task of its own: a small request starts on the loop thread that read it and continues
+/// there after each suspension (the loop is its executor), so a handler must never block.
 package protocol HTTPHandler: Sendable {
     /// Must eventually `respond` or `startStream`; a handler that returns without doing either gets a 500.
     func handle(_ request: HTTPRequest, responder: HTTPResponder) async
