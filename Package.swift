@@ -26,7 +26,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // The native HTTP/1.1 client: one loop thread, a pool per origin, TLS through OpenSSL.
-        .target(name: "HTTPClient", dependencies: ["Platform", "TLS"], swiftSettings: strict),
+        .target(name: "HTTPClient", dependencies: ["Codecs", "Platform", "TLS"], swiftSettings: strict),
         .target(name: "Log", dependencies: ["Platform"], swiftSettings: strict),
         .target(name: "Codecs", swiftSettings: strict),
         .target(name: "JSONRPC", swiftSettings: strict),
@@ -53,8 +53,8 @@ let package = Package(
         .executableTarget(
             name: "nudj-mcp",
             dependencies: [
-                "Platform", "JSONRPC", "MCP", "HTTPServer", "HTTPClient", "TLS", "Tenancy", "NudjClient", "NudjTools",
-                "Sandbox",
+                "Platform", "Codecs", "JSONRPC", "MCP", "HTTPServer", "HTTPClient", "TLS", "Tenancy", "NudjClient",
+                "NudjTools", "Sandbox",
                 "Transports",
                 "Log",
             ],
@@ -67,7 +67,7 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["JSONRPC", "HTTPServer", "TLS", "Log"],
+            dependencies: ["Codecs", "JSONRPC", "HTTPServer", "TLS", "Log"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
@@ -79,7 +79,7 @@ let package = Package(
             dependencies: ["HTTPClient", "HTTPServer", "Log", "TLS", "Platform", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "HTTPServerTests", dependencies: ["HTTPServer", "Platform", "TLS", "TestSupport"],
+            name: "HTTPServerTests", dependencies: ["Codecs", "HTTPServer", "Platform", "TLS", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "TransportsTests",

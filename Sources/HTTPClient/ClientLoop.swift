@@ -52,7 +52,8 @@ final class ClientLoop: @unchecked Sendable {
     /// The loop's thread, once `run` or `attach` has begun (tests check where preferring tasks run).
     let thread = Mutex<OSThread.Identity?>(nil)
 
-    private var isLoopThread: Bool { thread.withLock { $0?.isCurrent ?? false } }
+    /// Whether the caller runs on the loop's thread (its own, or its host's).
+    var isLoopThread: Bool { thread.withLock { $0?.isCurrent ?? false } }
 
     /// The loop on a thread of its own, until `.shutdown`.
     func run() {
@@ -425,11 +426,7 @@ final class ClientLoop: @unchecked Sendable {
 
 }
 
-/// The loop runs the work of tasks that prefer it: a call's caller then continues on the thread that received its
-/// response, instead of waking a thread of the concurrency pool to do so (stdio, where one session's calls are few:
-/// two context switches fewer per call). Work that arrives after shutdown runs at once on the posting thread, so no
-/// task is left waiting.
-/// A guest of the HTTP server's loop (`HTTPClient(configuration:hosted: true)`).
+/// A guest of the HTTP server's loop (`HTTPClient.hosted(count:configuration:)`).
 extension ClientLoop: LoopGuest {
     func attach(to selector: any EventSelector) {
         precondition(!ownsSelector && self.selector == nil, "a client loop is attached once, and only without its own")
@@ -441,6 +438,10 @@ extension ClientLoop: LoopGuest {
     func detach() { shutdown() }
 }
 
+/// The loop runs the work of tasks that prefer it: a call's caller then continues on the thread that received its
+/// response, instead of waking a thread of the concurrency pool to do so (stdio, where one session's calls are few:
+/// two context switches fewer per call). Work that arrives after shutdown runs at once on the posting thread, so no
+/// task is left waiting.
 extension ClientLoop: TaskExecutor {
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)

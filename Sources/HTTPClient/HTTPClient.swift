@@ -106,7 +106,7 @@ package final class HTTPClient: Sendable {
     package var guest: (any LoopGuest)? { hosted ? loop : nil }
 
     /// Whether the caller runs on this client's loop thread (its own, or its host's).
-    package var isOnLoopThread: Bool { loop.thread.withLock { $0?.isCurrent ?? false } }
+    package var isOnLoopThread: Bool { loop.isLoopThread }
 
     /// The loop thread as a task executor: a task that prefers it continues there after each call's response,
     /// without a hop through the concurrency pool. Only for work that is light and never blocks (one stdio session):

@@ -1,3 +1,5 @@
+import Codecs
+
 /// A complete HTTP/1.1 response as the client hands it on: status, headers (names lowercased, repeats joined with
 /// ", ") and the decoded body.
 package struct HTTPClientResponse: Sendable, Equatable {
@@ -289,19 +291,6 @@ package struct HTTPResponseParser {
         }
     }
 
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces and tabs. By bytes: a header value is ASCII, and walking it by
-    /// characters (grapheme breaking) was a visible cost of every response.
-    func trimmingSpaces() -> String {
-        let text = Substring(self)
-        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 }
-        guard let start = text.utf8.firstIndex(where: { !isSpace($0) }),
-            let end = text.utf8.lastIndex(where: { !isSpace($0) })
-        else { return "" }
-        return String(text[start...end])
-    }
 }
 
 /// RFC 9110 `tchar`: the bytes of a method or a header name.

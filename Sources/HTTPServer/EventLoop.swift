@@ -3,10 +3,10 @@ import Platform
 import Synchronization
 
 /// One selector loop (epoll, or poll(2); see `EventBackend`) on one thread serving the connections it accepts: idle
-/// keep-alive connections and open streams cost memory, not threads. A server runs one loop per core it is given
-/// (`HTTPServerConfiguration.loops`): the first listens and deals out the connections it accepts (`LoopGroup`). Handlers are tasks that prefer the loop as their
-/// executor and talk back through `enqueue`; a guest (the upstream HTTP client) shares the thread and the selector, so
-/// a request, its upstream call and its response are handled without waking another thread.
+/// keep-alive connections and open streams cost memory, not threads. A server runs `HTTPServerConfiguration.loops` of
+/// them: the first listens and deals out the connections it accepts (`LoopGroup`). Handlers are tasks that prefer the
+/// loop as their executor and talk back through `enqueue`; a guest (the upstream HTTP client) shares the thread and
+/// the selector, so a request, its upstream call and its response are handled without waking another thread.
 ///
 /// The loop does I/O only: what bytes mean is `HTTPConnectionMachine`'s business (see `EventLoop+Connections`);
 /// accepting, with its limits, is in `EventLoop+Accept`.

@@ -1,3 +1,5 @@
+import Codecs
+
 /// Limits the parser enforces, each answered with its own status.
 package struct HTTPParserLimits: Sendable {
     /// Request line plus header fields, in bytes (→ 431, or 414 for the request line alone).

@@ -83,15 +83,4 @@ extension String {
         if let contiguous, let equal = contiguous { return equal }
         return asciiCaseInsensitiveEqual(utf8, other.utf8)
     }
-
-    package func trimmingSpaces() -> String {
-        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 }
-        guard let start = utf8.firstIndex(where: { !isSpace($0) }), let end = utf8.lastIndex(where: { !isSpace($0) })
-        else { return "" }
-        return String(self[start...end])
-    }
-}
-
-extension Substring {
-    package func trimmingSpaces() -> String { String(self).trimmingSpaces() }
 }

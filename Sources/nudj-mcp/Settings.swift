@@ -1,3 +1,5 @@
+import Codecs
+
 /// Every option nudj-mcp reads: its flag, its environment variable and what it means. Flags win over env.
 struct Setting: Sendable, Hashable {
     enum Kind: Sendable, Hashable {
@@ -274,7 +276,7 @@ struct Options: Sendable {
 
     func list(_ setting: Setting) -> [String]? {
         let raw = values[setting] ?? (setting.env.flatMap { environment[$0] }.map { [$0] } ?? [])
-        let items = raw.flatMap { $0.split(separator: ",") }.map { String(Substring($0).trimmingSpaces()) }.filter {
+        let items = raw.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces() }.filter {
             !$0.isEmpty
         }
         return raw.isEmpty ? nil : items
@@ -303,13 +305,4 @@ struct Options: Sendable {
 
 extension Array where Element == String {
     fileprivate var pairOrSingle: (String, String?) { (self[0], count > 1 ? self[1] : nil) }
-}
-
-extension Substring {
-    fileprivate func trimmingSpaces() -> Substring {
-        var text = self
-        while text.first == " " { text.removeFirst() }
-        while text.last == " " { text.removeLast() }
-        return text
-    }
 }
