@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "HTTPClient", dependencies: ["Codecs", "Platform", "TLS"], swiftSettings: strict),
         .target(name: "Log", dependencies: ["Platform"], swiftSettings: strict),
         .target(name: "Codecs", swiftSettings: strict),
-        .target(name: "JSONRPC", swiftSettings: strict),
+        .target(name: "JSONRPC", dependencies: ["Codecs"], swiftSettings: strict),
         .target(name: "MCP", dependencies: ["Codecs", "JSONRPC", "Log"], swiftSettings: strict),
         .target(name: "HTTPServer", dependencies: ["Platform", "TLS", "Codecs", "Log"], swiftSettings: strict),
         .target(name: "Tenancy", dependencies: ["Codecs", "JSONRPC"], swiftSettings: strict),

@@ -40,50 +40,74 @@ struct Origin: Hashable, Sendable {
     var port: Int
 
     /// Splits an absolute URL into its origin and request target; nil for anything but `http`/`https` URLs with a
-    /// host. Userinfo is refused: credentials never travel in URLs.
+    /// host. Userinfo is refused: credentials never travel in URLs. Works on UTF-8 bytes: every upstream call parses
+    /// its URL, and `Character` indexing (grapheme breaking) cost more than the rest of building the request.
     static func parse(_ url: String) -> (origin: Origin, target: String, authority: String)? {
+        let bytes = Array(url.utf8)
         let secure: Bool
-        let rest: Substring
-        if url.hasPrefix("https://") {
+        var index: Int
+        if startsWith(bytes, "https://") {
             secure = true
-            rest = url.dropFirst(8)
-        } else if url.hasPrefix("http://") {
+            index = 8
+        } else if startsWith(bytes, "http://") {
             secure = false
-            rest = url.dropFirst(7)
+            index = 7
         } else {
             return nil
         }
-        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
-        let authority = rest[..<authorityEnd]
-        var target = String(rest[authorityEnd...])
-        if let fragment = target.firstIndex(of: "#") { target = String(target[..<fragment]) }
-        if target.isEmpty || target.first == "?" { target = "/" + target }
-        guard !authority.isEmpty, !authority.contains("@"),
-            !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F })
+        let authorityStart = index
+        while index < bytes.count, bytes[index] != UInt8(ascii: "/"), bytes[index] != UInt8(ascii: "?"),
+            bytes[index] != UInt8(ascii: "#")
+        {
+            index += 1
+        }
+        let authority = bytes[authorityStart..<index]
+        let fragment = bytes[index...].firstIndex(of: UInt8(ascii: "#")) ?? bytes.endIndex
+        let path = bytes[index..<fragment]
+        guard !authority.isEmpty, !authority.contains(UInt8(ascii: "@")),
+            !path.contains(where: { $0 <= 0x20 || $0 == 0x7F })
         else { return nil }
-        var host: Substring
-        var portText: Substring?
-        if authority.first == "[" {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
-            host = authority[authority.index(after: authority.startIndex)..<close]
-            let after = authority[authority.index(after: close)...]
+        let target =
+            path.first == UInt8(ascii: "/")
+            ? String(decoding: path, as: UTF8.self) : "/" + String(decoding: path, as: UTF8.self)
+        var host: ArraySlice<UInt8>
+        var portText: ArraySlice<UInt8>?
+        if authority.first == UInt8(ascii: "[") {
+            guard let close = authority.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            host = authority[(authority.startIndex + 1)..<close]
+            let after = authority[(close + 1)...]
             if !after.isEmpty {
-                guard after.first == ":" else { return nil }
+                guard after.first == UInt8(ascii: ":") else { return nil }
                 portText = after.dropFirst()
             }
-        } else if let colon = authority.lastIndex(of: ":") {
+        } else if let colon = authority.lastIndex(of: UInt8(ascii: ":")) {
             host = authority[..<colon]
-            portText = authority[authority.index(after: colon)...]
+            portText = authority[(colon + 1)...]
         } else {
             host = authority
         }
         var port = secure ? 443 : 80
         if let portText {
-            guard let value = Int(portText), (1...65535).contains(value) else { return nil }
+            // At most five digits and no sign: `Int(_:)` would accept "+80".
+            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                return nil
+            }
+            let value = portText.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            guard (1...65535).contains(value) else { return nil }
             port = value
         }
         guard !host.isEmpty else { return nil }
-        return (Origin(secure: secure, host: host.lowercased(), port: port), target, String(authority))
+        let lowered = host.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+        return (
+            Origin(secure: secure, host: String(decoding: lowered, as: UTF8.self), port: port), target,
+            String(decoding: authority, as: UTF8.self)
+        )
+    }
+
+    private static func startsWith(_ bytes: [UInt8], _ prefix: StaticString) -> Bool {
+        prefix.withUTF8Buffer { prefix in
+            bytes.count >= prefix.count && zip(bytes, prefix).allSatisfy { $0 == $1 }
+        }
     }
 }
 
@@ -102,27 +126,53 @@ extension HTTPClientRequest {
         bytes += authority.utf8
         bytes += "\r\n".utf8
         for (name, value) in headers {
-            guard !name.isEmpty, name.utf8.allSatisfy(isHTTPTokenByte),
-                !value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 })
-            else { return nil }
+            guard Self.isValidField(name, value) else { return nil }
             // The client owns framing and the connection.
-            switch name.lowercased() {
-            case "host", "content-length", "transfer-encoding", "connection": continue
-            default: break
-            }
+            if Self.clientOwnedNames.contains(where: { asciiLowercaseEqual(name, $0) }) { continue }
             bytes += name.utf8
             bytes += ": ".utf8
             bytes += value.utf8
             bytes += "\r\n".utf8
         }
         if let body {
-            bytes += "Content-Length: \(body.count)\r\n\r\n".utf8
+            bytes += "Content-Length: ".utf8
+            bytes += String(body.count).utf8
+            bytes += "\r\n\r\n".utf8
             bytes += body
-        } else if ["POST", "PUT", "PATCH"].contains(method) {
+        } else if method == "POST" || method == "PUT" || method == "PATCH" {
             bytes += "Content-Length: 0\r\n\r\n".utf8
         } else {
             bytes += "\r\n".utf8
         }
         return bytes
+    }
+
+    /// A token for a name, and a value that cannot end the line or the head. Over contiguous bytes: every upstream
+    /// call checks every header.
+    private static func isValidField(_ name: String, _ value: String) -> Bool {
+        var name = name
+        var value = value
+        return name.withUTF8 { name in
+            value.withUTF8 { value in
+                !name.isEmpty && name.allSatisfy(isHTTPTokenByte)
+                    && !value.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 })
+            }
+        }
+    }
+
+    /// Header names the client writes itself, lowercase.
+    private static let clientOwnedNames = ["host", "content-length", "transfer-encoding", "connection"]
+}
+
+/// Whether `name` equals `lowercase` (already lowercase) ignoring ASCII case: header names compared without
+/// lowercasing a copy of each.
+func asciiLowercaseEqual(_ name: String, _ lowercase: String) -> Bool {
+    guard name.utf8.count == lowercase.utf8.count else { return false }
+    var name = name
+    var lowercase = lowercase
+    return name.withUTF8 { name in
+        lowercase.withUTF8 { lowercase in
+            zip(name, lowercase).allSatisfy { ($0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0) == $1 }
+        }
     }
 }

@@ -82,16 +82,20 @@ package struct HTTPResponseParser {
             case .done, .failed:
                 return report(consumed: index)
             case .statusLine, .headerLine, .chunkSize, .chunkDataEnd, .trailerLine:
-                let byte = input[index]
-                index += 1
-                if byte == UInt8(ascii: "\n") {
+                // The rest of the line in one piece, not byte by byte.
+                var lineEnd = index
+                while lineEnd < input.count, input[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                guard line.count + (lineEnd - index) <= Self.maxLineBytes else {
+                    state = .failed(.tooLarge(limit: Self.maxLineBytes))
+                    continue
+                }
+                line.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[index..<lineEnd]))
+                index = lineEnd
+                if index < input.count {
+                    index += 1  // the LF
                     if line.last == UInt8(ascii: "\r") { line.removeLast() }
                     endOfLine()
                     line.removeAll(keepingCapacity: true)
-                } else if line.count >= Self.maxLineBytes {
-                    state = .failed(.tooLarge(limit: Self.maxLineBytes))
-                } else {
-                    line.append(byte)
                 }
             case .fixedBody(let remaining):
                 let taken = min(remaining, input.count - index)
@@ -139,11 +143,9 @@ package struct HTTPResponseParser {
     }
 
     private var isKeepAlive: Bool {
-        let tokens = (headers["connection"] ?? "").lowercased().split(separator: ",").map {
-            $0.trimmingSpaces()
-        }
-        if tokens.contains("close") { return false }
-        return http10 ? tokens.contains("keep-alive") : true
+        guard let connection = headers["connection"] else { return !http10 }
+        if connection.httpListContains("close") { return false }
+        return http10 ? connection.httpListContains("keep-alive") : true
     }
 
     private func response(keepAlive: Bool) -> HTTPClientResponse {
@@ -201,8 +203,14 @@ package struct HTTPResponseParser {
         }
         // Trailers are read and dropped: nothing the client uses may arrive after the body.
         if trailer { return }
-        let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
-        let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingSpaces()
+        // Lowercased and trimmed as bytes, then made a `String` once.
+        for index in 0..<colon where line[index] >= 0x41 && line[index] <= 0x5A { line[index] += 0x20 }
+        var valueStart = colon + 1
+        var valueEnd = line.count
+        while valueStart < valueEnd, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
+        while valueEnd > valueStart, line[valueEnd - 1] == 0x20 || line[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+        let name = String(decoding: line[..<colon], as: UTF8.self)
+        let value = String(decoding: line[valueStart..<valueEnd], as: UTF8.self)
         if let existing = headers[name] { headers[name] = existing + ", " + value } else { headers[name] = value }
     }
 
@@ -236,7 +244,9 @@ package struct HTTPResponseParser {
         }
         if let length = headers["content-length"] {
             // Repeated identical values arrive joined by ", "; differing ones are a framing error.
-            let values = Set(length.split(separator: ",").map { $0.trimmingSpaces() })
+            let values =
+                length.utf8.contains(UInt8(ascii: ","))
+                ? Set(length.split(separator: ",").map { $0.trimmingSpaces() }) : [length]
             guard values.count == 1, let text = values.first, !text.isEmpty, text.utf8.count <= 18,
                 text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let count = Int(text)
             else {

@@ -58,7 +58,7 @@ package enum HTTPHeadParser {
         var start = 0
         while start + 1 < buffer.count, buffer[start] == 0x0D, buffer[start + 1] == 0x0A { start += 2 }
 
-        let requestLineLength = (firstLineEnd(buffer, from: start) ?? buffer.count) - start
+        let requestLineLength = nextLineEnd(buffer, from: start, limit: buffer.count) - start
         if requestLineLength > limits.maxRequestLineBytes {
             throw HTTPParseError(414, "request line exceeds \(limits.maxRequestLineBytes) bytes")
         }
@@ -72,15 +72,20 @@ package enum HTTPHeadParser {
             throw HTTPParseError(431, "request header fields exceed \(limits.maxHeadBytes) bytes")
         }
 
-        var lines = splitLines(buffer, from: start, to: end.headEnd)
-        let requestLine = lines.removeFirst()
-        let (method, target, version) = try parseRequestLine(requestLine)
-        if lines.count > limits.maxHeaderCount {
+        // Lines are read in place, `[lineStart, lineEnd)` without the LF and one CR before it: no copy of the head,
+        // no list of lines. The request line ends at the first LF.
+        var lineStart = start
+        var lineEnd = nextLineEnd(buffer, from: lineStart, limit: end.headEnd)
+        let (method, target, version) = try parseRequestLine(buffer, lineStart, trimmingCR(buffer, lineStart, lineEnd))
+        let fieldCount = end.lineBreaks  // one field per LF after the request line's
+        if fieldCount > limits.maxHeaderCount {
             throw HTTPParseError(431, "more than \(limits.maxHeaderCount) header fields")
         }
-        var headers = HTTPHeaders()
-        for line in lines {
-            let (name, value) = try parseField(line)
+        var headers = HTTPHeaders(capacity: fieldCount)
+        while lineEnd < end.headEnd {
+            lineStart = lineEnd + 1
+            lineEnd = nextLineEnd(buffer, from: lineStart, limit: end.headEnd)
+            let (name, value) = try parseField(buffer, lineStart, trimmingCR(buffer, lineStart, lineEnd))
             headers.add(name, value)
         }
 
@@ -110,50 +115,40 @@ package enum HTTPHeadParser {
         return version == "HTTP/1.1" || headers.listContains("Connection", token: "keep-alive")
     }
 
-    private static func firstLineEnd(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
-        var index = start
-        while index < buffer.count {
-            if buffer[index] == 0x0A { return index }
-            index += 1
-        }
-        return nil
-    }
-
-    /// The end of the head: an empty line, terminated by CRLF or a bare LF.
+    /// The end of the head: an empty line, terminated by CRLF or a bare LF. `headEnd` is the LF that ends the last
+    /// line before it; `lineBreaks` counts the LFs before `headEnd` (one per header field).
     private static func findHeadEnd(
         _ buffer: UnsafeBufferPointer<UInt8>,
         from start: Int
-    ) -> (headEnd: Int, consumed: Int)? {
+    ) -> (headEnd: Int, consumed: Int, lineBreaks: Int)? {
         var index = start
-        while index < buffer.count {
-            if buffer[index] == 0x0A {
-                // An LF followed by CRLF or LF ends the head.
-                if index + 1 < buffer.count, buffer[index + 1] == 0x0A { return (index, index + 2) }
-                if index + 2 < buffer.count, buffer[index + 1] == 0x0D, buffer[index + 2] == 0x0A {
-                    return (index, index + 3)
-                }
+        var lineBreaks = 0
+        while true {
+            index = nextLineEnd(buffer, from: index, limit: buffer.count)
+            guard index < buffer.count else { return nil }
+            // An LF followed by CRLF or LF ends the head.
+            if index + 1 < buffer.count, buffer[index + 1] == 0x0A { return (index, index + 2, lineBreaks) }
+            if index + 2 < buffer.count, buffer[index + 1] == 0x0D, buffer[index + 2] == 0x0A {
+                return (index, index + 3, lineBreaks)
             }
+            lineBreaks += 1
             index += 1
         }
-        return nil
     }
 
-    private static func splitLines(
-        _ buffer: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int
-    ) -> [ArraySlice<UInt8>] {
-        var lines: [ArraySlice<UInt8>] = []
-        let bytes = Array(buffer[start..<end])
-        var lineStart = 0
-        for index in bytes.indices where bytes[index] == 0x0A {
-            var lineEnd = index
-            if lineEnd > lineStart, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-            lines.append(bytes[lineStart..<lineEnd])
-            lineStart = index + 1
-        }
-        var lineEnd = bytes.count
-        if lineEnd > lineStart, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-        lines.append(bytes[lineStart..<lineEnd])
-        return lines
+    /// The index of the next LF at or after `start`, or `limit`.
+    private static func nextLineEnd(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> Int {
+        guard let base = buffer.baseAddress, start < limit else { return limit }
+        return ByteScan.firstIndex(of: 0x0A, in: base, from: start, to: limit)
+    }
+
+    /// `end`, less one if the line ends in CR.
+    private static func trimmingCR(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        end > start && buffer[end - 1] == 0x0D ? end - 1 : end
+    }
+
+    private static func text(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self)
     }
 
     private static func isTokenByte(_ byte: UInt8) -> Bool { tokenBytes[Int(byte)] }
@@ -169,8 +164,11 @@ package enum HTTPHeadParser {
         }
     }
 
-    private static func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (String, String, String) {
-        let parts = line.split(separator: 0x20, omittingEmptySubsequences: false)
+    private static func parseRequestLine(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
+    ) throws(HTTPParseError) -> (String, String, String) {
+        let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
+        let parts = line.split(separator: 0x20, maxSplits: 3, omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw HTTPParseError(400, "malformed request line")
         }
@@ -188,21 +186,31 @@ package enum HTTPHeadParser {
         return (String(decoding: parts[0], as: UTF8.self), target, version)
     }
 
-    private static func parseField(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (String, String) {
-        guard let first = line.first else { throw HTTPParseError(400, "empty header line") }
-        if first == 0x20 || first == 0x09 { throw HTTPParseError(400, "obsolete header line folding is not accepted") }
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
-            throw HTTPParseError(400, "header line without ':'")
+    /// One header line, `[start, end)` of `buffer` without its line ending.
+    private static func parseField(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
+    ) throws(HTTPParseError) -> (String, String) {
+        guard start < end else { throw HTTPParseError(400, "empty header line") }
+        if buffer[start] == 0x20 || buffer[start] == 0x09 {
+            throw HTTPParseError(400, "obsolete header line folding is not accepted")
         }
-        let name = line[line.startIndex..<colon]
-        guard !name.isEmpty, name.allSatisfy(isTokenByte) else { throw HTTPParseError(400, "malformed header name") }
-        var value = line[(colon + 1)...]
-        while let byte = value.first, byte == 0x20 || byte == 0x09 { value.removeFirst() }
-        while let byte = value.last, byte == 0x20 || byte == 0x09 { value.removeLast() }
-        guard value.allSatisfy({ $0 >= 0x20 || $0 == 0x09 }), !value.contains(0x7F) else {
+        var colon = start
+        while colon < end, buffer[colon] != UInt8(ascii: ":") { colon += 1 }
+        guard colon < end else { throw HTTPParseError(400, "header line without ':'") }
+        guard colon > start else { throw HTTPParseError(400, "malformed header name") }
+        for index in start..<colon where !isTokenByte(buffer[index]) {
+            throw HTTPParseError(400, "malformed header name")
+        }
+        var valueStart = colon + 1
+        var valueEnd = end
+        while valueStart < valueEnd, buffer[valueStart] == 0x20 || buffer[valueStart] == 0x09 { valueStart += 1 }
+        while valueEnd > valueStart, buffer[valueEnd - 1] == 0x20 || buffer[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+        if let base = buffer.baseAddress,
+            ByteScan.firstFieldControl(in: base, from: valueStart, to: valueEnd) < valueEnd
+        {
             throw HTTPParseError(400, "control character in header value")
         }
-        return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        return (text(buffer, start, colon), text(buffer, valueStart, valueEnd))
     }
 
     private static func bodyFraming(

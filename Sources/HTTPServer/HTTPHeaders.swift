@@ -1,3 +1,5 @@
+import Codecs
+
 /// HTTP header fields in arrival order. Names compare case-insensitively; repeated fields are kept.
 package struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
     package struct Field: Sendable, Equatable {
@@ -8,6 +10,9 @@ package struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictiona
     package private(set) var fields: [Field] = []
 
     package init() {}
+
+    /// Room for `capacity` fields: the parser knows how many lines a head has before it reads them.
+    package init(capacity: Int) { fields.reserveCapacity(capacity) }
 
     package init(dictionaryLiteral elements: (String, String)...) {
         fields = elements.map { Field(name: $0.0, value: $0.1) }
@@ -49,15 +54,7 @@ package struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictiona
 
     /// Whether a comma-separated header (`Connection`, `Accept`, …) lists `token`, ignoring case and parameters.
     package func listContains(_ name: String, token: String) -> Bool {
-        fields.contains { field in
-            guard field.name.equalsIgnoringASCIICase(name) else { return false }
-            return field.value.utf8.split(separator: UInt8(ascii: ",")).contains { item in
-                var bare = item.prefix { $0 != UInt8(ascii: ";") }
-                while let first = bare.first, first == 0x20 || first == 0x09 { bare.removeFirst() }
-                while let last = bare.last, last == 0x20 || last == 0x09 { bare.removeLast() }
-                return asciiCaseInsensitiveEqual(bare, token.utf8)
-            }
-        }
+        fields.contains { $0.name.equalsIgnoringASCIICase(name) && $0.value.httpListContains(token) }
     }
 }
 

@@ -14,8 +14,10 @@ enum HTTPResponseEncoder {
         _ response: HTTPResponse, extra: HTTPHeaders = [:], keepAlive: Bool, includeBody: Bool = true
     ) -> [UInt8] {
         let hasBody = !(100..<200).contains(response.status) && response.status != 204 && response.status != 304
-        var bytes = head(status: response.status, headers: response.headers, extra: extra, keepAlive: keepAlive) {
-            headers in
+        var bytes = head(
+            status: response.status, headers: response.headers, extra: extra, keepAlive: keepAlive,
+            reserve: includeBody ? response.body.count : 0
+        ) { headers in
             if hasBody { headers.set("Content-Length", String(response.body.count)) }
         }
         if includeBody { bytes.append(contentsOf: response.body) }
@@ -46,6 +48,7 @@ enum HTTPResponseEncoder {
         headers: HTTPHeaders,
         extra: HTTPHeaders,
         keepAlive: Bool,
+        reserve: Int = 0,
         framing: (inout HTTPHeaders) -> Void
     ) -> [UInt8] {
         var headers = headers
@@ -53,9 +56,21 @@ enum HTTPResponseEncoder {
         framing(&headers)
         headers.remove("Connection")
         if !keepAlive { headers.add("Connection", "close") }
-        var text = "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n"
-        for field in headers { text += "\(field.name): \(field.value)\r\n" }
-        text += "\r\n"
-        return Array(text.utf8)
+        // Straight into bytes, with room for a body after them: no `String` built and copied per response.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64 + headers.count * 64 + reserve)
+        bytes += "HTTP/1.1 ".utf8
+        bytes += String(status).utf8
+        bytes.append(0x20)
+        bytes += HTTPResponse.reasonPhrase(status).utf8
+        bytes += "\r\n".utf8
+        for field in headers {
+            bytes += field.name.utf8
+            bytes += ": ".utf8
+            bytes += field.value.utf8
+            bytes += "\r\n".utf8
+        }
+        bytes += "\r\n".utf8
+        return bytes
     }
 }

@@ -26,18 +26,8 @@ extension JSONWriter {
 
     /// The number of bytes `writeString` appends: quotes, plus two bytes for each short escape and six for `\u00XX`.
     package static func stringSize(_ string: String) -> Int {
-        var size = 2
         var string = string
-        string.withUTF8 { utf8 in
-            size += utf8.count
-            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0A, 0x0D, 0x09, 0x08, 0x0C: size += 1
-                default: size += 5
-                }
-            }
-        }
-        return size
+        return string.withUTF8 { utf8 in 2 + utf8.count + escapedExtra(utf8) }
     }
 
     static func integerSize(_ number: Int64) -> Int {

@@ -1,3 +1,5 @@
+import Codecs
+
 /// Serialises `JSONValue` to compact UTF-8 JSON, appending to a byte buffer.
 ///
 /// Output is one line (newlines inside strings are escaped), which is what stdio framing needs. Non-finite doubles,
@@ -116,11 +118,8 @@ package struct JSONWriter {
     package mutating func writeString(_ string: String) {
         var string = string
         string.withUTF8 { utf8 in
-            var extra = 0
-            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                extra += Self.isShortEscape(byte) ? 1 : 5
-            }
             bytes.append(UInt8(ascii: "\""))
+            let extra = Self.escapedExtra(utf8)
             if extra == 0 {
                 bytes.append(contentsOf: utf8)
             } else {
@@ -134,6 +133,22 @@ package struct JSONWriter {
             }
             bytes.append(UInt8(ascii: "\""))
         }
+    }
+
+    /// How many bytes escaping adds to `utf8`: one per short escape, five per `\u00XX`. Most strings need none, and
+    /// are cleared eight bytes at a time.
+    static func escapedExtra(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = utf8.baseAddress else { return 0 }
+        var offset = ByteScan.firstJSONEscape(in: base, from: 0, to: utf8.count)
+        var extra = 0
+        while offset < utf8.count {
+            let byte = base[offset]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                extra += isShortEscape(byte) ? 1 : 5
+            }
+            offset += 1
+        }
+        return extra
     }
 
     /// Writes `source` escaped for a JSON string at `output`, which has room for exactly that.
@@ -166,7 +181,7 @@ package struct JSONWriter {
     }
 
     /// Escaped as two bytes (`\"`, `\\`, `\n`, …) rather than six (`\u00XX`).
-    private static func isShortEscape(_ byte: UInt8) -> Bool {
+    static func isShortEscape(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0A, 0x0D, 0x09, 0x08, 0x0C: true
         default: false

@@ -1,3 +1,5 @@
+import Codecs
+
 /// Splits a byte stream into newline-delimited frames with a maximum frame size.
 ///
 /// A frame longer than the limit is dropped as it streams in (memory stays bounded) and reported once, when its
@@ -73,22 +75,9 @@ package struct LineFramer: Sendable {
         return .line(line)
     }
 
-    /// The offset of the first `\n`, eight bytes per step (memchr's trick without a C library: a word has a zero
-    /// byte, after XOR with the pattern, exactly when it has a newline).
+    /// The offset of the first `\n`, or nil.
     private static func newlineOffset(_ base: UnsafeRawPointer, count: Int) -> Int? {
-        let pattern: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
-        let low: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        var offset = 0
-        while offset + 8 <= count {
-            let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self) ^ pattern
-            if (word &- low) & ~word & high != 0 { break }
-            offset += 8
-        }
-        while offset < count {
-            if base.load(fromByteOffset: offset, as: UInt8.self) == 0x0A { return offset }
-            offset += 1
-        }
-        return nil
+        let offset = ByteScan.firstIndex(of: 0x0A, in: base, from: 0, to: count)
+        return offset < count ? offset : nil
     }
 }

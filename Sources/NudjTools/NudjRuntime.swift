@@ -19,6 +19,9 @@ package struct NudjRuntime: Sendable {
     /// so a token is not held long after its sessions end.
     let domains = MemoTable<String, Result<APIDomain, DomainError>>(capacity: 4096, lifetime: .seconds(60))
     let tenants = MemoTable<TenantKey, TenantContext>(capacity: 4096, lifetime: .seconds(60))
+    /// An HTTP request's whole authorisation, by the headers it depends on: the same lifetime as the tables above.
+    let authorizations = MemoTable<AuthorizationKey, Result<AuthorizedRequest, AccessRefusal>>(
+        capacity: 4096, lifetime: .seconds(60))
 
     package init(
         catalogue: Catalogue,

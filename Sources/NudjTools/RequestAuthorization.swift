@@ -22,6 +22,34 @@ extension NudjRuntime {
     package func authorize(
         header: (String) -> String?, values: ((String) -> [String])? = nil, pathDomain: String? = nil
     ) -> Result<AuthorizedRequest, AccessRefusal> {
+        var headers = AuthorizationHeaders()
+        for (index, name) in Self.authorizationHeaders.enumerated() {
+            headers.values[index] = values?(name) ?? header(name).map { [$0] } ?? []
+        }
+        return authorize(headers, pathDomain: pathDomain)
+    }
+
+    /// Authorises a request from the values of the headers it depends on (gathered in one pass over its fields).
+    package func authorize(
+        _ headers: AuthorizationHeaders, pathDomain: String?
+    ) -> Result<AuthorizedRequest, AccessRefusal> {
+        // Every request of a session repeats the same headers: the answer is remembered by exactly what it is a
+        // function of, so that a request costs a look-up instead of parsing, normalising and selecting again.
+        authorizations.value(for: AuthorizationKey(values: headers.values, pathDomain: pathDomain)) {
+            authorizeAnew(header: { headers.first($0) }, values: { headers.all($0) }, pathDomain: pathDomain)
+        }
+    }
+
+    /// The headers authorisation reads. A header read in `authorizeAnew` but missing here would let a remembered
+    /// answer ignore it: `AuthorizationHeaders` traps on a name it does not hold.
+    static let authorizationHeaders = [
+        "Authorization", "x-api-token", "x-api-domain", "X-MCP-Toolsets", "X-MCP-Tools", "X-MCP-Exclude-Tools",
+        "X-MCP-Readonly", "x-agent-mode",
+    ]
+
+    private func authorizeAnew(
+        header: (String) -> String?, values: ((String) -> [String])?, pathDomain: String?
+    ) -> Result<AuthorizedRequest, AccessRefusal> {
         let authorization = header("Authorization")
         let apiToken = header("x-api-token")
         let credential: Credential
@@ -151,4 +179,42 @@ extension NudjRuntime {
 struct TenantKey: Hashable, Sendable {
     var domain: APIDomain
     var credential: Credential
+}
+
+/// The values of the headers an HTTP request's authorisation reads (`NudjRuntime.authorizationHeaders`), in arrival
+/// order per name.
+package struct AuthorizationHeaders: Sendable {
+    var values: [[String]] = Array(repeating: [], count: NudjRuntime.authorizationHeaders.count)
+
+    package init() {}
+
+    /// Records one header field; fields authorisation does not read are ignored.
+    package mutating func add(name: String, value: String) {
+        if let index = Self.index(of: name) { values[index].append(value) }
+    }
+
+    func first(_ name: String) -> String? { all(name).first }
+
+    func all(_ name: String) -> [String] {
+        guard let index = Self.index(of: name) else {
+            preconditionFailure("\(name) is read by authorisation but not part of its key")
+        }
+        return values[index]
+    }
+
+    private static func index(of name: String) -> Int? {
+        NudjRuntime.authorizationHeaders.firstIndex { $0.utf8.count == name.utf8.count && equalIgnoringCase($0, name) }
+    }
+
+    private static func equalIgnoringCase(_ lhs: String, _ rhs: String) -> Bool {
+        func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
+        return zip(lhs.utf8, rhs.utf8).allSatisfy { lower($0) == lower($1) }
+    }
+}
+
+/// Everything an HTTP request's authorisation depends on: the values of `authorizationHeaders`, in that order, and
+/// the domain its URL names.
+struct AuthorizationKey: Hashable, Sendable {
+    var values: [[String]]
+    var pathDomain: String?
 }

@@ -4,7 +4,13 @@ package enum NudjAPI: String, Sendable, CaseIterable, Hashable {
     case integration
     case analytics
 
-    package var basePath: String { "/api/v2/\(rawValue)" }
+    package var basePath: String {
+        switch self {
+        case .admin: "/api/v2/admin"
+        case .integration: "/api/v2/integration"
+        case .analytics: "/api/v2/analytics"
+        }
+    }
 }
 
 /// An organisation's API location after normalisation and allowlisting: the one place upstream URLs come from.
@@ -19,6 +25,9 @@ package struct APIDomain: Sendable, Hashable, CustomStringConvertible {
     /// Whether `organisation` is an organisation subdomain (`*.nudj.cx`, `*.localhost`) rather than a custom host,
     /// so a token's subdomain claim can be compared with it.
     package let organisationIsSubdomain: Bool
+    /// `scheme://host[:port]`, the identity two domains must share to be the same tenant. Stored: every request
+    /// compares it and builds its URL from it.
+    package let origin: String
 
     init(scheme: String, host: String, port: Int?, organisation: String, organisationIsSubdomain: Bool) {
         self.scheme = scheme
@@ -26,11 +35,7 @@ package struct APIDomain: Sendable, Hashable, CustomStringConvertible {
         self.port = port
         self.organisation = organisation
         self.organisationIsSubdomain = organisationIsSubdomain
-    }
-
-    /// `scheme://host[:port]`, the identity two domains must share to be the same tenant.
-    package var origin: String {
-        if let port { "\(scheme)://\(host):\(port)" } else { "\(scheme)://\(host)" }
+        origin = if let port { "\(scheme)://\(host):\(port)" } else { "\(scheme)://\(host)" }
     }
 
     /// The base URL of one API, e.g. `https://acme.nudj.cx/api/v2/admin`.

@@ -20,7 +20,9 @@ struct Route {
         isOAuthDiscovery =
             path.hasPrefix("/.well-known/oauth-") || path.hasPrefix("/.well-known/openid-configuration")
             || path == "/register"
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let segments = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map {
+            String(Substring($0))
+        }
         var endpoint = path
         var organisation: String?
         var replica: String?

@@ -209,7 +209,9 @@ struct RuntimeGateway: HTTPGateway {
     let runtime: NudjRuntime
 
     func authorize(_ headers: HTTPHeaders, pathDomain: String?) -> Result<GatewayGrant, AccessRefusal> {
-        runtime.authorize(header: { headers[$0] }, values: { headers.values($0) }, pathDomain: pathDomain).map {
+        var values = AuthorizationHeaders()
+        for field in headers { values.add(name: field.name, value: field.value) }
+        return runtime.authorize(values, pathDomain: pathDomain).map {
             GatewayGrant(
                 binding: $0.tenant.binding, organisation: $0.tenant.domain.organisation, provider: $0.provider,
                 credential: $0.tenant.credential)

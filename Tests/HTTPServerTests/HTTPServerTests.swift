@@ -307,9 +307,17 @@ struct HTTPServerLifecycleTests {
         await server.run()
         // Released: the port can be bound again. (Connecting to it proved nothing: a connection to a free port in the
         // ephemeral range can, rarely, be given that very port as its source and connect to itself; a full run saw
-        // it once.)
-        let (fd, rebound) = try Socket.listen(host: "127.0.0.1", port: port)
-        Socket.close(fd)
+        // it once. For the same reason another test's connection can hold the freed port for a moment: a full run
+        // saw that too, so the bind is retried for a second. A listener the server kept would hold it for good.)
+        var rebound: Int?
+        for _ in 0..<50 where rebound == nil {
+            if let (fd, bound) = try? Socket.listen(host: "127.0.0.1", port: port) {
+                Socket.close(fd)
+                rebound = bound
+            } else {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
         #expect(rebound == port)
     }
 }
