@@ -46,6 +46,25 @@ package enum ByteScan {
         return offset
     }
 
+    /// Whether every byte is below 0x80.
+    @inlinable
+    package static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var offset = 0
+        var seen: UInt64 = 0
+        while offset + 8 <= bytes.count {
+            seen |= raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            offset += 8
+        }
+        var tail: UInt8 = 0
+        while offset < bytes.count {
+            tail |= base[offset]
+            offset += 1
+        }
+        return seen & highs == 0 && tail < 0x80
+    }
+
     /// The offset of the first control character other than tab (below 0x20, or DEL) in `[start, end)`, or `end`:
     /// what an HTTP field value may not contain.
     @inlinable

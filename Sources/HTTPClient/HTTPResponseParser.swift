@@ -56,7 +56,8 @@ package struct HTTPResponseParser {
     private var line: [UInt8] = []
     private var status = 0
     private var http10 = false
-    private var headers: [String: String] = [:]
+    /// Sized for a usual response's fields up front, so that reading them never regrows the table.
+    private var headers = [String: String](minimumCapacity: 16)
     private var headerLines = 0
     private var body: [UInt8] = []
 

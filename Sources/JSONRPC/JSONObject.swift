@@ -31,7 +31,9 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
 
     private static func hasDuplicateKeys(_ entries: [Entry]) -> Bool {
         if entries.count < 2 { return false }
-        if entries.count <= 8 {
+        // Pairwise up to 32 keys (at most 496 comparisons, most of them two words each for short keys): cheaper than
+        // hashing every key into a set, and API entities often have a dozen or two fields.
+        if entries.count <= 32 {
             for first in 0..<entries.count {
                 for second in (first + 1)..<entries.count where entries[first].key == entries[second].key {
                     return true

@@ -1,3 +1,5 @@
+import Codecs
+
 /// Why a byte sequence is not a JSON text, and where.
 package struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     package enum Reason: Sendable, Equatable {
@@ -175,25 +177,25 @@ package struct JSONParser {
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
         let start = index
-        var highBits: UInt8 = 0
-        // Fast path: no escapes, so the bytes between the quotes are the string.
-        while index < buffer.count {
-            let byte = buffer[index]
-            if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeBufferPointer(rebasing: buffer[start..<index])
-                if highBits >= 0x80, let invalid = Self.invalidUTF8Offset(slice) {
-                    throw JSONParseError(reason: .invalidUTF8, offset: start + invalid)
-                }
-                index += 1
-                return String(decoding: slice, as: UTF8.self)
-            }
-            highBits |= byte
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw error("unescaped control character in string") }
-            index += 1
+        // Fast path: no escapes, so the bytes between the quotes are the string. The closing quote, a backslash or a
+        // control character is found eight bytes at a time.
+        if let base = buffer.baseAddress {
+            index = ByteScan.firstJSONEscape(in: base, from: start, to: buffer.count)
         }
         guard index < buffer.count else { throw JSONParseError(reason: .syntax("unterminated string"), offset: start) }
-        return try parseEscapedString(from: start)
+        switch buffer[index] {
+        case UInt8(ascii: "\""):
+            let slice = UnsafeBufferPointer(rebasing: buffer[start..<index])
+            if !ByteScan.isASCII(slice), let invalid = Self.invalidUTF8Offset(slice) {
+                throw JSONParseError(reason: .invalidUTF8, offset: start + invalid)
+            }
+            index += 1
+            return String(decoding: slice, as: UTF8.self)
+        case UInt8(ascii: "\\"):
+            return try parseEscapedString(from: start)
+        default:
+            throw error("unescaped control character in string")
+        }
     }
 
     private mutating func parseEscapedString(from start: Int) throws(JSONParseError) -> String {

@@ -94,16 +94,25 @@ package struct JSONWriter {
 
     /// Digits straight into the buffer: ids, counts and timestamps are everywhere, and a `String` per number is not.
     private mutating func writeInteger(_ number: Int64) {
-        let end = bytes.count + Self.integerSize(number)
-        if number < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = number.magnitude  // UInt64, so that Int64.min does not overflow
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: end - bytes.count))
-        var position = end - 1
-        repeat {
-            bytes[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            position -= 1
-        } while magnitude > 0
+        if number >= 0 && number < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(number))
+            return
+        }
+        // Right to left into room on the stack, then one append: 20 bytes hold Int64.min's sign and 19 digits.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var position = 20
+            var magnitude = number.magnitude  // UInt64, so that Int64.min does not overflow
+            repeat {
+                position -= 1
+                digits[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if number < 0 {
+                position -= 1
+                digits[position] = UInt8(ascii: "-")
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[position...]))
+        }
     }
 
     private mutating func writeDouble(_ number: Double) {
@@ -119,19 +128,32 @@ package struct JSONWriter {
         var string = string
         string.withUTF8 { utf8 in
             bytes.append(UInt8(ascii: "\""))
-            let extra = Self.escapedExtra(utf8)
-            if extra == 0 {
+            let clean = utf8.baseAddress.map { ByteScan.firstJSONEscape(in: $0, from: 0, to: utf8.count) } ?? 0
+            if clean == utf8.count {
                 bytes.append(contentsOf: utf8)
             } else {
-                // Room for the escaped text, then the bytes written straight into it: appending run by run cost a
-                // call per escape, and text content (a JSON document inside a string) escapes every quote.
-                let start = bytes.count
-                bytes.append(contentsOf: repeatElement(0, count: utf8.count + extra))
-                bytes.withUnsafeMutableBufferPointer { output in
-                    Self.escape(utf8, into: output.baseAddress! + start)
-                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<clean]))
+                appendEscaped(UnsafeBufferPointer(rebasing: utf8[clean...]))
             }
             bytes.append(UInt8(ascii: "\""))
+        }
+    }
+
+    /// Appends `source` escaped. Text content (a JSON document inside a string) escapes every quote, so this is a
+    /// byte loop either way: one pass into scratch room for the worst case (six bytes per byte) while that room is
+    /// small, else a counting pass and then the escapes written in place.
+    private mutating func appendEscaped(_ source: UnsafeBufferPointer<UInt8>) {
+        if source.count <= 16 * 1024 {
+            let escaped = [UInt8](unsafeUninitializedCapacity: source.count * 6) { buffer, count in
+                count = Self.escape(source, into: buffer.baseAddress!)
+            }
+            bytes.append(contentsOf: escaped)
+            return
+        }
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: source.count + Self.escapedExtra(source)))
+        bytes.withUnsafeMutableBufferPointer { output in
+            _ = Self.escape(source, into: output.baseAddress! + start)
         }
     }
 
@@ -151,8 +173,9 @@ package struct JSONWriter {
         return extra
     }
 
-    /// Writes `source` escaped for a JSON string at `output`, which has room for exactly that.
-    private static func escape(_ source: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) {
+    /// Writes `source` escaped for a JSON string at `output`, which has room for it; returns how many bytes it wrote.
+    @discardableResult
+    private static func escape(_ source: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) -> Int {
         var out = output
         for byte in source {
             if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
@@ -178,6 +201,7 @@ package struct JSONWriter {
             }
             out += 2
         }
+        return out - output
     }
 
     /// Escaped as two bytes (`\"`, `\\`, `\n`, …) rather than six (`\u00XX`).

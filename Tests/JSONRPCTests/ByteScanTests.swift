@@ -30,6 +30,9 @@ struct ByteScanTests {
                         == (slice.firstIndex { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } ?? count),
                     "\(bytes) from \(start)")
                 #expect(
+                    bytes.withUnsafeBufferPointer { ByteScan.isASCII(UnsafeBufferPointer(rebasing: $0[start...])) }
+                        == slice.allSatisfy { $0 < 0x80 }, "\(bytes) from \(start)")
+                #expect(
                     ByteScan.firstFieldControl(in: base, from: start, to: count)
                         == (slice.firstIndex { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F } ?? count),
                     "\(bytes) from \(start)")

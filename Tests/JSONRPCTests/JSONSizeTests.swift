@@ -33,6 +33,22 @@ struct JSONSizeTests {
         #expect(JSONWriter.encodedSize(object) == JSONWriter.encode(.object(object)).count)
     }
 
+    @Test(
+        "strings escape the same whether short or long, clean or dense with escapes: each parses back to itself",
+        arguments: [1, 7, 8, 9, 100, 2_731, 2_732, 20_000])
+    func escapesRoundTrip(repeats: Int) throws {
+        // Every ASCII byte once per repeat, after a clean prefix: both the one-pass and the in-place escape paths
+        // (the switch is at 16 KB of text after the first escape), and the clean prefix the word scan skips.
+        let unit = (0...127).map { UInt8($0) }
+        let text =
+            "clean prefix of some length "
+            + String(decoding: Array(repeating: unit, count: repeats).joined(), as: UTF8.self)
+        let encoded = JSONWriter.encode(.string(text))
+        #expect(encoded.count == JSONWriter.stringSize(text))
+        #expect(try JSONParser.parse(encoded) == .string(text))
+        #expect(!encoded.dropFirst().dropLast().contains(where: { $0 < 0x20 }))
+    }
+
     @Test("stringSize counts every byte from 0 to 127 as the writer escapes it")
     func everyASCIIByte() {
         for byte in UInt8(0)...127 {
