@@ -13,7 +13,14 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
         }
     }
 
-    package private(set) var entries: [Entry]
+    package private(set) var entries: [Entry] {
+        didSet { encoding = nil }
+    }
+
+    /// What `JSONWriter` wrote for this object, kept by `JSONWriter.encodingKept` so that writing it again (a tool
+    /// result is sent as text and as structured content) copies bytes instead of walking the tree. Any change to
+    /// the entries drops it; equality and hashing ignore it.
+    package internal(set) var encoding: [UInt8]?
 
     package init() { entries = [] }
 

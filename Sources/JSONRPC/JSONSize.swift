@@ -19,9 +19,11 @@ extension JSONWriter {
 
     /// The number of bytes `write(object)` appends.
     package static func encodedSize(_ object: JSONObject) -> Int {
-        object.entries.reduce(2 + max(0, object.entries.count - 1)) {
-            $0 + stringSize($1.key) + 1 + encodedSize($1.value)
-        }
+        if let encoding = object.encoding { return encoding.count }
+        return
+            object.entries.reduce(2 + max(0, object.entries.count - 1)) {
+                $0 + stringSize($1.key) + 1 + encodedSize($1.value)
+            }
     }
 
     /// The number of bytes `writeString` appends: quotes, plus two bytes for each short escape and six for `\u00XX`.

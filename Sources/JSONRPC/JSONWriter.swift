@@ -18,6 +18,14 @@ package struct JSONWriter {
         return writer.bytes
     }
 
+    /// Encodes `object` and returns it with its encoding kept (see `JSONObject.encoding`), for an object that is
+    /// about to be written again unchanged.
+    package static func encodingKept(_ object: JSONObject, capacity: Int = 256) -> JSONObject {
+        var object = object
+        object.encoding = encode(.object(object), capacity: capacity)
+        return object
+    }
+
     package static func encodeString(_ value: JSONValue, capacity: Int = 256) -> String {
         String(decoding: encode(value, capacity: capacity), as: UTF8.self)
     }
@@ -31,9 +39,11 @@ package struct JSONWriter {
         case .string(let string): writeString(string)
         case .array(let elements):
             bytes.append(UInt8(ascii: "["))
-            for (position, element) in elements.enumerated() {
-                if position > 0 { bytes.append(UInt8(ascii: ",")) }
-                write(element)
+            elements.withUnsafeBufferPointer { elements in
+                for position in elements.indices {
+                    if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                    write(elements[position])
+                }
             }
             bytes.append(UInt8(ascii: "]"))
         case .object(let object): write(object)
@@ -41,12 +51,19 @@ package struct JSONWriter {
     }
 
     package mutating func write(_ object: JSONObject) {
+        if let encoding = object.encoding {
+            bytes.append(contentsOf: encoding)
+            return
+        }
         bytes.append(UInt8(ascii: "{"))
-        for (position, entry) in object.entries.enumerated() {
-            if position > 0 { bytes.append(UInt8(ascii: ",")) }
-            writeString(entry.key)
-            bytes.append(UInt8(ascii: ":"))
-            write(entry.value)
+        // Entries are read in place, not copied out one by one (a retain and a release each).
+        object.entries.withUnsafeBufferPointer { entries in
+            for position in entries.indices {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                writeString(entries[position].key)
+                bytes.append(UInt8(ascii: ":"))
+                write(entries[position].value)
+            }
         }
         bytes.append(UInt8(ascii: "}"))
     }

@@ -76,6 +76,13 @@ package struct ResultShaper: Sendable {
     package static func result(
         _ structured: JSONValue, isError: Bool = false, text: String? = nil, capacity: Int = 256
     ) -> ToolCallResult {
+        if text == nil, case .object(let object) = structured {
+            // Encoded once: the text is that encoding, and the structured copy keeps it for the reply's writer.
+            let kept = JSONWriter.encodingKept(object, capacity: capacity)
+            let json = String(decoding: kept.encoding ?? [], as: UTF8.self)
+            return ToolCallResult(
+                content: [["type": "text", "text": .string(json)]], structuredContent: .object(kept), isError: isError)
+        }
         let json = text ?? JSONWriter.encodeString(structured, capacity: capacity)
         return ToolCallResult(
             content: [["type": "text", "text": .string(json)]], structuredContent: structured, isError: isError)

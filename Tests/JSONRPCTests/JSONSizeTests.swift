@@ -49,6 +49,29 @@ struct JSONSizeTests {
         #expect(!encoded.dropFirst().dropLast().contains(where: { $0 < 0x20 }))
     }
 
+    @Test("an object's kept encoding is what the writer writes, and any change to the object drops it")
+    func keptEncoding() {
+        let object: JSONObject = ["a": 1, "b": ["c": "d\"e"], "list": [1, 2]]
+        let kept = JSONWriter.encodingKept(object)
+        #expect(kept.encoding == JSONWriter.encode(.object(object)))
+        #expect(kept == object)
+        #expect(JSONWriter.encode(["result": .object(kept)]) == JSONWriter.encode(["result": .object(object)]))
+        #expect(JSONWriter.encodedSize(.object(kept)) == JSONWriter.encode(.object(object)).count)
+
+        var changed = kept
+        changed["a"] = 2
+        #expect(changed.encoding == nil)
+        #expect(JSONWriter.encode(.object(changed)) == Array(#"{"a":2,"b":{"c":"d\"e"},"list":[1,2]}"#.utf8))
+        var removed = kept
+        removed.removeValue(forKey: "b")
+        #expect(removed.encoding == nil)
+        #expect(JSONWriter.encode(.object(removed)) == Array(#"{"a":1,"list":[1,2]}"#.utf8))
+        var appended = kept
+        appended.appendUnchecked("z", .null)
+        #expect(appended.encoding == nil)
+        #expect(JSONWriter.encodedSize(.object(appended)) == JSONWriter.encode(.object(appended)).count)
+    }
+
     @Test("stringSize counts every byte from 0 to 127 as the writer escapes it")
     func everyASCIIByte() {
         for byte in UInt8(0)...127 {
