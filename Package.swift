@@ -38,7 +38,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "NudjTools",
-            dependencies: ["JSONRPC", "MCP", "Tenancy", "NudjClient", "TLS", "Log"],
+            dependencies: ["Codecs", "JSONRPC", "MCP", "Tenancy", "NudjClient", "TLS", "Log"],
             swiftSettings: strict,
             plugins: ["EmbedSchemas"]
         ),

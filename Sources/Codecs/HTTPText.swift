@@ -25,20 +25,43 @@ extension String {
                     while end < value.count, value[end] != UInt8(ascii: ",") { end += 1 }
                     var itemEnd = index
                     while itemEnd < end, value[itemEnd] != UInt8(ascii: ";") { itemEnd += 1 }
-                    var itemStart = index
-                    while itemStart < itemEnd, value[itemStart] == 0x20 || value[itemStart] == 0x09 { itemStart += 1 }
-                    while itemEnd > itemStart, value[itemEnd - 1] == 0x20 || value[itemEnd - 1] == 0x09 { itemEnd -= 1 }
-                    if itemEnd - itemStart == token.count
-                        && zip(value[itemStart..<itemEnd], token).allSatisfy({ lowerASCII($0) == lowerASCII($1) })
-                    {
-                        return true
-                    }
+                    let item = spaceTrimmed(value, index..<itemEnd)
+                    if asciiCaseInsensitiveEqual(value[item], token) { return true }
                     index = end + 1
                 }
                 return false
             }
         }
     }
+
+    /// Header names are looked up a hundred times per request: compared over contiguous bytes, not by iterating two
+    /// UTF-8 views (which cost a fifth of an HTTP call's instructions in header look-ups alone).
+    package func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
+        let contiguous = utf8.withContiguousStorageIfAvailable { lhs in
+            other.utf8.withContiguousStorageIfAvailable { rhs in asciiCaseInsensitiveEqual(lhs, rhs) }
+        }
+        if let contiguous, let equal = contiguous { return equal }
+        return asciiCaseInsensitiveEqual(utf8, other.utf8)
+    }
 }
 
-private func lowerASCII(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
+/// `byte` with an ASCII capital letter made small.
+@inlinable
+package func asciiLowercased(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
+
+/// Byte-wise equality with ASCII letters compared case-insensitively (header names and tokens).
+func asciiCaseInsensitiveEqual(_ lhs: some Collection<UInt8>, _ rhs: some Collection<UInt8>) -> Bool {
+    guard lhs.count == rhs.count else { return false }
+    for (a, b) in zip(lhs, rhs) where a != b && asciiLowercased(a) != asciiLowercased(b) { return false }
+    return true
+}
+
+/// `range` of `bytes` without leading and trailing spaces and tabs (HTTP's optional whitespace).
+package func spaceTrimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
+    var start = range.lowerBound
+    var end = range.upperBound
+    while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+    while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+    return start..<end
+}

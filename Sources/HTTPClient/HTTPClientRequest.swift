@@ -1,3 +1,4 @@
+import Codecs
 import TLS
 
 /// One request for the native client: an absolute `http`/`https` URL, headers, an optional body and a hard deadline.
@@ -46,10 +47,10 @@ struct Origin: Hashable, Sendable {
         let bytes = Array(url.utf8)
         let secure: Bool
         var index: Int
-        if startsWith(bytes, "https://") {
+        if bytes.starts(with: "https://".utf8) {
             secure = true
             index = 8
-        } else if startsWith(bytes, "http://") {
+        } else if bytes.starts(with: "http://".utf8) {
             secure = false
             index = 7
         } else {
@@ -97,17 +98,11 @@ struct Origin: Hashable, Sendable {
             port = value
         }
         guard !host.isEmpty else { return nil }
-        let lowered = host.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+        let lowered = host.map(asciiLowercased)
         return (
             Origin(secure: secure, host: String(decoding: lowered, as: UTF8.self), port: port), target,
             String(decoding: authority, as: UTF8.self)
         )
-    }
-
-    private static func startsWith(_ bytes: [UInt8], _ prefix: StaticString) -> Bool {
-        prefix.withUTF8Buffer { prefix in
-            bytes.count >= prefix.count && zip(bytes, prefix).allSatisfy { $0 == $1 }
-        }
     }
 }
 
@@ -128,7 +123,7 @@ extension HTTPClientRequest {
         for (name, value) in headers {
             guard Self.isValidField(name, value) else { return nil }
             // The client owns framing and the connection.
-            if Self.clientOwnedNames.contains(where: { asciiLowercaseEqual(name, $0) }) { continue }
+            if Self.clientOwnedNames.contains(where: name.equalsIgnoringASCIICase) { continue }
             bytes += name.utf8
             bytes += ": ".utf8
             bytes += value.utf8
@@ -160,19 +155,6 @@ extension HTTPClientRequest {
         }
     }
 
-    /// Header names the client writes itself, lowercase.
+    /// Header names the client writes itself.
     private static let clientOwnedNames = ["host", "content-length", "transfer-encoding", "connection"]
-}
-
-/// Whether `name` equals `lowercase` (already lowercase) ignoring ASCII case: header names compared without
-/// lowercasing a copy of each.
-func asciiLowercaseEqual(_ name: String, _ lowercase: String) -> Bool {
-    guard name.utf8.count == lowercase.utf8.count else { return false }
-    var name = name
-    var lowercase = lowercase
-    return name.withUTF8 { name in
-        lowercase.withUTF8 { lowercase in
-            zip(name, lowercase).allSatisfy { ($0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0) == $1 }
-        }
-    }
 }

@@ -84,8 +84,8 @@ package struct HTTPResponseParser {
                 return report(consumed: index)
             case .statusLine, .headerLine, .chunkSize, .chunkDataEnd, .trailerLine:
                 // The rest of the line in one piece, not byte by byte.
-                var lineEnd = index
-                while lineEnd < input.count, input[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                let lineEnd = ByteScan.firstIndex(
+                    of: UInt8(ascii: "\n"), in: input.baseAddress!, from: index, to: input.count)
                 guard line.count + (lineEnd - index) <= Self.maxLineBytes else {
                     state = .failed(.tooLarge(limit: Self.maxLineBytes))
                     continue
@@ -205,13 +205,10 @@ package struct HTTPResponseParser {
         // Trailers are read and dropped: nothing the client uses may arrive after the body.
         if trailer { return }
         // Lowercased and trimmed as bytes, then made a `String` once.
-        for index in 0..<colon where line[index] >= 0x41 && line[index] <= 0x5A { line[index] += 0x20 }
-        var valueStart = colon + 1
-        var valueEnd = line.count
-        while valueStart < valueEnd, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
-        while valueEnd > valueStart, line[valueEnd - 1] == 0x20 || line[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+        for index in 0..<colon { line[index] = asciiLowercased(line[index]) }
+        let valueRange = line.withUnsafeBufferPointer { spaceTrimmed($0, (colon + 1)..<$0.count) }
         let name = String(decoding: line[..<colon], as: UTF8.self)
-        let value = String(decoding: line[valueStart..<valueEnd], as: UTF8.self)
+        let value = String(decoding: line[valueRange], as: UTF8.self)
         if let existing = headers[name] { headers[name] = existing + ", " + value } else { headers[name] = value }
     }
 

@@ -201,16 +201,13 @@ package enum HTTPHeadParser {
         for index in start..<colon where !isTokenByte(buffer[index]) {
             throw HTTPParseError(400, "malformed header name")
         }
-        var valueStart = colon + 1
-        var valueEnd = end
-        while valueStart < valueEnd, buffer[valueStart] == 0x20 || buffer[valueStart] == 0x09 { valueStart += 1 }
-        while valueEnd > valueStart, buffer[valueEnd - 1] == 0x20 || buffer[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+        let value = spaceTrimmed(buffer, (colon + 1)..<end)
         if let base = buffer.baseAddress,
-            ByteScan.firstFieldControl(in: base, from: valueStart, to: valueEnd) < valueEnd
+            ByteScan.firstFieldControl(in: base, from: value.lowerBound, to: value.upperBound) < value.upperBound
         {
             throw HTTPParseError(400, "control character in header value")
         }
-        return (text(buffer, start, colon), text(buffer, valueStart, valueEnd))
+        return (text(buffer, start, colon), text(buffer, value.lowerBound, value.upperBound))
     }
 
     private static func bodyFraming(

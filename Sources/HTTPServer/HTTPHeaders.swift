@@ -57,27 +57,3 @@ package struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictiona
         fields.contains { $0.name.equalsIgnoringASCIICase(name) && $0.value.httpListContains(token) }
     }
 }
-
-/// Byte-wise equality with ASCII letters compared case-insensitively (header names and tokens).
-func asciiCaseInsensitiveEqual(_ lhs: some Collection<UInt8>, _ rhs: some Collection<UInt8>) -> Bool {
-    guard lhs.count == rhs.count else { return false }
-    for (a, b) in zip(lhs, rhs) where a != b {
-        let la = a >= 0x41 && a <= 0x5A ? a + 0x20 : a
-        let lb = b >= 0x41 && b <= 0x5A ? b + 0x20 : b
-        if la != lb { return false }
-    }
-    return true
-}
-
-extension String {
-    /// Header names are looked up a hundred times per request: compared over contiguous bytes, not by iterating two
-    /// UTF-8 views (which cost a fifth of an HTTP call's instructions in header look-ups alone).
-    package func equalsIgnoringASCIICase(_ other: String) -> Bool {
-        guard utf8.count == other.utf8.count else { return false }
-        let contiguous = utf8.withContiguousStorageIfAvailable { lhs in
-            other.utf8.withContiguousStorageIfAvailable { rhs in asciiCaseInsensitiveEqual(lhs, rhs) }
-        }
-        if let contiguous, let equal = contiguous { return equal }
-        return asciiCaseInsensitiveEqual(utf8, other.utf8)
-    }
-}

@@ -1,3 +1,4 @@
+import Codecs
 import Tenancy
 
 /// An HTTP request's tenant and the provider that serves it.
@@ -14,29 +15,16 @@ extension NudjRuntime {
     /// toolsets when it names none) and can only narrow it; unknown names are refused. A repeated list header counts
     /// as its values joined (RFC 9110); a repeated `X-MCP-Readonly` or `x-agent-mode` that disagrees is refused.
     ///
-    /// - Parameters:
-    ///   - header: the first value of a header, by case-insensitive name.
-    ///   - values: every value of a header, in order; defaults to the first one only.
-    ///   - pathDomain: the API domain the URL names (`/mcp/<org>`), for clients that can send `Authorization` only;
-    ///     an `x-api-domain` that names another origin is refused (403).
-    package func authorize(
-        header: (String) -> String?, values: ((String) -> [String])? = nil, pathDomain: String? = nil
-    ) -> Result<AuthorizedRequest, AccessRefusal> {
-        var headers = AuthorizationHeaders()
-        for (index, name) in Self.authorizationHeaders.enumerated() {
-            headers.values[index] = values?(name) ?? header(name).map { [$0] } ?? []
-        }
-        return authorize(headers, pathDomain: pathDomain)
-    }
-
-    /// Authorises a request from the values of the headers it depends on (gathered in one pass over its fields).
+    /// `headers` holds the values of the headers this reads, gathered in one pass over the request's fields.
+    /// `pathDomain` is the API domain the URL names (`/mcp/<org>`), for clients that can send `Authorization` only;
+    /// an `x-api-domain` that names another origin is refused (403).
     package func authorize(
         _ headers: AuthorizationHeaders, pathDomain: String?
     ) -> Result<AuthorizedRequest, AccessRefusal> {
         // Every request of a session repeats the same headers: the answer is remembered by exactly what it is a
         // function of, so that a request costs a look-up instead of parsing, normalising and selecting again.
         authorizations.value(for: AuthorizationKey(values: headers.values, pathDomain: pathDomain)) {
-            authorizeAnew(header: { headers.first($0) }, values: { headers.all($0) }, pathDomain: pathDomain)
+            authorizeAnew(headers, pathDomain: pathDomain)
         }
     }
 
@@ -48,10 +36,10 @@ extension NudjRuntime {
     ]
 
     private func authorizeAnew(
-        header: (String) -> String?, values: ((String) -> [String])?, pathDomain: String?
+        _ headers: AuthorizationHeaders, pathDomain: String?
     ) -> Result<AuthorizedRequest, AccessRefusal> {
-        let authorization = header("Authorization")
-        let apiToken = header("x-api-token")
+        let authorization = headers.first("Authorization")
+        let apiToken = headers.first("x-api-token")
         let credential: Credential
         if let authorization {
             guard let parsed = Credential.parse(authorization, kind: .bearer) else {
@@ -80,11 +68,11 @@ extension NudjRuntime {
                 )
             )
         }
-        let headerDomain = header("x-api-domain").flatMap { $0.isEmpty ? nil : $0 }
+        let headerDomain = headers.first("x-api-domain").flatMap { $0.isEmpty ? nil : $0 }
         if let pathDomain {
             return authorize(
                 credential: credential, domainText: pathDomain, fromPath: true, headerDomain: headerDomain,
-                header: header, values: values)
+                headers: headers)
         }
         guard let domainText = headerDomain else {
             return .failure(
@@ -96,13 +84,12 @@ extension NudjRuntime {
             )
         }
         return authorize(
-            credential: credential, domainText: domainText, fromPath: false, headerDomain: nil, header: header,
-            values: values)
+            credential: credential, domainText: domainText, fromPath: false, headerDomain: nil, headers: headers)
     }
 
     private func authorize(
-        credential: Credential, domainText: String, fromPath: Bool, headerDomain: String?, header: (String) -> String?,
-        values: ((String) -> [String])?
+        credential: Credential, domainText: String, fromPath: Bool, headerDomain: String?,
+        headers: AuthorizationHeaders
     ) -> Result<AuthorizedRequest, AccessRefusal> {
         let domain: APIDomain
         switch domains.value(for: domainText, make: { policy.normalize(domainText) }) {
@@ -124,14 +111,13 @@ extension NudjRuntime {
             }
         }
         var request = ToolSelection()
-        func all(_ name: String) -> [String] { values?(name) ?? header(name).map { [$0] } ?? [] }
-        func list(_ name: String) -> Set<String> { ToolSelection.names(all(name).joined(separator: ",")) }
+        func list(_ name: String) -> Set<String> { ToolSelection.names(headers.all(name).joined(separator: ",")) }
         let chosenToolsets = list("X-MCP-Toolsets")
         request.toolsets = chosenToolsets.isEmpty ? nil : chosenToolsets  // an empty header chooses nothing
         request.tools = list("X-MCP-Tools")
         request.excludedTools = list("X-MCP-Exclude-Tools")
         for name in ["X-MCP-Readonly", "x-agent-mode"]
-        where Set(all(name).map { Substring($0).trimmingASCIIWhitespace().lowercased() }).count > 1 {
+        where Set(headers.all(name).map { Substring($0).trimmingASCIIWhitespace().lowercased() }).count > 1 {
             return .failure(
                 AccessRefusal(kind: .badHeader, message: "\(name) is sent more than once with different values"))
         }
@@ -153,7 +139,7 @@ extension NudjRuntime {
                         message: "\(name) names an unknown tool '\(unknown)'; run `nudj-mcp tools` for the list"))
             }
         }
-        if let readOnly = header("X-MCP-Readonly") {
+        if let readOnly = headers.first("X-MCP-Readonly") {
             switch readOnly.lowercased() {
             case "true", "1", "yes", "on": request.readOnly = true
             case "false", "0", "no", "off", "": request.readOnly = false  // a header can turn read-only on, never off
@@ -161,7 +147,7 @@ extension NudjRuntime {
                 return .failure(AccessRefusal(kind: .badHeader, message: "X-MCP-Readonly must be true or false"))
             }
         }
-        if let mode = header("x-agent-mode") {
+        if let mode = headers.first("x-agent-mode") {
             guard let parsed = AgentMode(rawValue: mode.lowercased()) else {
                 return .failure(
                     AccessRefusal(kind: .badHeader, message: "x-agent-mode must be planner or builder"))
@@ -203,12 +189,7 @@ package struct AuthorizationHeaders: Sendable {
     }
 
     private static func index(of name: String) -> Int? {
-        NudjRuntime.authorizationHeaders.firstIndex { $0.utf8.count == name.utf8.count && equalIgnoringCase($0, name) }
-    }
-
-    private static func equalIgnoringCase(_ lhs: String, _ rhs: String) -> Bool {
-        func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
-        return zip(lhs.utf8, rhs.utf8).allSatisfy { lower($0) == lower($1) }
+        NudjRuntime.authorizationHeaders.firstIndex(where: name.equalsIgnoringASCIICase)
     }
 }
 

@@ -137,8 +137,13 @@ struct SelectionNarrowingTests {
         for (name, value) in [
             ("X-MCP-Toolsets", "users,nope"), ("X-MCP-Tools", "get_usr"), ("X-MCP-Exclude-Tools", "x"),
         ] {
-            let headers = ["Authorization": "Bearer opaque-token-value", "x-api-domain": "acme", name: value]
-            guard case .failure(let failure) = runtime.authorize(header: { headers[$0] }) else {
+            var headers = AuthorizationHeaders()
+            for (field, text) in [
+                ("Authorization", "Bearer opaque-token-value"), ("x-api-domain", "acme"), (name, value),
+            ] {
+                headers.add(name: field, value: text)
+            }
+            guard case .failure(let failure) = runtime.authorize(headers, pathDomain: nil) else {
                 Issue.record("\(name): \(value) accepted")
                 continue
             }
@@ -154,10 +159,9 @@ extension SelectionNarrowingTests {
         let runtime = try runtime(ScriptedTransport([]), selection: ToolSelection(toolsets: ["users", "rewards"]))
         let credentials = [("Authorization", "Bearer opaque-token-value"), ("x-api-domain", "acme")]
         func authorize(_ headers: [(String, String)]) -> Result<AuthorizedRequest, AccessRefusal> {
-            let all = credentials + headers
-            return runtime.authorize(
-                header: { name in all.first { $0.0.lowercased() == name.lowercased() }?.1 },
-                values: { name in all.filter { $0.0.lowercased() == name.lowercased() }.map(\.1) })
+            var fields = AuthorizationHeaders()
+            for (name, value) in credentials + headers { fields.add(name: name, value: value) }
+            return runtime.authorize(fields, pathDomain: nil)
         }
         let joined = try authorize([("X-MCP-Toolsets", "users"), ("X-MCP-Toolsets", "rewards,leaderboards")]).get()
         let names = Set(joined.provider.listTools().map(\.name))
