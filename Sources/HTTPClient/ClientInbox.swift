@@ -10,7 +10,17 @@ final class ClientInbox: Sendable {
         case resolved(key: String, addresses: [SocketAddress]?)
         /// Work of a task that prefers the loop as its executor (`HTTPClient.taskExecutor`).
         case job(UnownedJob)
+        /// A stdio session's input, read on the loop (`SessionLoop.watchInput`).
+        case watchInput(InputWatch)
+        case resumeInput
         case shutdown
+    }
+
+    /// A descriptor read on the loop's thread for its owner (`SessionLoop`).
+    struct InputWatch: Sendable {
+        var fd: Int32
+        var onReadable: @Sendable () -> InputDemand
+        var onEnd: @Sendable () -> Void
     }
 
     let wakeUp: WakeUp

@@ -23,6 +23,9 @@ final class ClientLoop: @unchecked Sendable {
     /// Connections to open at the end of this turn. Sockets are opened only between batches of events: a descriptor
     /// closed during a batch (here or by the host) may not be reused while events for it are still in that batch.
     private var connectQueue: [ClientConnection] = []
+    /// A stdio session's input, and whether the selector watches it now (false while paused).
+    private var input: ClientInbox.InputWatch?
+    private var inputWatched = false
     private var finished = false
     private var events = [SelectorEvent](repeating: SelectorEvent(), count: 256)
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -72,6 +75,8 @@ final class ClientLoop: @unchecked Sendable {
         guard !finished else { return }
         if event.fd == inbox.wakeUp.fd {
             inbox.wakeUp.drain()
+        } else if event.fd == input?.fd {
+            readInput()
         } else if let connection = connections[event.fd] {
             handle(event, on: connection)
         }
@@ -80,17 +85,25 @@ final class ClientLoop: @unchecked Sendable {
     /// After a batch of events: messages, connections to open, timers. Returns how long the next wait may last.
     func turn() -> Int32 {
         guard !finished else { return -1 }
-        for message in inbox.take() {
-            switch message {
-            case .start(let call): start(call)
-            case .cancel(let id): if let call = calls[id] { abandon(call, with: .cancelled) }
-            case .resolved(let key, let addresses): resolved(key, addresses)
-            case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
-            case .shutdown:
-                shutdown()
-                return -1
+        // Messages this turn's own work posts (a task resumed when another ends) are taken in the same turn, for a
+        // few rounds at most, so the loop still looks at its descriptors.
+        var rounds = 0
+        repeat {
+            for message in inbox.take() {
+                switch message {
+                case .start(let call): start(call)
+                case .cancel(let id): if let call = calls[id] { abandon(call, with: .cancelled) }
+                case .resolved(let key, let addresses): resolved(key, addresses)
+                case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+                case .watchInput(let watch): watchInput(watch)
+                case .resumeInput: if !inputWatched { watchInput(input) }
+                case .shutdown:
+                    shutdown()
+                    return -1
+                }
             }
-        }
+            rounds += 1
+        } while rounds < 4 && !inbox.isEmpty
         while !connectQueue.isEmpty {
             let connection = connectQueue.removeFirst()
             if !connection.closed { connect(connection) }
@@ -100,6 +113,25 @@ final class ClientLoop: @unchecked Sendable {
     }
 
     var hasQueuedWork: Bool { !inbox.isEmpty }
+
+    // MARK: - Input
+
+    private func watchInput(_ watch: ClientInbox.InputWatch?) {
+        guard let watch, let selector else { return }
+        if inputWatched, let old = input { selector.remove(old.fd) }
+        input = watch
+        inputWatched = true
+        selector.add(watch.fd, .read)
+    }
+
+    private func readInput() {
+        guard let watch = input, inputWatched else { return }
+        let demand = watch.onReadable()
+        guard demand != .more else { return }
+        if demand == .stop { input = nil }
+        inputWatched = false
+        selector?.remove(watch.fd)
+    }
 
     // MARK: - Calls
 
@@ -402,6 +434,12 @@ final class ClientLoop: @unchecked Sendable {
         for call in Array(calls.values) { abandon(call, with: .cancelled) }
         for connection in Array(connections.values) where connection.fd >= 0 { close(connection) }
         connectQueue.removeAll()
+        if let watch = input {
+            if inputWatched { selector?.remove(watch.fd) }
+            input = nil
+            inputWatched = false
+            watch.onEnd()
+        }
         if let selector {
             selector.remove(inbox.wakeUp.fd)
             if ownsSelector { selector.close() }
@@ -410,7 +448,8 @@ final class ClientLoop: @unchecked Sendable {
             switch message {
             case .start(let call): call.continuation.resume(returning: .failure(.cancelled))
             case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
-            case .cancel, .resolved, .shutdown: continue
+            case .watchInput(let watch): watch.onEnd()
+            case .cancel, .resolved, .resumeInput, .shutdown: continue
             }
         }
         readBuffer.deallocate()
@@ -441,10 +480,20 @@ extension ClientLoop: LoopGuest {
 /// The loop runs the work of tasks that prefer it: a call's caller then continues on the thread that received its
 /// response, instead of waking a thread of the concurrency pool to do so (stdio, where one session's calls are few:
 /// two context switches fewer per call). Work that arrives after shutdown runs at once on the posting thread, so no
-/// task is left waiting.
-extension ClientLoop: TaskExecutor {
+/// task is left waiting. A stdio session's input is read here too, so a request starts without a wake-up.
+extension ClientLoop: SessionLoop {
+    func watchInput(
+        _ fd: Int32, onReadable: @escaping @Sendable () -> InputDemand, onEnd: @escaping @Sendable () -> Void
+    ) -> Bool {
+        post(.watchInput(ClientInbox.InputWatch(fd: fd, onReadable: onReadable, onEnd: onEnd)))
+    }
+
+    func resumeInput() { post(.resumeInput) }
+
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        if !inbox.post(.job(job)) { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        // From the loop's own thread (a call's caller resumed by its response), no wake-up: the loop turns before it
+        // next waits.
+        if !post(.job(job)) { job.runSynchronously(on: asUnownedTaskExecutor()) }
     }
 }

@@ -109,9 +109,9 @@ package final class HTTPClient: Sendable {
     package var isOnLoopThread: Bool { loop.isLoopThread }
 
     /// The loop thread as a task executor: a task that prefers it continues there after each call's response,
-    /// without a hop through the concurrency pool. Only for work that is light and never blocks (one stdio session):
-    /// while it runs, the loop serves no other connection.
-    package var taskExecutor: any TaskExecutor { loop }
+    /// without a hop through the concurrency pool; it can read a stdio session's input too. Only for work that is
+    /// light and never blocks (one stdio session): while it runs, the loop serves no other connection.
+    package var taskExecutor: any SessionLoop { loop }
 
     /// Stops the loop thread; calls in flight end as cancelled. For tests and orderly shutdown.
     package func shutdown() { loop.post(.shutdown) }

@@ -44,7 +44,7 @@ package final class NativeUpstreamTransport: UpstreamTransport {
         }
     }
 
-    package var taskExecutor: (any TaskExecutor)? { clients.count == 1 ? clients[0].taskExecutor : nil }
+    package var taskExecutor: (any SessionLoop)? { clients.count == 1 ? clients[0].taskExecutor : nil }
 
     package var loopGuests: [any LoopGuest] { clients.compactMap(\.guest) }
 

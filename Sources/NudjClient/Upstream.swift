@@ -38,15 +38,15 @@ package enum UpstreamFailure: Error, Sendable, Equatable {
 /// Sends upstream requests: `NativeUpstreamTransport` (Linux) or `URLSessionTransport`; tests may substitute a double.
 package protocol UpstreamTransport: Sendable {
     func send(_ request: UpstreamRequest) async -> Result<UpstreamResponse, UpstreamFailure>
-    /// Where a caller that awaits little else may run so it continues on the thread that received the response
-    /// (`HTTPClient.taskExecutor`); nil when there is no such thread.
-    var taskExecutor: (any TaskExecutor)? { get }
+    /// Where a caller that awaits little else may run so it continues on the thread that received the response,
+    /// and where a stdio session's input may be read (`HTTPClient.taskExecutor`); nil when there is no such thread.
+    var taskExecutor: (any SessionLoop)? { get }
     /// Clients that run on the HTTP server's loop threads rather than their own, one per loop: the server must host
     /// them.
     var loopGuests: [any LoopGuest] { get }
 }
 
 extension UpstreamTransport {
-    package var taskExecutor: (any TaskExecutor)? { nil }
+    package var taskExecutor: (any SessionLoop)? { nil }
     package var loopGuests: [any LoopGuest] { [] }
 }

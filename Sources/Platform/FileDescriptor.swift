@@ -15,6 +15,23 @@ package enum FileDescriptor {
         }
     }
 
+    /// `read` for a descriptor a selector reported readable: nil if there was nothing to read after all (a
+    /// descriptor its parent made non-blocking, read by another process first).
+    package static func readReady(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        let count = read(fd, into: buffer)
+        if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return nil }
+        return count
+    }
+
+    /// Whether `fd` is a pipe or a socket: what every selector can watch (epoll refuses regular files and
+    /// `/dev/null`, and a terminal is best read by a thread of its own).
+    package static func isPipeOrSocket(_ fd: Int32) -> Bool {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { return false }
+        let kind = status.st_mode & S_IFMT
+        return kind == S_IFIFO || kind == S_IFSOCK
+    }
+
     /// Writes every byte; `false` if the descriptor failed (`lastErrno` says why), e.g. a closed pipe.
     package static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
         var offset = 0

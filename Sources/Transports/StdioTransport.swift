@@ -6,22 +6,25 @@ import Synchronization
 
 /// MCP over stdio: newline-delimited JSON-RPC on stdin/stdout, one process serving one organisation.
 ///
-/// stdin is read on its own thread (a blocking read must not occupy the concurrency pool), so
-/// `notifications/cancelled` arrives while tools run. Every message goes to stdout in a single write; logs go to
-/// stderr. On EOF or a shutdown signal, in-flight calls get `shutdownGrace` to finish before the process exits.
+/// stdin is read on the upstream client's loop when it is a pipe or socket (as MCP clients give it), so a request
+/// reaches the upstream without waking another thread; otherwise (a file, a terminal) on a thread of its own, since a
+/// blocking read must not occupy the concurrency pool. Either way `notifications/cancelled` arrives while tools run.
+/// Every message goes to stdout in a single write; logs go to stderr. On EOF or a shutdown signal, in-flight calls
+/// get `shutdownGrace` to finish before the process exits.
 package struct StdioTransport: Sendable {
     package let server: MCPServer
     package let provider: any ToolProvider
     package let maxLineBytes: Int
     package let shutdownGrace: Duration
     package let logger: Logger
-    /// Where calls continue after they first suspend: the upstream client's loop, so a call's answer is shaped and
-    /// written by the thread that received its response (one session's calls are few and light). nil: the pool.
-    package let executor: (any TaskExecutor)?
+    /// The upstream client's loop: calls continue there after they first suspend, so a call's answer is shaped and
+    /// written by the thread that received its response (one session's calls are few and light), and stdin is read
+    /// there. nil: the concurrency pool, and a reading thread.
+    package let executor: (any SessionLoop)?
 
     package init(
         server: MCPServer, provider: any ToolProvider, maxLineBytes: Int, shutdownGrace: Duration, logger: Logger,
-        executor: (any TaskExecutor)? = nil
+        executor: (any SessionLoop)? = nil
     ) {
         self.server = server
         self.provider = provider
@@ -39,16 +42,15 @@ package struct StdioTransport: Sendable {
         let maxLineBytes = maxLineBytes
         let ended = ShutdownSignal()
         stop.onSignal { ended.fire() }
-        // Frames are dispatched on the reader thread as they arrive: parsing is cheap and every request then runs
-        // in its own task, so a slow call never holds up the next line.
-        BlockingReader(fd: input).start(maxLineBytes: maxLineBytes) { frame in
+        // Frames are dispatched by the reader as they arrive: parsing is cheap and every request then runs in its own
+        // task, so a slow call never holds up the next line. Returns whether to read on.
+        let onFrame = { @Sendable (frame: LineFramer.Frame?) -> Bool in
             guard let frame else {
                 ended.fire()
                 return false
             }
             switch frame {
             case .line(let bytes):
-                channel.waitForRoom()
                 if !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
                     dispatcher.receive(bytes, on: channel, provider: provider)
                 }
@@ -57,6 +59,18 @@ package struct StdioTransport: Sendable {
             }
             if channel.isClosed { ended.fire() }
             return !ended.hasFired
+        }
+        if let loop = executor, FileDescriptor.isPipeOrSocket(input) {
+            let reader = LoopReader(fd: input, maxLineBytes: maxLineBytes, channel: channel, onFrame: onFrame)
+            channel.onRoom { loop.resumeInput() }
+            let watching = loop.watchInput(
+                input, onReadable: { reader.readable() }, onEnd: { ended.fire() })
+            if !watching { ended.fire() }
+        } else {
+            BlockingReader(fd: input).start(maxLineBytes: maxLineBytes) { frame in
+                channel.waitForRoom()
+                return onFrame(frame)
+            }
         }
         await ended.wait()
         let abandoned = await dispatcher.drain(grace: shutdownGrace)
@@ -88,6 +102,7 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
     private var closed = false
     /// The writer thread holds a batch outside the lock: nothing may overtake it.
     private var writerBusy = false
+    private var roomAction: (@Sendable () -> Void)?
     /// How a reply may go out from the sender's own thread when nothing is queued (saving a thread hand-off per
     /// reply): never in a way that could block it.
     private let immediate: FileDescriptor.ImmediateWrite
@@ -121,8 +136,16 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
 
     /// Blocks the (reader) thread while the client is far behind reading replies.
     func waitForRoom() {
-        locked { while queuedBytes > Self.backlogLimit && !closed { condition.wait() } }
+        locked { while !hasRoomLocked { condition.wait() } }
     }
+
+    /// Whether new requests may be read: the client is not far behind reading replies (or never will read them).
+    var hasRoom: Bool { locked { hasRoomLocked } }
+
+    private var hasRoomLocked: Bool { queuedBytes <= Self.backlogLimit || closed }
+
+    /// `action` runs (on the writer's thread) each time `hasRoom` turns true again.
+    func onRoom(_ action: @escaping @Sendable () -> Void) { locked { roomAction = action } }
 
     /// Waits until every queued message is written, or `timeout` passes (a client that stopped reading stdout must
     /// not keep the process alive).
@@ -143,12 +166,15 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
             guard let batch else { return }
             for (index, bytes) in batch.enumerated() {
                 let ok = writeAll(bytes)
-                locked {
+                let roomMade = locked { () -> (@Sendable () -> Void)? in
+                    let hadRoom = hasRoomLocked
                     queuedBytes -= bytes.count
                     if !ok { closed = true }
                     if index == batch.count - 1 { writerBusy = false }
                     condition.broadcast()
+                    return hadRoom ? nil : roomAction
                 }
+                roomMade?()
                 if !ok {
                     logger.notice("stdout closed; dropping further output", [("errno", String(lastErrno))])
                     return
@@ -162,6 +188,44 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
     }
 
     private func locked<T>(_ body: () -> T) -> T { condition.withLock(body) }
+}
+
+/// Reads a pipe or socket on a `SessionLoop`'s thread, a turn at a time, and hands each newline frame to `onFrame`
+/// (`nil`: end of input; it returns `false` to stop reading). While the client is far behind reading replies, the
+/// loop stops watching until the channel has room again. Touched only by the loop's thread.
+private final class LoopReader: @unchecked Sendable {
+    private let fd: Int32
+    private var framer: LineFramer
+    private let channel: FileDescriptorChannel
+    private let onFrame: @Sendable (LineFramer.Frame?) -> Bool
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+    init(
+        fd: Int32, maxLineBytes: Int, channel: FileDescriptorChannel,
+        onFrame: @escaping @Sendable (LineFramer.Frame?) -> Bool
+    ) {
+        self.fd = fd
+        framer = LineFramer(maxLineBytes: maxLineBytes)
+        self.channel = channel
+        self.onFrame = onFrame
+    }
+
+    /// One read: the selector said there is input, or its end, so this does not block.
+    func readable() -> InputDemand {
+        guard channel.hasRoom else { return .pause }
+        let fd = fd
+        guard let count = buffer.withUnsafeMutableBytes({ FileDescriptor.readReady(fd, into: $0) }) else {
+            return .more
+        }
+        guard count > 0 else {
+            if let last = framer.finish() { _ = onFrame(last) }
+            _ = onFrame(nil)
+            return .stop
+        }
+        let frames = buffer.withUnsafeBytes { framer.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        for frame in frames where !onFrame(frame) { return .stop }
+        return .more
+    }
 }
 
 /// Reads a file descriptor on a dedicated thread (a blocking read must not occupy the concurrency pool) and hands

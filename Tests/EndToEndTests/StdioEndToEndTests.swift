@@ -299,6 +299,88 @@ struct StdioEndToEndTests {
         }
     }
 
+    @Test("stdin and stdout on Unix sockets, as Node-based clients give them: a session, then EOF and exit 0")
+    func socketStreams() async throws {
+        try await offPool {
+            let client = try StdioClient(["--sandbox"], streams: (.socket, .socket))
+            try client.initialize()
+            for limit in 1...3 {
+                let page = try client.call("list_users", ["limit": .int(Int64(limit))])
+                #expect(page["structuredContent"]?["items"]?.arrayValue?.count == limit)
+            }
+            client.process.closeInput()
+            #expect(try client.process.waitForExit(timeout: 10) == 0)
+        }
+    }
+
+    @Test("stdin from a file: every request in it is answered, then the server exits 0")
+    func requestsFromAFile() async throws {
+        try await offPool {
+            let path = FileManager.default.temporaryDirectory.appending(path: "nudj-stdio-\(UUID().uuidString).jsonl")
+            defer { try? FileManager.default.removeItem(at: path) }
+            var lines = [
+                #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"file","version":"1"}}}"#,
+                #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            ]
+            for id in 2...4 {
+                lines.append(
+                    #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"list_users","arguments":{"limit":\#(id)}}}"#
+                )
+            }
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: path)
+            let client = try StdioClient(["--sandbox"], streams: (.file(path.path), .pipe))
+            // Calls run concurrently, so their replies may come in any order.
+            var items: [Int64: Int] = [:]
+            for _ in 1...4 {
+                let reply = try client.process.readJSON(timeout: 10)
+                let id = try #require(reply["id"]?.intValue)
+                items[id] = reply["result"]?["structuredContent"]?["items"]?.arrayValue?.count ?? -1
+            }
+            #expect(items == [1: -1, 2: 2, 3: 3, 4: 4])
+            #expect(try client.process.waitForExit(timeout: 10) == 0)
+        }
+    }
+
+    @Test(
+        "a client far behind reading replies: the server stops reading requests, then answers every one once it reads")
+    func backlogPausesReading() async throws {
+        try await offPool {
+            let process = try ChildProcess(
+                ["stdio", "--sandbox", "--log-level", "warning"], readStdout: false)
+            try process.send(
+                json: [
+                    "jsonrpc": "2.0", "id": 0, "method": "initialize",
+                    "params": [
+                        "protocolVersion": "2025-06-18", "capabilities": [:],
+                        "clientInfo": ["name": "e2e", "version": "1"],
+                    ],
+                ])
+            // ~80 KB per reply: 150 of them are past the 8 MiB the server queues before it stops reading requests.
+            let calls = 150
+            for id in 1...calls {
+                try process.send(
+                    json: [
+                        "jsonrpc": "2.0", "id": .int(Int64(id)), "method": "tools/call",
+                        "params": ["name": "list_users", "arguments": ["limit": 100]],
+                    ])
+            }
+            Thread.sleep(forTimeInterval: 1.5)
+            // Arrives while the backlog is full: read only once the client has caught up.
+            try process.send(json: ["jsonrpc": "2.0", "id": "last", "method": "ping"])
+            process.startReadingStdout()
+            var answered = Set<JSONValue>()
+            while answered.count < calls + 2 {
+                let reply = try process.readJSON(timeout: 20)
+                let id = try #require(reply["id"])
+                #expect(reply["result"]?["isError"] == nil, "\(id)")
+                if id != 0 && id != "last" { #expect(reply["result"]?["structuredContent"]?["items"] != nil) }
+                answered.insert(id)
+            }
+            process.closeInput()
+            #expect(try process.waitForExit(timeout: 10) == 0)
+        }
+    }
+
     @Test(
         "a server that ends right after start (EOF after initialize) exits 0 every time: nothing crashes on the way out"
     )

@@ -55,8 +55,12 @@ final class StdioClient: @unchecked Sendable {
     let process: ChildProcess
     private var nextID: Int64 = 100
 
-    init(_ arguments: [String], environment: [String: String] = [:], drainStderr: Bool = true) throws {
-        process = try ChildProcess(["stdio"] + arguments, environment: environment, drainStderr: drainStderr)
+    init(
+        _ arguments: [String], environment: [String: String] = [:], drainStderr: Bool = true,
+        streams: (stdin: SpawnedProcess.Stream, stdout: SpawnedProcess.Stream) = (.pipe, .pipe)
+    ) throws {
+        process = try ChildProcess(
+            ["stdio"] + arguments, environment: environment, drainStderr: drainStderr, streams: streams)
     }
 
     deinit { process.terminate() }

@@ -34,10 +34,13 @@ package final class ChildProcess: @unchecked Sendable {
 
     /// Starts `executable` (default: the nudj-mcp binary) with `arguments` and extra environment.
     /// - Parameter drainStderr: `false` leaves stderr unread, like a careless parent, until `drainStderr()`.
-    /// - Parameter readStdout: `false` never reads stdout (a parent that stopped reading replies).
+    /// - Parameter readStdout: `false` leaves stdout unread (a parent that stopped reading replies) until
+    ///   `startReadingStdout()`.
+    /// - Parameter streams: how stdin and stdout reach the child (`.pipe` or `.socket` each; stdin may be a `.file`).
     package init(
         _ arguments: [String], environment: [String: String] = [:], executable: String = nudjMCPBinary(),
-        drainStderr: Bool = true, readStdout: Bool = true
+        drainStderr: Bool = true, readStdout: Bool = true,
+        streams: (stdin: SpawnedProcess.Stream, stdout: SpawnedProcess.Stream) = (.pipe, .pipe)
     ) throws {
         _ = Self.brokenPipesAreErrors
         var env = ProcessInfo.processInfo.environment
@@ -49,11 +52,17 @@ package final class ChildProcess: @unchecked Sendable {
         }
         for (key, value) in environment { env[key] = value }
         process = try SpawnedProcess(
-            executable, arguments: arguments, environment: env, stdin: .pipe, stdout: .pipe, stderr: .pipe)
+            executable, arguments: arguments, environment: env, stdin: streams.stdin, stdout: streams.stdout,
+            stderr: .pipe)
         LiveChildren.add(process.pid)
         let output = output
         if readStdout, let stdout = process.stdout { Self.readLines(stdout, into: output) }
         if drainStderr { self.drainStderr() }
+    }
+
+    /// Reads stdout from now on, for a child started with `readStdout: false`: a parent that catches up.
+    package func startReadingStdout() {
+        if let stdout = process.stdout { Self.readLines(stdout, into: output) }
     }
 
     private static func readLines(_ stdout: SpawnedProcess.Descriptor, into output: Output) {

@@ -17,6 +17,10 @@ package final class SpawnedProcess: Sendable {
         case pipe
         /// `/dev/null`.
         case null
+        /// A Unix socket pair (Node-based clients give their children these), the parent keeping one end.
+        case socket
+        /// A file read from the start (stdin only).
+        case file(String)
     }
 
     package struct SpawnError: Error, CustomStringConvertible {
@@ -46,9 +50,18 @@ package final class SpawnedProcess: Sendable {
             case .null:
                 posix_spawn_file_actions_addopen(&actions, target, "/dev/null", childReads ? O_RDONLY : O_WRONLY, 0)
                 return nil
-            case .pipe:
+            case .file(let path):
+                posix_spawn_file_actions_addopen(&actions, target, path, O_RDONLY, 0)
+                return nil
+            case .pipe, .socket:
                 var ends: [Int32] = [-1, -1]
-                guard pipe(&ends) == 0 else { throw SpawnError(description: "pipe: errno \(errno)") }
+                if case .socket = mode {
+                    guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &ends) == 0 else {
+                        throw SpawnError(description: "socketpair: errno \(errno)")
+                    }
+                } else {
+                    guard pipe(&ends) == 0 else { throw SpawnError(description: "pipe: errno \(errno)") }
+                }
                 // Close-on-exec for any other spawner; ours close everything from 3 up in the child anyway.
                 for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
                 let (childEnd, parentEnd) = childReads ? (ends[0], ends[1]) : (ends[1], ends[0])
