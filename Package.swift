@@ -27,7 +27,7 @@ let package = Package(
         ),
         // The native HTTP/1.1 client: one loop thread, a pool per origin, TLS through OpenSSL.
         .target(name: "HTTPClient", dependencies: ["Codecs", "Platform", "TLS"], swiftSettings: strict),
-        .target(name: "Log", dependencies: ["Platform"], swiftSettings: strict),
+        .target(name: "Log", dependencies: ["Codecs", "Platform"], swiftSettings: strict),
         .target(name: "Codecs", swiftSettings: strict),
         .target(name: "JSONRPC", dependencies: ["Codecs"], swiftSettings: strict),
         .target(name: "MCP", dependencies: ["Codecs", "JSONRPC", "Log"], swiftSettings: strict),
@@ -74,6 +74,7 @@ let package = Package(
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "Codecs", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "JSONRPC", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: strict),
+        .testTarget(name: "LogTests", dependencies: ["Log", "Platform", "JSONRPC"], swiftSettings: strict),
         .testTarget(
             name: "HTTPClientTests",
             dependencies: ["HTTPClient", "HTTPServer", "Log", "TLS", "Platform", "TestSupport"],

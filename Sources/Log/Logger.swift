@@ -1,3 +1,4 @@
+import Codecs
 import Dispatch
 import Platform
 import Synchronization
@@ -49,6 +50,13 @@ package struct LogRecord: Sendable {
     package var label: String
     package var message: String
     package var metadata: [(String, String)]
+
+    package init(level: LogLevel, label: String, message: String, metadata: [(String, String)]) {
+        self.level = level
+        self.label = label
+        self.message = message
+        self.metadata = metadata
+    }
 }
 
 /// Where log records go. The process writes JSON lines to stderr; tests capture records in memory.
@@ -146,11 +154,11 @@ package final class StderrJSONLogSink: LogSink {
     }
 
     package func write(_ record: LogRecord) {
-        var text = Self.encode(record)
+        let line = Self.line(for: record, at: UTCTime.now())
         // The bytes left for the queue to write, or nil when none are (all written, or the line dropped).
-        let pending = text.withUTF8 { utf8 in
+        let pending = line.withUnsafeBytes { bytes in
             backlog.withLock { backlog -> [UInt8]? in
-                var rest = UnsafeRawBufferPointer(utf8)
+                var rest = bytes
                 // Nothing waiting, so nothing this line could overtake; the write happens under the lock, so no
                 // other line can start between the check and it.
                 if backlog.bytes == 0 && backlog.dropped == 0 {
@@ -166,10 +174,10 @@ package final class StderrJSONLogSink: LogSink {
                 return Array(rest)
             }
         }
-        guard let line = pending else { return }
-        let size = line.count
-        writer.async { [self, line] in
-            Self.writeAll(line)
+        guard let pending else { return }
+        let size = pending.count
+        writer.async { [self, pending] in
+            Self.writeAll(pending)
             let dropped = backlog.withLock { backlog in
                 backlog.bytes -= size
                 defer { backlog.dropped = 0 }
@@ -178,7 +186,8 @@ package final class StderrJSONLogSink: LogSink {
             if dropped > 0 {
                 let message = "\(dropped) log lines dropped: stderr was not being read"
                 Self.writeAll(
-                    Array(Self.encode(LogRecord(level: .warning, label: "log", message: message, metadata: [])).utf8))
+                    Self.line(
+                        for: LogRecord(level: .warning, label: "log", message: message, metadata: []), at: .now()))
             }
         }
     }
@@ -197,18 +206,27 @@ package final class StderrJSONLogSink: LogSink {
         }
     }()
 
-    private static func encode(_ record: LogRecord) -> String {
-        var line = "{\"ts\":\"\(timestamp())\",\"level\":\"\(record.level.name)\",\"logger\":"
+    /// One record as a JSON line, newline included. Built as bytes: this runs for every tool call at the default
+    /// level, and building it from `String` pieces cost more than the rest of a call's bookkeeping.
+    package static func line(for record: LogRecord, at time: UTCTime) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(192)
+        line.append(contentsOf: #"{"ts":""#.utf8)
+        appendTimestamp(time, to: &line)
+        line.append(contentsOf: #"","level":""#.utf8)
+        line.append(contentsOf: record.level.name.utf8)
+        line.append(contentsOf: #"","logger":"#.utf8)
         appendQuoted(record.label, to: &line)
-        line += ",\"msg\":"
+        line.append(contentsOf: #","msg":"#.utf8)
         appendQuoted(record.message, to: &line)
         for (key, value) in record.metadata {
-            line += ","
+            line.append(0x2C)
             appendQuoted(key, to: &line)
-            line += ":"
+            line.append(0x3A)
             appendQuoted(value, to: &line)
         }
-        return line + "}\n"
+        line.append(contentsOf: "}\n".utf8)
+        return line
     }
 
     private static func writeAll(_ line: [UInt8]) {
@@ -216,34 +234,62 @@ package final class StderrJSONLogSink: LogSink {
     }
 
     /// RFC 3339 UTC with milliseconds, computed without Foundation to keep the hot path light.
-    private static func timestamp() -> String {
-        let now = UTCTime.now()
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(now.year, 4))-\(pad(now.month, 2))-\(pad(now.day, 2))T"
-            + "\(pad(now.hour, 2)):\(pad(now.minute, 2)):\(pad(now.second, 2)).\(pad(now.millisecond, 3))Z"
+    private static func appendTimestamp(_ time: UTCTime, to line: inout [UInt8]) {
+        appendDigits(time.year, 4, to: &line)
+        line.append(0x2D)
+        appendDigits(time.month, 2, to: &line)
+        line.append(0x2D)
+        appendDigits(time.day, 2, to: &line)
+        line.append(0x54)
+        appendDigits(time.hour, 2, to: &line)
+        line.append(0x3A)
+        appendDigits(time.minute, 2, to: &line)
+        line.append(0x3A)
+        appendDigits(time.second, 2, to: &line)
+        line.append(0x2E)
+        appendDigits(time.millisecond, 3, to: &line)
+        line.append(0x5A)
     }
 
-    private static func appendQuoted(_ string: String, to line: inout String) {
-        line += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    line += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    line.unicodeScalars.append(scalar)
+    /// `value` in decimal, zero-padded to `width` digits (more digits if it needs them).
+    private static func appendDigits(_ value: Int32, _ width: Int, to line: inout [UInt8]) {
+        var limit: Int32 = 1
+        for _ in 0..<width { limit &*= 10 }
+        guard value >= 0 && value < limit else {
+            line.append(contentsOf: String(value).utf8)
+            return
+        }
+        var divisor = limit / 10
+        while divisor > 0 {
+            line.append(0x30 &+ UInt8(value / divisor % 10))
+            divisor /= 10
+        }
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped; everything else (UTF-8) as it is.
+    private static func appendQuoted(_ string: String, to line: inout [UInt8]) {
+        line.append(0x22)
+        var string = string
+        string.withUTF8 { utf8 in
+            guard let base = utf8.baseAddress else { return }
+            var start = 0
+            while start < utf8.count {
+                let stop = ByteScan.firstJSONEscape(in: UnsafeRawPointer(base), from: start, to: utf8.count)
+                line.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<stop]))
+                guard stop < utf8.count else { return }
+                switch utf8[stop] {
+                case 0x22: line.append(contentsOf: #"\""#.utf8)
+                case 0x5C: line.append(contentsOf: #"\\"#.utf8)
+                case 0x0A: line.append(contentsOf: #"\n"#.utf8)
+                case 0x0D: line.append(contentsOf: #"\r"#.utf8)
+                case 0x09: line.append(contentsOf: #"\t"#.utf8)
+                case let byte:
+                    line.append(contentsOf: #"\u00"#.utf8)
+                    for nibble in [byte >> 4, byte & 0xF] { line.append(nibble < 10 ? 0x30 + nibble : 0x57 + nibble) }
                 }
+                start = stop + 1
             }
         }
-        line += "\""
+        line.append(0x22)
     }
 }

@@ -28,6 +28,18 @@ package struct UTCTime: Sendable {
     package var second: Int32
     package var millisecond: Int32
 
+    package init(
+        year: Int32, month: Int32, day: Int32, hour: Int32, minute: Int32, second: Int32, millisecond: Int32
+    ) {
+        self.year = year
+        self.month = month
+        self.day = day
+        self.hour = hour
+        self.minute = minute
+        self.second = second
+        self.millisecond = millisecond
+    }
+
     package static func now() -> UTCTime {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
