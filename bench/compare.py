@@ -23,10 +23,10 @@ def stdio_added(binary, sandbox, calls):
     server = run.StdioServer([binary, "stdio", "--allow-insecure-localhost", "--log-level", "error"], sandbox.env)
     try:
         server.initialize()
-        via = run.through_stdio(server, calls)
+        samples = run.direct_and_through(sandbox, [("via", server, 1)], calls)
     finally:
         server.stop()
-    direct = run.direct_get(sandbox, calls)
+    via, direct = samples["via"], samples["direct"]
     return (run.percentile(via, 50) - run.percentile(direct, 50), run.percentile(via, 99) - run.percentile(direct, 99))
 
 

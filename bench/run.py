@@ -144,23 +144,6 @@ def cold_start(command, env, runs):
 
 # 2. Per-call overhead -----------------------------------------------------------------------------------------
 
-def direct_get(sandbox, calls):
-    host = sandbox.domain.split("//")[1].split("/")[0]
-    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port)
-    headers = {"Host": host, "Authorization": f"Bearer {sandbox.token}", "x-api-domain": sandbox.domain,
-               "Accept": "application/json", "User-Agent": "bench"}
-    samples = []
-    for index in range(calls + 100):
-        started = time.perf_counter()
-        connection.request("GET", "/api/v2/admin/users?limit=1&skip=0", headers=headers)
-        body = connection.getresponse().read()
-        elapsed = (time.perf_counter() - started) * 1_000_000
-        assert b"edges" in body
-        if index >= 100:
-            samples.append(elapsed)
-    return samples
-
-
 PROBE = ROOT / ".build-bench/urlsession-probe"
 
 
@@ -174,16 +157,48 @@ def urlsession_alone(sandbox, requests, in_flight):
     return result
 
 
-def through_stdio(server, calls):
-    samples = []
+def direct_and_through(sandbox, servers, calls):
+    """The direct GET and the same call through each stdio server, taken in turn (a server in `servers` as
+    (name, server, every): one call every `every` turns). This machine's speed drifts by up to 2x within minutes; in
+    turns, drift moves every path alike, so the difference between them is the servers' own cost."""
+    host = sandbox.domain.split("//")[1].split("/")[0]
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port)
+    headers = {"Host": host, "Authorization": f"Bearer {sandbox.token}", "x-api-domain": sandbox.domain,
+               "Accept": "application/json", "User-Agent": "bench"}
+    samples = {"direct": []} | {name: [] for name, _, _ in servers}
     for index in range(calls + 100):
         started = time.perf_counter()
-        response = server.call("list_users", {"limit": 1, "skip": 0})
+        connection.request("GET", "/api/v2/admin/users?limit=1&skip=0", headers=headers)
+        body = connection.getresponse().read()
         elapsed = (time.perf_counter() - started) * 1_000_000
-        assert "result" in response and not response["result"].get("isError"), response
+        assert b"edges" in body
         if index >= 100:
-            samples.append(elapsed)
+            samples["direct"].append(elapsed)
+        for name, server, every in servers:
+            if index % every:
+                continue
+            started = time.perf_counter()
+            response = server.call("list_users", {"limit": 1, "skip": 0})
+            elapsed = (time.perf_counter() - started) * 1_000_000
+            assert "result" in response and not response["result"].get("isError"), response
+            if index >= 100:
+                samples[name].append(elapsed)
     return samples
+
+
+def wrk_in_turns(cells, seconds, rounds):
+    """Each wrk cell in `cells` ((name, url, headers, connections, script)) run `rounds` times, in turns, for
+    `seconds` in all: requests/s is the mean of the rounds, p99 their median, errors their sum. Like
+    `direct_and_through`, turns keep a drifting machine from favouring whichever cell ran at a fast moment."""
+    each = max(1, seconds // rounds)
+    runs = {name: [] for name, *_ in cells}
+    for _ in range(rounds):
+        for name, url, headers, connections, script in cells:
+            runs[name].append(wrk(url, headers, connections, each, script))
+    return {name: {"rps": statistics.mean(run["rps"] for run in results),
+                   "p99_ms": statistics.median(run["p99_ms"] for run in results if run["p99_ms"] is not None),
+                   "errors": sum(run["errors"] for run in results)}
+            for name, results in runs.items()}
 
 
 # 3. HTTP throughput -------------------------------------------------------------------------------------------
@@ -319,17 +334,16 @@ def main():
         results["cold_peer"] = cold_start(PEER + ["stdio"], sandbox.env, max(5, runs // 4))
 
         print("per-call overhead…", flush=True)
-        results["direct"] = direct_get(sandbox, calls)
         results["urlsession_seq"] = urlsession_alone(sandbox, calls, 1)
         server = StdioServer(stdio_cmd, sandbox.env)
         server.initialize()
-        results["via_nudj"] = through_stdio(server, calls)
-        results["rss_idle_stdio_kb"] = rss_kb(server.process.pid)
-        server.stop()
         peer = StdioServer(PEER + ["stdio"], sandbox.env)
         peer.initialize()
-        results["via_peer"] = through_stdio(peer, max(200, calls // 4))
+        samples = direct_and_through(sandbox, [("nudj", server, 1), ("peer", peer, 4)], calls)
+        results["direct"], results["via_nudj"], results["via_peer"] = samples["direct"], samples["nudj"], samples["peer"]
+        results["rss_idle_stdio_kb"] = rss_kb(server.process.pid)
         results["rss_idle_peer_kb"] = rss_kb(peer.process.pid)
+        server.stop()
         peer.stop()
 
         print("HTTP throughput…", flush=True)
@@ -351,13 +365,16 @@ def main():
             session = http_session(f"http://127.0.0.1:{port}/mcp", auth)
             mcp_headers = {**auth, "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
                            "Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-06-18"}
-            nudj = wrk(f"http://127.0.0.1:{port}/mcp", mcp_headers, connections, seconds, script.name)
+            turns = wrk_in_turns(
+                [("nudj", f"http://127.0.0.1:{port}/mcp", mcp_headers, connections, script.name),
+                 ("sandbox", f"http://127.0.0.1:{sandbox.port}/api/v2/admin/users?limit=1",
+                  {**auth, "Host": host, "Accept": "application/json"}, connections, None)],
+                seconds, 1 if quick else 3)
+            nudj, ceiling = turns["nudj"], turns["sandbox"]
             peer_session = http_session(f"http://127.0.0.1:{peer_port}/mcp", {})
             peer_headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
                             "Mcp-Session-Id": peer_session, "MCP-Protocol-Version": "2025-06-18"}
             python = wrk(f"http://127.0.0.1:{peer_port}/mcp", peer_headers, connections, seconds, script.name)
-            ceiling = wrk(f"http://127.0.0.1:{sandbox.port}/api/v2/admin/users?limit=1",
-                          {**auth, "Host": host, "Accept": "application/json"}, connections, seconds)
             alone = urlsession_alone(sandbox, 2000 if quick else 10000, connections)
             results["http"][connections] = {"nudj": nudj, "peer": python, "sandbox": ceiling, "urlsession": alone}
             print(f"  c={connections}: nudj {nudj['rps']:.0f}/s, peer {python['rps']:.0f}/s, sandbox {ceiling['rps']:.0f}/s, "
@@ -429,10 +446,16 @@ def write_report(r, args, machine_line):
         f"| through nudj-mcp | {n50:.0f} µs | {n99:.0f} µs | {n50 - d50:.0f} µs | {n99 - d99:.0f} µs |",
         f"| through the Python peer | {p50:.0f} µs | {p99:.0f} µs | {p50 - d50:.0f} µs | {p99 - d99:.0f} µs |",
         "",
-        f"{len(r['via_nudj'])} calls after 100 warm-up calls; the client is the Python harness for every row but the "
-        "URLSession one, which is `bench/probes/urlsession.swift` timing its own requests.",
+        f"{len(r['via_nudj'])} calls after 100 warm-up calls, taken in turns with the direct GET (and the peer's "
+        f"{len(r['via_peer'])}, one every fourth turn), so the machine's drift moves every row alike; the client is the "
+        "Python harness for every row but the URLSession one, which is `bench/probes/urlsession.swift` timing its own "
+        "requests before the others.",
         "",
-        "## 3. HTTP throughput (Streamable HTTP, `tools/call list_users`, wrk -t2, " + ("3" if args.quick else "10") + " s per cell)",
+        "## 3. HTTP throughput (Streamable HTTP, `tools/call list_users`, wrk -t2)",
+        "",
+        ("nudj-mcp and the sandbox's own figure in turns: " + ("one round of 3 s each" if args.quick else
+         "three rounds of 3 s each (req/s: the mean of the rounds; p99: their median)") +
+         "; the Python peer and URLSession alone " + ("3" if args.quick else "10") + " s each."),
         "",
         "| clients | nudj-mcp req/s | p99 | Python peer req/s | p99 | sandbox direct (ceiling) req/s | p99 | URLSession alone req/s | nudj ÷ peer |",
         "|---|---|---|---|---|---|---|---|---|",
