@@ -99,19 +99,21 @@ package struct ResultShaper: Sendable {
         let limit = arguments["limit"]?.intValue.map(Int.init)
         let total = totalValue?.intValue.map(Int.init)
 
-        // Fit whole items within the budget, leaving room for the rest of the envelope and the page summary.
-        // Sizes are measured, not encoded: the result is encoded once, for the text block.
+        // Fit whole items within the budget, leaving room for the rest of the envelope and the page summary. An
+        // item is measured by encoding it, and keeps that encoding: the result's encoding copies those bytes.
         let reserve = JSONWriter.encodedSize(envelope) + 1_200
-        var kept = 0
+        var keptItems: [JSONValue] = []
+        keptItems.reserveCapacity(items.count)
         var used = reserve
         for item in items {
-            let size = JSONWriter.encodedSize(item) + 1
-            if used + size > budgetBytes && kept > 0 { break }
+            let (encoded, encodedSize) = Self.keepingEncoding(item)
+            let size = encodedSize + 1
+            if used + size > budgetBytes && !keptItems.isEmpty { break }
             used += size
-            kept += 1
+            keptItems.append(encoded)
             if used > budgetBytes { break }  // a single oversized item is kept (trimmed below) so progress is possible
         }
-        var keptItems = Array(items.prefix(kept))
+        let kept = keptItems.count
         if kept == 1 && used > budgetBytes, case .object(let only) = keptItems[0] {
             keptItems[0] = .object(Self.trim(only, budget: budgetBytes - reserve).object)
         }
@@ -155,10 +157,19 @@ package struct ResultShaper: Sendable {
         return shaped
     }
 
+    /// `value` with its encoding kept when it is an object, and the size of its encoding.
+    private static func keepingEncoding(_ value: JSONValue) -> (JSONValue, Int) {
+        guard case .object(let object) = value else { return (value, JSONWriter.encodedSize(value)) }
+        let kept = JSONWriter.encodingKept(object)
+        return (.object(kept), kept.encoding?.count ?? 0)
+    }
+
     // MARK: - Entities
 
     private func fitEntity(_ object: JSONObject) -> JSONObject {
-        guard JSONWriter.encodedSize(object) > budgetBytes else { return object }
+        // Measured by encoding: an entity within the budget (nearly all) keeps that encoding for the result.
+        let kept = JSONWriter.encodingKept(object)
+        guard kept.encoding?.count ?? 0 > budgetBytes else { return kept }
         let (trimmed, paths) = Self.trim(object, budget: budgetBytes - 600)
         var result = trimmed
         result["_truncated"] = [
