@@ -195,8 +195,11 @@ def wrk_in_turns(cells, seconds, rounds):
     for _ in range(rounds):
         for name, url, headers, connections, script in cells:
             runs[name].append(wrk(url, headers, connections, each, script))
-    return {name: {"rps": statistics.mean(run["rps"] for run in results),
-                   "p99_ms": statistics.median(run["p99_ms"] for run in results if run["p99_ms"] is not None),
+    def p99(results):
+        values = [run["p99_ms"] for run in results if run["p99_ms"] is not None]
+        return statistics.median(values) if values else None
+
+    return {name: {"rps": statistics.mean(run["rps"] for run in results), "p99_ms": p99(results),
                    "errors": sum(run["errors"] for run in results)}
             for name, results in runs.items()}
 
@@ -463,8 +466,11 @@ def write_report(r, args, machine_line):
     for connections, cell in r["http"].items():
         n, p, s, u = cell["nudj"], cell["peer"], cell["sandbox"], cell["urlsession"]
         ratio = n["rps"] / p["rps"] if p["rps"] else float("inf")
-        lines.append(f"| {connections} | {n['rps']:.0f} | {n['p99_ms']} ms | {p['rps']:.0f} | {p['p99_ms']} ms | "
-                     f"{s['rps']:.0f} | {s['p99_ms']} ms | {u['rps']:.0f} | {ratio:.1f}× |")
+        def p99(cell):
+            return "–" if cell["p99_ms"] is None else f"{cell['p99_ms']:.2f} ms"
+
+        lines.append(f"| {connections} | {n['rps']:.0f} | {p99(n)} | {p['rps']:.0f} | {p99(p)} | "
+                     f"{s['rps']:.0f} | {p99(s)} | {u['rps']:.0f} | {ratio:.1f}× |")
         if n["errors"] or s["errors"]:
             lines.append(f"|  | errors: {n['errors']} |  | errors: {p['errors']} |  | errors: {s['errors']} |  |  |  |")
     st = r["streams"]
