@@ -28,15 +28,29 @@ package enum ByteScan {
         return offset
     }
 
+    /// How many of the eight bytes loaded as `word` come before the first one a JSON string cannot hold as it is
+    /// (a control character, `"` or `\`): 8 when there is none. The lowest flagged byte of each test is exact (a
+    /// borrow only carries upwards from a match), so the lowest of all three is the first such byte.
+    @inlinable @inline(__always)
+    package static func jsonCleanPrefix(_ word: UInt64) -> Int {
+        let value = word.littleEndian  // the first byte in memory is the lowest
+        let quotes = value ^ (ones &* 0x22)
+        let backslashes = value ^ (ones &* 0x5C)
+        let flags =
+            ((value &- ones &* 0x20) & ~value | (quotes &- ones) & ~quotes | (backslashes &- ones) & ~backslashes)
+            & highs
+        return flags == 0 ? 8 : flags.trailingZeroBitCount >> 3
+    }
+
     /// The offset of the first byte in `[start, end)` that a JSON string cannot hold as it is (a control character,
     /// `"` or `\`), or `end`.
     @inlinable
     package static func firstJSONEscape(in base: UnsafeRawPointer, from start: Int, to end: Int) -> Int {
         var offset = start
         while offset + 8 <= end {
-            let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            if hasByte(word, below: 0x20) || hasByte(word, equalTo: 0x22) || hasByte(word, equalTo: 0x5C) { break }
-            offset += 8
+            let clean = jsonCleanPrefix(base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            offset += clean
+            if clean < 8 { return offset }
         }
         while offset < end {
             let byte = base.load(fromByteOffset: offset, as: UInt8.self)

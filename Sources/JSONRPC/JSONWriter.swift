@@ -191,34 +191,61 @@ package struct JSONWriter {
     }
 
     /// Writes `source` escaped for a JSON string at `output`, which has room for it; returns how many bytes it wrote.
+    ///
+    /// Eight bytes at a time: each step stores a whole word and moves on past its clean prefix, then escapes the
+    /// byte that ended it. A JSON text inside a string (the text block) has a quote every few bytes, so finding each
+    /// one in a word, not a byte loop, is what makes this fast. The word may land past what is kept of it: there is
+    /// room, since at least eight bytes of output are still to come.
     @discardableResult
     private static func escape(_ source: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) -> Int {
+        guard let base = source.baseAddress else { return 0 }
+        let raw = UnsafeRawPointer(base)
         var out = output
-        for byte in source {
+        var offset = 0
+        while offset + 8 <= source.count {
+            let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            UnsafeMutableRawPointer(out).storeBytes(of: word, as: UInt64.self)
+            let clean = ByteScan.jsonCleanPrefix(word)
+            out += clean
+            offset += clean
+            if clean < 8 {
+                out = writeEscape(base[offset], at: out)
+                offset += 1
+            }
+        }
+        while offset < source.count {
+            let byte = base[offset]
             if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
                 out.pointee = byte
                 out += 1
-                continue
+            } else {
+                out = writeEscape(byte, at: out)
             }
-            out[0] = UInt8(ascii: "\\")
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out[1] = byte
-            case 0x0A: out[1] = UInt8(ascii: "n")
-            case 0x0D: out[1] = UInt8(ascii: "r")
-            case 0x09: out[1] = UInt8(ascii: "t")
-            case 0x08: out[1] = UInt8(ascii: "b")
-            case 0x0C: out[1] = UInt8(ascii: "f")
-            default:
-                out[1] = UInt8(ascii: "u")
-                out[2] = UInt8(ascii: "0")
-                out[3] = UInt8(ascii: "0")
-                out[4] = hexDigit(byte >> 4)
-                out[5] = hexDigit(byte & 0x0F)
-                out += 4
-            }
-            out += 2
+            offset += 1
         }
         return out - output
+    }
+
+    /// Writes the escape for `byte` (one a JSON string cannot hold as it is) at `out`; returns where it ended.
+    @inline(__always)
+    private static func writeEscape(_ byte: UInt8, at out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        out[0] = UInt8(ascii: "\\")
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out[1] = byte
+        case 0x0A: out[1] = UInt8(ascii: "n")
+        case 0x0D: out[1] = UInt8(ascii: "r")
+        case 0x09: out[1] = UInt8(ascii: "t")
+        case 0x08: out[1] = UInt8(ascii: "b")
+        case 0x0C: out[1] = UInt8(ascii: "f")
+        default:
+            out[1] = UInt8(ascii: "u")
+            out[2] = UInt8(ascii: "0")
+            out[3] = UInt8(ascii: "0")
+            out[4] = hexDigit(byte >> 4)
+            out[5] = hexDigit(byte & 0x0F)
+            return out + 6
+        }
+        return out + 2
     }
 
     /// Escaped as two bytes (`\"`, `\\`, `\n`, …) rather than six (`\u00XX`).

@@ -111,11 +111,30 @@ struct JSONStringTests {
             "a", "\"", "\\", "\n", "\r", "\t", "\u{08}", "\u{0C}", "\u{00}", "\u{1F}", "é", "😀", "/", " ",
         ]
         for _ in 0..<20_000 {
-            let text = (0..<Int(random.next() % 24)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
+            let text = (0..<Int(random.next() % 48)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
                 .joined()
             let encoded = JSONWriter.encode(.string(text))
+            #expect(encoded == Self.escapedByteByByte(text), "\(text.debugDescription)")
             #expect(encoded.count == JSONWriter.stringSize(text), "\(text.debugDescription)")
             #expect(try JSONParser.parse(encoded) == .string(text), "\(text.debugDescription)")
         }
+    }
+
+    /// The writer's escaping spelled out one byte at a time: the word-at-a-time writer must produce exactly this.
+    static func escapedByteByByte(_ text: String) -> [UInt8] {
+        var out: [UInt8] = [0x22]
+        for byte in text.utf8 {
+            switch byte {
+            case 0x22, 0x5C: out += [0x5C, byte]
+            case 0x0A: out += Array(#"\n"#.utf8)
+            case 0x0D: out += Array(#"\r"#.utf8)
+            case 0x09: out += Array(#"\t"#.utf8)
+            case 0x08: out += Array(#"\b"#.utf8)
+            case 0x0C: out += Array(#"\f"#.utf8)
+            case ..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+            default: out.append(byte)
+            }
+        }
+        return out + [0x22]
     }
 }
