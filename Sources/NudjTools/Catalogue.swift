@@ -133,7 +133,8 @@ package struct Catalogue: Sendable {
         for key in object.keys where !allowedToolKeys.contains(key) { throw fail("unknown key '\(key)'") }
         guard isValidName(name) else { throw fail("name must match \(namePattern)") }
         guard let title = object["title"]?.stringValue, !title.isEmpty else { throw fail("title is required") }
-        guard let description = object["description"]?.stringValue, description.count >= 20 else {
+        // Bytes, not characters: counting characters means grapheme breaking, at every start.
+        guard let description = object["description"]?.stringValue, description.utf8.count >= 20 else {
             throw fail("description is required (one or two sentences an agent can act on)")
         }
         guard let api = object["api"]?.stringValue.flatMap(NudjAPI.init(rawValue:)) else {
@@ -145,9 +146,8 @@ package struct Catalogue: Sendable {
         }
         // Byte checks: with Foundation visible in this module, String.contains(String) is its locale-aware search,
         // ~6,000 instructions a call at every start.
-        let dot = UInt8(ascii: ".")
-        guard let path = object["path"]?.stringValue, path.hasPrefix("/"), !path.utf8.contains(UInt8(ascii: "?")),
-            !zip(path.utf8, path.utf8.dropFirst()).contains(where: { $0 == dot && $1 == dot })
+        guard let path = object["path"]?.stringValue, path.utf8.first == UInt8(ascii: "/"),
+            !path.utf8.contains(UInt8(ascii: "?")), !Self.containsDotDot(path)
         else {
             throw fail("path must start with / and hold no query")
         }
@@ -311,13 +311,25 @@ package struct Catalogue: Sendable {
 
     /// `{name}` segments of a path template.
     package static func pathParameters(_ path: String) -> [String] {
+        // By UTF-8 bytes: braces are ASCII, and a search by `Character` breaks graphemes (~8k instructions a path).
         var names: [String] = []
-        var rest = Substring(path)
-        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-            names.append(String(rest[rest.index(after: open)..<close]))
+        var rest = path.utf8[...]
+        while let open = rest.firstIndex(of: UInt8(ascii: "{")),
+            let close = rest[open...].firstIndex(of: UInt8(ascii: "}"))
+        {
+            names.append(String(decoding: rest[rest.index(after: open)..<close], as: UTF8.self))
             rest = rest[rest.index(after: close)...]
         }
         return names
+    }
+
+    private static func containsDotDot(_ path: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: ".") && previous == UInt8(ascii: ".") { return true }
+            previous = byte
+        }
+        return false
     }
 }
 
