@@ -235,20 +235,15 @@ package final class StderrJSONLogSink: LogSink {
 
     /// RFC 3339 UTC with milliseconds, computed without Foundation to keep the hot path light.
     private static func appendTimestamp(_ time: UTCTime, to line: inout [UInt8]) {
-        appendDigits(time.year, 4, to: &line)
-        line.append(0x2D)
-        appendDigits(time.month, 2, to: &line)
-        line.append(0x2D)
-        appendDigits(time.day, 2, to: &line)
-        line.append(0x54)
-        appendDigits(time.hour, 2, to: &line)
-        line.append(0x3A)
-        appendDigits(time.minute, 2, to: &line)
-        line.append(0x3A)
-        appendDigits(time.second, 2, to: &line)
-        line.append(0x2E)
-        appendDigits(time.millisecond, 3, to: &line)
-        line.append(0x5A)
+        // Each field, zero-padded to its width, then the character that follows it: 2026-03-07T04:05:09.042Z
+        let fields: [(Int32, Int, Unicode.Scalar)] = [
+            (time.year, 4, "-"), (time.month, 2, "-"), (time.day, 2, "T"), (time.hour, 2, ":"),
+            (time.minute, 2, ":"), (time.second, 2, "."), (time.millisecond, 3, "Z"),
+        ]
+        for (value, width, next) in fields {
+            appendDigits(value, width, to: &line)
+            line.append(UInt8(ascii: next))
+        }
     }
 
     /// `value` in decimal, zero-padded to `width` digits (more digits if it needs them).

@@ -258,14 +258,7 @@ struct AdversarialCancellationTests {
                     "stdio", "--allow-insecure-localhost", "--toolsets", "all", "--token", sandbox.token("acme"),
                     "--api-domain", sandbox.domain("acme"), "--shutdown-grace", "1",
                 ], readStdout: false)
-            try process.send(
-                json: [
-                    "jsonrpc": "2.0", "id": 0, "method": "initialize",
-                    "params": [
-                        "protocolVersion": "2025-06-18", "capabilities": [:],
-                        "clientInfo": ["name": "e2e", "version": "1"],
-                    ],
-                ])
+            try process.sendInitialize()
             // Replies to upstream calls are written from the concurrency pool: far more than a pipe holds.
             for id in 1...300 {
                 try process.send(

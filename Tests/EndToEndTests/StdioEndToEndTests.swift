@@ -347,14 +347,7 @@ struct StdioEndToEndTests {
         try await offPool {
             let process = try ChildProcess(
                 ["stdio", "--sandbox", "--log-level", "warning"], readStdout: false)
-            try process.send(
-                json: [
-                    "jsonrpc": "2.0", "id": 0, "method": "initialize",
-                    "params": [
-                        "protocolVersion": "2025-06-18", "capabilities": [:],
-                        "clientInfo": ["name": "e2e", "version": "1"],
-                    ],
-                ])
+            try process.sendInitialize()
             // ~80 KB per reply: 150 of them are past the 8 MiB the server queues before it stops reading requests.
             let calls = 150
             for id in 1...calls {

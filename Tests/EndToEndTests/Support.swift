@@ -100,6 +100,20 @@ final class StdioClient: @unchecked Sendable {
     }
 }
 
+extension ChildProcess {
+    /// Sends `initialize` without waiting for its reply: for a client that reads stdout later, or never.
+    func sendInitialize(version: String = "2025-06-18") throws {
+        try send(
+            json: [
+                "jsonrpc": "2.0", "id": 0, "method": "initialize",
+                "params": [
+                    "protocolVersion": .string(version), "capabilities": [:],
+                    "clientInfo": ["name": "e2e", "version": "1"],
+                ],
+            ])
+    }
+}
+
 extension JSONValue {
     var errorCode: Int64? { self["error"]?["code"]?.intValue }
     var toolErrorCode: String? { self["structuredContent"]?["error"]?["code"]?.stringValue }
