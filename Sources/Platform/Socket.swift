@@ -120,6 +120,11 @@ package enum Socket {
     /// A spare descriptor (on /dev/null) that the loop can give up to accept a connection when out of descriptors.
     package static func openReserve() -> Int32 { open("/dev/null", O_RDONLY | O_CLOEXEC) }
 
+    /// What `inet_ntop` wrote: the bytes before its terminating NUL.
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     private static func portAndAddress(_ storage: sockaddr_storage) -> (port: Int, address: String) {
         var storage = storage
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
@@ -129,7 +134,7 @@ package enum Socket {
                 $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
                     var inAddr = address.pointee.sin_addr
                     inet_ntop(AF_INET, &inAddr, &buffer, socklen_t(buffer.count))
-                    return (Int(UInt16(bigEndian: address.pointee.sin_port)), String(cString: buffer))
+                    return (Int(UInt16(bigEndian: address.pointee.sin_port)), text(buffer))
                 }
             }
         case AF_INET6:
@@ -137,7 +142,7 @@ package enum Socket {
                 $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
                     var inAddr = address.pointee.sin6_addr
                     inet_ntop(AF_INET6, &inAddr, &buffer, socklen_t(buffer.count))
-                    return (Int(UInt16(bigEndian: address.pointee.sin6_port)), "[\(String(cString: buffer))]")
+                    return (Int(UInt16(bigEndian: address.pointee.sin6_port)), "[\(text(buffer))]")
                 }
             }
         default:
