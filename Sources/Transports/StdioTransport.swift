@@ -60,16 +60,18 @@ package struct StdioTransport: Sendable {
             if channel.isClosed { ended.fire() }
             return !ended.hasFired
         }
+        let frames = FrameReader(fd: input, maxLineBytes: maxLineBytes, onFrame: onFrame)
         if let loop = executor, FileDescriptor.isPipeOrSocket(input) {
-            let reader = LoopReader(fd: input, maxLineBytes: maxLineBytes, channel: channel, onFrame: onFrame)
+            let reader = LoopReader(frames, channel: channel)
             channel.onRoom { loop.resumeInput() }
             let watching = loop.watchInput(
                 input, onReadable: { reader.readable() }, onEnd: { ended.fire() })
             if !watching { ended.fire() }
         } else {
-            BlockingReader(fd: input).start(maxLineBytes: maxLineBytes) { frame in
-                channel.waitForRoom()
-                return onFrame(frame)
+            // A file or a terminal: blocking reads, on a thread of their own.
+            OSThread.start {
+                var frames = frames
+                repeat { channel.waitForRoom() } while frames.readOnce(whenReady: false)
             }
         }
         await ended.wait()
@@ -190,62 +192,53 @@ final class FileDescriptorChannel: MessageChannel, @unchecked Sendable {
     private func locked<T>(_ body: () -> T) -> T { condition.withLock(body) }
 }
 
-/// Reads a pipe or socket on a `SessionLoop`'s thread, a turn at a time, and hands each newline frame to `onFrame`
-/// (`nil`: end of input; it returns `false` to stop reading). While the client is far behind reading replies, the
-/// loop stops watching until the channel has room again. Touched only by the loop's thread.
-private final class LoopReader: @unchecked Sendable {
+/// stdin as newline frames, one read at a time into a buffer of its own: each frame goes to `onFrame` (`nil`: the
+/// end of input), which returns `false` to stop reading. Owned by whichever thread reads.
+private struct FrameReader: Sendable {
     private let fd: Int32
     private var framer: LineFramer
-    private let channel: FileDescriptorChannel
-    private let onFrame: @Sendable (LineFramer.Frame?) -> Bool
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private let onFrame: @Sendable (LineFramer.Frame?) -> Bool
 
-    init(
-        fd: Int32, maxLineBytes: Int, channel: FileDescriptorChannel,
-        onFrame: @escaping @Sendable (LineFramer.Frame?) -> Bool
-    ) {
+    init(fd: Int32, maxLineBytes: Int, onFrame: @escaping @Sendable (LineFramer.Frame?) -> Bool) {
         self.fd = fd
         framer = LineFramer(maxLineBytes: maxLineBytes)
-        self.channel = channel
         self.onFrame = onFrame
     }
 
-    /// One read: the selector said there is input, or its end, so this does not block.
-    func readable() -> InputDemand {
-        guard channel.hasRoom else { return .pause }
+    /// Reads once and hands on the frames; returns whether to read again. `whenReady`: a selector reported the
+    /// descriptor readable, so the read does not block (and nothing to read after all is not the end); otherwise the
+    /// read blocks until there is input.
+    mutating func readOnce(whenReady: Bool) -> Bool {
         let fd = fd
-        guard let count = buffer.withUnsafeMutableBytes({ FileDescriptor.readReady(fd, into: $0) }) else {
-            return .more
+        let read = buffer.withUnsafeMutableBytes {
+            whenReady ? FileDescriptor.readReady(fd, into: $0) : FileDescriptor.read(fd, into: $0)
         }
+        guard let count = read else { return true }
         guard count > 0 else {
             if let last = framer.finish() { _ = onFrame(last) }
             _ = onFrame(nil)
-            return .stop
+            return false
         }
         let frames = buffer.withUnsafeBytes { framer.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-        for frame in frames where !onFrame(frame) { return .stop }
-        return .more
+        for frame in frames where !onFrame(frame) { return false }
+        return true
     }
 }
 
-/// Reads a file descriptor on a dedicated thread (a blocking read must not occupy the concurrency pool) and hands
-/// each newline frame to `onFrame`; `nil` marks end of input. `onFrame` returns `false` to stop reading.
-private struct BlockingReader: Sendable {
-    let fd: Int32
+/// A pipe or socket read on a `SessionLoop`'s thread, a turn at a time. While the client is far behind reading
+/// replies, the loop stops watching until the channel has room again. Touched only by the loop's thread.
+private final class LoopReader: @unchecked Sendable {
+    private var frames: FrameReader
+    private let channel: FileDescriptorChannel
 
-    func start(maxLineBytes: Int, onFrame: @escaping @Sendable (LineFramer.Frame?) -> Bool) {
-        let fd = fd
-        OSThread.start {
-            var framer = LineFramer(maxLineBytes: maxLineBytes)
-            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-            reading: while true {
-                let count = buffer.withUnsafeMutableBytes { FileDescriptor.read(fd, into: $0) }
-                guard count > 0 else { break }
-                let frames = buffer.withUnsafeBytes { framer.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-                for frame in frames where !onFrame(frame) { break reading }
-            }
-            if let last = framer.finish() { _ = onFrame(last) }
-            _ = onFrame(nil)
-        }
+    init(_ frames: FrameReader, channel: FileDescriptorChannel) {
+        self.frames = frames
+        self.channel = channel
+    }
+
+    func readable() -> InputDemand {
+        guard channel.hasRoom else { return .pause }
+        return frames.readOnce(whenReady: true) ? .more : .stop
     }
 }

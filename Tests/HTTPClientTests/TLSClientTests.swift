@@ -161,5 +161,4 @@ private struct TLSTestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-extension Process: @retroactive @unchecked Sendable {}
 #endif
