@@ -209,6 +209,10 @@ final class EventLoop: LoopCommandSink, @unchecked Sendable {
             close(connection, clientGone: true)
         }
         discard()
+        // The dispatch closure holds this loop (tasks prefer it as their executor): dropped, so a stopped loop is
+        // freed rather than kept by a cycle.
+        self.startHandler = { _, _ in false }
+        self.accessLog = { _, _, _, _, _ in }
     }
 
     func connection(_ fd: Int32) -> Connection? {
